@@ -1,0 +1,7 @@
+"""Allow ``python -m clusterfinder``."""
+
+import sys
+
+from clusterfinder.cli import main
+
+sys.exit(main())
