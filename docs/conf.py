@@ -10,7 +10,7 @@ from sphinx_astropy.conf.v2 import exclude_patterns, extensions, intersphinx_map
 
 project = "clusterfinder"
 author = "The clusterfinder developers"
-copyright = f"2026-{datetime.date.today().year}, {author}"  # noqa: A001
+copyright = f"2026-{datetime.date.today().year}, {author}"
 release = metadata.version("clusterfinder")
 version = ".".join(release.split(".")[:2])
 

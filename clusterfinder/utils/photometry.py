@@ -2,7 +2,13 @@
 
 import numpy as np
 
-__all__ = ["REFERENCE_ZEROPOINT", "flux_to_mag", "mag_to_flux", "read_zero_point", "zero_point_scale"]
+__all__ = [
+    "REFERENCE_ZEROPOINT",
+    "flux_to_mag",
+    "mag_to_flux",
+    "read_zero_point",
+    "zero_point_scale",
+]
 
 #: Every stamp handed to a model is on this AB zero point: a total of 1 is 30 AB mag.
 REFERENCE_ZEROPOINT = 30.0
