@@ -43,7 +43,7 @@ class GalaxyGeometry:
     >>> import astropy.units as u
     >>> from clusterfinder.galaxy import M31
     >>> radius = M31.projected_radius(M31.center.directional_offset_by(0 * u.deg, 1 * u.deg))
-    >>> round(radius.to_value(u.kpc), 2)
+    >>> float(round(radius.to_value(u.kpc), 2))
     13.7
     >>> round(M31.angular_radius(30 * u.kpc).to_value(u.deg), 2)
     2.19
@@ -118,6 +118,59 @@ class GalaxyGeometry:
         x = xi * np.sin(pa) + eta * np.cos(pa)
         y = -xi * np.cos(pa) + eta * np.sin(pa)
         return x, y
+
+    def disc_position(self, radius, azimuth=0 * u.deg):
+        """The sky position of a point in the plane of the disc.
+
+        The inverse of `deprojected_radius`: a point at galactocentric
+        ``radius`` in the disc, at ``azimuth`` measured in the disc plane from
+        the major axis (0 deg points along the position angle), is projected
+        on the sky.
+
+        Parameters
+        ----------
+        radius : `~astropy.units.Quantity`
+            Deprojected radius, a length (scalar or array).
+        azimuth : `~astropy.units.Quantity`
+            Angle in the disc plane from the major axis (scalar or array).
+
+        Returns
+        -------
+        `~astropy.coordinates.SkyCoord`
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from clusterfinder.galaxy import M31
+        >>> point = M31.disc_position(12 * u.kpc, 90 * u.deg)
+        >>> M31.deprojected_radius(point).round(6)
+        <Quantity 12. kpc>
+        """
+        radius = u.Quantity(radius)
+        if not radius.unit.is_equivalent(u.kpc):
+            raise ValueError(f"radius must be a length; got {radius!r}")
+        azimuth = u.Quantity(azimuth)
+        if not azimuth.unit.is_equivalent(u.deg):
+            raise ValueError(f"azimuth must be an angle; got {azimuth!r}")
+        scale = (radius / self.distance).decompose().value
+        phi = azimuth.to_value(u.rad)
+        x = scale * np.cos(phi)
+        y = scale * np.sin(phi) * np.cos(self.inclination.to_value(u.rad))
+        pa = self.position_angle.to_value(u.rad)
+        xi = x * np.sin(pa) - y * np.cos(pa)
+        eta = x * np.cos(pa) + y * np.sin(pa)
+        # Inverse gnomonic projection about the centre.
+        ra0 = self.center.spherical.lon.radian
+        dec0 = self.center.spherical.lat.radian
+        rho = np.hypot(xi, eta)
+        c = np.arctan(rho)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sin_term = np.where(rho > 0, eta * np.sin(c) * np.cos(dec0) / rho, 0.0)
+        dec = np.arcsin(np.cos(c) * np.sin(dec0) + sin_term)
+        ra = ra0 + np.arctan2(
+            xi * np.sin(c), rho * np.cos(dec0) * np.cos(c) - eta * np.sin(dec0) * np.sin(c)
+        )
+        return SkyCoord(ra * u.rad, dec * u.rad, frame=self.center.frame).transform_to("icrs")
 
     def projected_radius(self, coord):
         """Projected galactocentric radius: distance times angular separation.
