@@ -45,7 +45,7 @@ class GalaxyGeometry:
     >>> radius = M31.projected_radius(M31.center.directional_offset_by(0 * u.deg, 1 * u.deg))
     >>> float(round(radius.to_value(u.kpc), 2))
     13.7
-    >>> round(M31.angular_radius(30 * u.kpc).to_value(u.deg), 2)
+    >>> float(round(M31.angular_radius(30 * u.kpc).to_value(u.deg), 2))
     2.19
     """
 
