@@ -1,0 +1,545 @@
+"""`LabelSet`: labelled sky positions (cluster or not) with their provenance.
+
+A `LabelSet` wraps an `~astropy.table.QTable` with a `~astropy.coordinates.SkyCoord`
+column ``coord`` and an integer column ``label`` (1: star cluster, 0: anything
+else), plus optional ``mag_g``, ``mag_i``, ``source`` (catalogue of origin),
+``name``, ``split`` and any other columns. It is built from catalogues
+(`LabelSet.from_catalogs`) or from the simulator's truth table
+(`LabelSet.from_truth`), cut by magnitude and sky region (`LabelSet.select`),
+balanced (`LabelSet.balance`) and split without leaks (`LabelSet.split`).
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.table import QTable, Table, vstack
+
+from .balance import balance_indices
+from .merge import merge_catalogs
+from .region import in_region
+from .split import SPLIT_NAMES, check_fractions, group_split, leak_groups
+
+__all__ = ["LabelSet"]
+
+
+class LabelSet:
+    """Labelled sky positions: star clusters (label 1) and non-clusters (label 0).
+
+    Parameters
+    ----------
+    table : `~astropy.table.QTable` or `~astropy.table.Table`
+        One row per object, with a `~astropy.coordinates.SkyCoord` column
+        ``coord`` and an integer (or boolean) column ``label`` holding only 0
+        and 1. Other columns (``mag_g``, ``mag_i``, ``source``, ``name``,
+        ``split``...) are kept. The table is copied.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from astropy.table import QTable
+    >>> from clusterfinder.labels import LabelSet
+    >>> table = QTable({"coord": SkyCoord([10.0, 10.1, 10.2] * u.deg, [41.0] * 3 * u.deg),
+    ...                 "label": [1, 0, 0], "mag_g": [19.5, 20.1, 22.3]})
+    >>> labels = LabelSet(table)
+    >>> labels
+    <LabelSet: 3 objects (1 cluster, 2 non-clusters)>
+    >>> labels.labels
+    array([1, 0, 0], dtype=int8)
+    >>> len(labels.select(mag_max={"g": 21}))
+    2
+    """
+
+    def __init__(self, table):
+        if isinstance(table, LabelSet):
+            table = table.table
+        if not isinstance(table, Table):
+            raise TypeError(f"table must be an astropy QTable or Table; got {type(table).__name__}")
+        missing = [c for c in ("coord", "label") if c not in table.colnames]
+        if missing:
+            raise ValueError(
+                f"a LabelSet table needs the columns 'coord' (SkyCoord) and 'label' (0/1); "
+                f"missing {missing}; found columns {table.colnames}"
+            )
+        table = QTable(table, copy=True)
+        if not isinstance(table["coord"], SkyCoord):
+            raise TypeError(
+                f"column 'coord' must be a SkyCoord; got {type(table['coord']).__name__}"
+            )
+        if table["coord"].ndim != 1:
+            raise ValueError("column 'coord' must be a one-dimensional SkyCoord")
+        table["label"] = _check_labels(table["label"])
+        self._table = table
+        self._conflicts = None
+
+    # -- basic access ---------------------------------------------------------------
+    @property
+    def table(self):
+        """The underlying `~astropy.table.QTable` (not a copy)."""
+        return self._table
+
+    @property
+    def coords(self):
+        """Sky positions, a `~astropy.coordinates.SkyCoord` array."""
+        return self._table["coord"]
+
+    @property
+    def labels(self):
+        """Labels as an int8 `numpy.ndarray`: 1 cluster, 0 non-cluster."""
+        return np.asarray(self._table["label"], dtype=np.int8)
+
+    @property
+    def meta(self):
+        """The table's metadata (provenance, selection and split records)."""
+        return self._table.meta
+
+    @property
+    def n_positive(self):
+        """Number of clusters (label 1)."""
+        return int(self.labels.sum())
+
+    @property
+    def n_negative(self):
+        """Number of non-clusters (label 0)."""
+        return len(self) - self.n_positive
+
+    @property
+    def conflicts(self):
+        """Objects listed as both cluster and non-cluster by `from_catalogs` (or `None`)."""
+        return self._conflicts
+
+    def __len__(self):
+        return len(self._table)
+
+    def __getitem__(self, item):
+        if isinstance(item, str):
+            return self._table[item]
+        if isinstance(item, (int, np.integer)):
+            n = len(self)
+            if not -n <= item < n:
+                raise IndexError(f"index {item} is out of range for a LabelSet of length {n}")
+            item = [item]
+        return self._new(self._table[item])
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+    def __repr__(self):
+        n_pos, n_neg = self.n_positive, self.n_negative
+        text = (
+            f"<LabelSet: {len(self)} object{'s' if len(self) != 1 else ''} "
+            f"({n_pos} cluster{'s' if n_pos != 1 else ''}, "
+            f"{n_neg} non-cluster{'s' if n_neg != 1 else ''})"
+        )
+        if "split" in self._table.colnames:
+            values, counts = np.unique(np.asarray(self._table["split"]), return_counts=True)
+            text += "; split " + ", ".join(f"{v}: {c}" for v, c in zip(values, counts, strict=True))
+        return text + ">"
+
+    def _new(self, table):
+        new = LabelSet.__new__(LabelSet)
+        new._table = table
+        new._conflicts = None
+        return new
+
+    # -- building ---------------------------------------------------------------------
+    @classmethod
+    def from_catalogs(
+        cls, positives=None, negatives=None, *, match_radius=1 * u.arcsec, conflict="drop"
+    ):
+        """Build a label set by cross-matching catalogues of clusters and non-clusters.
+
+        Entries closer than ``match_radius`` are merged into one object (chains
+        of neighbours too: friends of friends); merged objects keep the names
+        and catalogues of all their entries (``names``, ``sources``,
+        ``n_merged``). An object given both as a cluster and a non-cluster is
+        resolved by ``conflict``, reported by a
+        `~clusterfinder.utils.ClusterFinderWarning` with the count, and listed
+        in `LabelSet.conflicts`.
+
+        Parameters
+        ----------
+        positives, negatives : table, list of tables or dict name -> table
+            Catalogues (e.g. from `clusterfinder.labels.readers` or VizieR) with
+            a SkyCoord column ``coord`` or RA/Dec columns; ``name`` and
+            ``mag_*`` columns are carried over.
+        match_radius : `~astropy.units.Quantity`
+            Largest separation between two entries of one object (an angle).
+        conflict : {'drop', 'positive', 'negative'}
+            Drop conflicting objects, or keep them with label 1 or label 0.
+
+        Returns
+        -------
+        `LabelSet`
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from clusterfinder.labels import LabelSet
+        >>> from clusterfinder.labels.readers import read_caldwell2011, read_rbc
+        >>> labels = LabelSet.from_catalogs([read_caldwell2011(), read_rbc()],
+        ...                                 match_radius=2 * u.arcsec)
+        >>> labels
+        <LabelSet: 632 objects (632 clusters, 0 non-clusters)>
+        >>> int((labels.table["n_merged"] > 1).sum())
+        353
+        >>> row = labels[labels["name"] == "B225-G280"]
+        >>> str(row["names"][0]), str(row["sources"][0])
+        ('B225-G280; Bol225/SKHB280', 'Caldwell2011; RBCv5')
+        """
+        table, conflicts = merge_catalogs(
+            positives, negatives, match_radius=match_radius, conflict=conflict
+        )
+        new = cls(table)
+        new._conflicts = conflicts
+        return new
+
+    @classmethod
+    def concatenate(cls, label_sets):
+        """Join label sets row by row (e.g. real and simulated labels).
+
+        Columns missing from some inputs are masked there; nothing is merged
+        (use `from_catalogs` to merge duplicates).
+
+        Parameters
+        ----------
+        label_sets : sequence of `LabelSet`
+
+        Returns
+        -------
+        `LabelSet`
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder.labels import LabelSet
+        >>> a = LabelSet(QTable({"coord": SkyCoord([1] * u.deg, [2] * u.deg), "label": [1]}))
+        >>> LabelSet.concatenate([a, a[[0, 0]]])
+        <LabelSet: 3 objects (3 clusters, 0 non-clusters)>
+        """
+        label_sets = list(label_sets)
+        if not label_sets:
+            raise ValueError("label_sets is empty: give at least one LabelSet")
+        for k, item in enumerate(label_sets):
+            if not isinstance(item, LabelSet):
+                raise TypeError(f"label_sets[{k}] must be a LabelSet; got {type(item).__name__}")
+        return cls(vstack([item.table for item in label_sets], metadata_conflicts="silent"))
+
+    @classmethod
+    def from_truth(cls, truth, *, positive_kinds=("young_cluster",), kinds=None):
+        """Build a label set from the simulator's truth table.
+
+        Parameters
+        ----------
+        truth : `~astropy.table.QTable`
+            A truth table with the columns ``coord`` and ``kind`` (and usually
+            ``mag_g``, ``mag_i``), as written by `clusterfinder.simulate`.
+        positive_kinds : str or sequence of str
+            Kinds labelled 1 (clusters); every other kind is labelled 0.
+        kinds : sequence of str, optional
+            Keep only objects of these kinds (by default all of them).
+
+        Returns
+        -------
+        `LabelSet`
+            Every column of ``truth`` plus ``label`` and ``source``
+            (``"truth"``); ``name`` is the row number when truth has none.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder.labels import LabelSet
+        >>> truth = QTable({"coord": SkyCoord([10.0, 10.1, 10.2] * u.deg, [41.0] * 3 * u.deg),
+        ...                 "kind": ["young_cluster", "mw_star", "galaxy"],
+        ...                 "mag_g": [20.0, 19.0, 22.0], "mag_i": [19.8, 18.1, 21.0]})
+        >>> LabelSet.from_truth(truth)
+        <LabelSet: 3 objects (1 cluster, 2 non-clusters)>
+        >>> LabelSet.from_truth(truth, kinds=["young_cluster", "galaxy"]).labels
+        array([1, 0], dtype=int8)
+        """
+        if not isinstance(truth, Table):
+            raise TypeError(f"truth must be an astropy QTable; got {type(truth).__name__}")
+        missing = [c for c in ("coord", "kind") if c not in truth.colnames]
+        if missing:
+            raise ValueError(
+                f"truth needs the columns 'coord' and 'kind'; missing {missing}; "
+                f"found columns {truth.colnames}"
+            )
+        if isinstance(positive_kinds, str):
+            positive_kinds = (positive_kinds,)
+        kind = np.char.strip(np.asarray(truth["kind"], dtype=str))
+        table = QTable(truth, copy=True)
+        if "name" not in table.colnames:
+            table["name"] = np.array([str(k) for k in range(len(table))])
+        if kinds is not None:
+            if isinstance(kinds, str):
+                kinds = (kinds,)
+            unknown = sorted(set(kinds) - set(kind))
+            keep = np.isin(kind, list(kinds))
+            if not keep.any():
+                raise ValueError(
+                    f"no object of kinds {list(kinds)} in truth; kinds present: {sorted(set(kind))}"
+                )
+            table = table[keep]
+            kind = kind[keep]
+            table.meta["kinds_absent"] = unknown
+        table["label"] = np.isin(kind, list(positive_kinds)).astype(np.int8)
+        table["source"] = np.full(len(table), "truth")
+        table.meta["positive_kinds"] = list(positive_kinds)
+        return cls(table)
+
+    # -- selection ----------------------------------------------------------------------
+    def select(self, *, mag_max=None, mag_min=None, region=None, label=None, keep_unknown=False):
+        """Objects within magnitude limits, a sky region and/or of one label.
+
+        Parameters
+        ----------
+        mag_max, mag_min : dict band -> float, optional
+            Keep objects with ``mag_<band> <= mag_max[band]`` (and
+            ``>= mag_min[band]``), e.g. ``mag_max={"g": 21}``.
+        region : `regions.SkyRegion` or `~astropy.coordinates.SkyCoord`, optional
+            Keep objects inside a sky region, or inside the polygon whose
+            vertices are the given SkyCoord (at least 3).
+        label : {0, 1}, optional
+            Keep only this class.
+        keep_unknown : bool, optional
+            Keep objects with no magnitude in a cut band (masked or NaN);
+            dropped by default.
+
+        Returns
+        -------
+        `LabelSet`
+            The selected rows; ``meta["selection"]`` records the cuts.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from regions import CircleSkyRegion
+        >>> from clusterfinder.labels import LabelSet
+        >>> from clusterfinder.labels.readers import read_phat_ap
+        >>> phat = LabelSet.from_catalogs([read_phat_ap()])
+        >>> len(phat.select(mag_max={"g": 21}))
+        881
+        >>> circle = CircleSkyRegion(SkyCoord(11.4, 41.7, unit="deg"), 5 * u.arcmin)
+        >>> len(phat.select(region=circle))
+        85
+        """
+        keep = np.ones(len(self), dtype=bool)
+        record = []
+        for limits, compare, word in (
+            (mag_max, np.less_equal, "<="),
+            (mag_min, np.greater_equal, ">="),
+        ):
+            if limits is None:
+                continue
+            if not isinstance(limits, dict):
+                raise TypeError(
+                    f"mag_max and mag_min must be dicts band -> magnitude, e.g. {{'g': 21}}; "
+                    f"got {limits!r}"
+                )
+            for band, limit in limits.items():
+                column = f"mag_{band}"
+                if column not in self._table.colnames:
+                    raise ValueError(
+                        f"no column {column!r} for a magnitude cut in band {band!r}; "
+                        f"magnitude columns present: "
+                        f"{[c for c in self._table.colnames if c.startswith('mag_')]}"
+                    )
+                mags = np.ma.filled(np.ma.asarray(self._table[column], dtype=float), np.nan)
+                known = np.isfinite(mags)
+                with np.errstate(invalid="ignore"):
+                    passes = compare(mags, float(limit))
+                keep &= np.where(known, passes, keep_unknown)
+                record.append(f"{column} {word} {float(limit)}")
+        if region is not None:
+            keep &= in_region(self.coords, region)
+            record.append(f"region {type(region).__name__}")
+        if label is not None:
+            if label not in (0, 1):
+                raise ValueError(f"label must be 0 or 1; got {label!r}")
+            keep &= self.labels == label
+            record.append(f"label == {label}")
+        new = self._new(self._table[keep])
+        new.meta["selection"] = [*self.meta.get("selection", []), *record]
+        return new
+
+    def balance(self, strategy="undersample", *, ratio=1.0, seed=0):
+        """Balance the classes by undersampling, oversampling or weights.
+
+        See `clusterfinder.labels.balance` for the exact rules.
+
+        Parameters
+        ----------
+        strategy : {'undersample', 'oversample', 'weights'}
+            Drop members of the larger class, repeat members of the smaller
+            one, or add a ``weight`` column.
+        ratio : float
+            Wanted number of non-clusters per cluster.
+        seed : None, int or `numpy.random.Generator`
+            Seeds the draws; the same seed gives the same rows.
+
+        Returns
+        -------
+        `LabelSet`
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder.labels import LabelSet
+        >>> table = QTable({"coord": SkyCoord(range(6) * u.deg, [0] * 6 * u.deg),
+        ...                 "label": [1, 0, 0, 0, 0, 0]})
+        >>> LabelSet(table).balance("undersample", ratio=2, seed=0)
+        <LabelSet: 3 objects (1 cluster, 2 non-clusters)>
+        >>> LabelSet(table).balance("oversample", ratio=1, seed=0)
+        <LabelSet: 10 objects (5 clusters, 5 non-clusters)>
+        """
+        index, weights = balance_indices(self.labels, strategy=strategy, ratio=ratio, seed=seed)
+        new = self._new(self._table[index])
+        if strategy == "weights":
+            new.table["weight"] = weights
+        new.meta["balance"] = {"strategy": strategy, "ratio": float(ratio)}
+        return new
+
+    def split(self, fractions=(0.7, 0.15, 0.15), *, radius=5 * u.arcsec, block_size=None, seed=0):
+        """Split into train, validation (and test) sets that do not leak.
+
+        Objects closer than ``radius`` to each other (chains too), and objects
+        in one sky block of side ``block_size`` if given, always go to the same
+        part; groups are dealt so that each part gets about its fraction of each
+        class (see `clusterfinder.labels.split`).
+
+        Parameters
+        ----------
+        fractions : sequence of float
+            Fractions of (train, validation, test), or of (train, test); they
+            must sum to 1.
+        radius : `~astropy.units.Quantity`
+            Sources closer than this stay together (an angle).
+        block_size : `~astropy.units.Quantity`, optional
+            Side of square sky blocks kept whole (an angle).
+        seed : None, int or `numpy.random.Generator`
+            Seeds the order in which groups are dealt.
+
+        Returns
+        -------
+        tuple of `LabelSet`
+            One per fraction, each with a ``split`` column (``"train"``,
+            ``"validation"``, ``"test"``, or ``"train"``/``"test"`` for two
+            fractions) and ``meta["split"]`` recording the fractions reached.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from clusterfinder.labels import LabelSet
+        >>> from clusterfinder.labels.readers import read_phat_ap
+        >>> phat = LabelSet.from_catalogs([read_phat_ap()])
+        >>> train, validation, test = phat.split((0.7, 0.15, 0.15), radius=5 * u.arcsec, seed=0)
+        >>> len(train), len(validation), len(test)
+        (1034, 222, 221)
+        """
+        values = check_fractions(fractions)
+        names = SPLIT_NAMES if len(values) == 3 else (SPLIT_NAMES[0], SPLIT_NAMES[2])
+        if len(self) == 0:
+            raise ValueError("cannot split an empty LabelSet")
+        groups = leak_groups(self.coords, radius=radius, block_size=block_size)
+        assignment = group_split(groups, self.labels, values, seed=seed)
+        reached = np.bincount(assignment, minlength=len(values)) / len(self)
+        record = {
+            "fractions": [float(v) for v in values],
+            "reached": [float(v) for v in reached],
+            "radius": str(u.Quantity(radius)),
+            "block_size": None if block_size is None else str(u.Quantity(block_size)),
+            "seed": seed if isinstance(seed, (int, type(None))) else "generator",
+        }
+        parts = []
+        for k, name in enumerate(names):
+            part = self._new(self._table[assignment == k])
+            part.table["split"] = np.full(len(part), name)
+            part.meta["split"] = dict(record, part=name)
+            parts.append(part)
+        return tuple(parts)
+
+    # -- input/output -------------------------------------------------------------------
+    def write(self, path, *, overwrite=False):
+        """Write the label set to an ECSV file (atomically).
+
+        Parameters
+        ----------
+        path : str or `~pathlib.Path`
+            Output file (``.ecsv``).
+        overwrite : bool, optional
+            Replace an existing file.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder.labels import LabelSet
+        >>> labels = LabelSet(QTable({"coord": SkyCoord([1, 2] * u.deg, [3, 4] * u.deg),
+        ...                           "label": [1, 0]}))
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = pathlib.Path(folder) / "labels.ecsv"
+        ...     labels.write(path)
+        ...     LabelSet.read(path)
+        <LabelSet: 2 objects (1 cluster, 1 non-cluster)>
+        """
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise OSError(f"{path} exists; pass overwrite=True to replace it")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            self._table.write(tmp, format="ascii.ecsv", overwrite=True)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    @classmethod
+    def read(cls, path):
+        """Read a label set written by `LabelSet.write` (or any ECSV with coord/label).
+
+        Parameters
+        ----------
+        path : str or `~pathlib.Path`
+
+        Returns
+        -------
+        `LabelSet`
+        """
+        if not Path(path).is_file():
+            raise OSError(f"no such file: {path}")
+        return cls(QTable.read(path, format="ascii.ecsv"))
+
+
+def _check_labels(column):
+    values = np.ma.asarray(column)
+    if np.ma.getmaskarray(values).any():
+        raise ValueError("column 'label' has missing (masked) values; every row needs 0 or 1")
+    values = np.asarray(values)
+    if values.dtype.kind == "b":
+        return values.astype(np.int8)
+    if values.dtype.kind not in "iuf":
+        raise TypeError(f"column 'label' must hold integers 0 or 1; got dtype {values.dtype}")
+    bad = ~np.isin(values, (0, 1))
+    if bad.any():
+        raise ValueError(
+            f"column 'label' must hold only 0 (not a cluster) and 1 (cluster); "
+            f"found {sorted(set(np.unique(values[bad]).tolist()))[:5]}"
+        )
+    return values.astype(np.int8)
