@@ -21,7 +21,7 @@ from .galaxy import M31
 from .utils import as_generator
 from .utils import progress_bar as _progress_bar
 
-__all__ = ["CLUSTER_KINDS", "field_centers", "simulated_stamps"]
+__all__ = ["CLUSTER_KINDS", "field_centers", "label_from_truth", "simulated_stamps"]
 
 #: Object kinds of the simulator labelled 1 (star cluster) by default.
 CLUSTER_KINDS = ("young_cluster", "old_cluster")
@@ -186,3 +186,69 @@ def simulated_stamps(
             f"no object brighter than {band} = {mag_max} was simulated; raise mag_max or n_fields"
         )
     return Cutout.concatenate(parts)
+
+
+def label_from_truth(
+    sources, truth, *, radius=0.6 * u.arcsec, mag_max=24.0, band="g", positive_kinds=CLUSTER_KINDS
+):
+    """Label detected sources with the simulated object each one is.
+
+    Each source takes the kind of the nearest truth object brighter than
+    ``mag_max`` within ``radius`` (fainter objects are background to a
+    detection); sources with none are of kind ``"none"``.
+
+    Parameters
+    ----------
+    sources : `~astropy.table.Table`
+        Detected sources with a ``coord`` column.
+    truth : `~astropy.table.QTable`
+        The simulator's truth table (``coord``, ``kind``, ``mag_<band>``).
+    radius : `~astropy.units.Quantity`
+        Largest separation of a match.
+    mag_max : float
+        Faintest truth object that a source may be matched to.
+    band : str
+        Band of ``mag_max``.
+    positive_kinds : sequence of str
+        Kinds labelled 1.
+
+    Returns
+    -------
+    kind : `numpy.ndarray` of str
+        The matched kind per source.
+    label : `numpy.ndarray` of int
+        1 where the kind is in ``positive_kinds``.
+    index : `numpy.ndarray` of int
+        Row of the matched truth object, -1 where none.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from astropy.table import QTable
+    >>> from clusterfinder.datasets import label_from_truth
+    >>> truth = QTable({"coord": SkyCoord([10, 10.01] * u.deg, [41, 41] * u.deg),
+    ...                 "kind": ["young_cluster", "mw_star"], "mag_g": [20.0, 19.0]})
+    >>> sources = QTable({"coord": SkyCoord([10.0, 10.5] * u.deg, [41, 41] * u.deg)})
+    >>> kind, label, index = label_from_truth(sources, truth)
+    >>> kind.tolist(), label.tolist()
+    (['young_cluster', 'none'], [1, 0])
+    """
+    from .crossmatch import match_nearest
+
+    for name, table, needed in (
+        ("sources", sources, ("coord",)),
+        ("truth", truth, ("coord", "kind", f"mag_{band}")),
+    ):
+        missing = [c for c in needed if c not in table.colnames]
+        if missing:
+            raise ValueError(f"{name} lacks the columns {missing}; it has {table.colnames}")
+    bright = np.flatnonzero(np.asarray(truth[f"mag_{band}"], dtype=float) <= mag_max)
+    index, _, matched = match_nearest(sources["coord"], truth["coord"][bright], radius)
+    index = np.where(matched, bright[np.maximum(index, 0)], -1)
+    kinds = np.asarray(truth["kind"], dtype=str)
+    kind = np.where(matched, kinds[np.maximum(index, 0)], "none")
+    if isinstance(positive_kinds, str):
+        positive_kinds = (positive_kinds,)
+    label = np.isin(kind, list(positive_kinds)).astype(int)
+    return kind, label, index

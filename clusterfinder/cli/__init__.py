@@ -15,6 +15,7 @@ __all__ = ["main"]
 SUBCOMMANDS = {
     "demo": "demo",
     "simulate": "simulate",
+    "inspect": "inspect",
 }
 
 

@@ -1,0 +1,162 @@
+"""The main job of clusterfinder, end to end, on a simulated PAndAS field.
+
+`run_demo` is what ``clusterfinder demo`` runs: simulate a field of the M31
+disc, detect its sources, classify them with the bundled model, write the
+candidates (ECSV and DS9 regions) and an inspection page, and score the
+candidates against the simulation's truth.
+"""
+
+import time
+from pathlib import Path
+
+import numpy as np
+from astropy import units as u
+
+from .datasets import CLUSTER_KINDS, label_from_truth
+
+__all__ = ["DemoResult", "run_demo", "score_candidates"]
+
+
+class DemoResult(dict):
+    """What `run_demo` made and measured: paths, counts and scores (a dict)."""
+
+    def summary(self):
+        """The result as the lines that ``clusterfinder demo`` prints."""
+        lines = [
+            f"field        {self['size']} x {self['size']} pix, seed {self['seed']}, "
+            f"{self['n_truth_clusters']} simulated clusters",
+            f"model        {self['model']} (threshold {self['threshold']:.3f})",
+            f"sources      {self['n_sources']} detected, {self['n_candidates']} candidates",
+        ]
+        for mag, score in self["scores"].items():
+            lines.append(
+                f"g < {mag:<5g}    purity {score['purity']:.1%}  recall {score['recall']:.1%}  "
+                f"F1 {score['f1']:.1%}  ({score['n_clusters']} clusters, "
+                f"{score['n_candidates']} candidates)"
+            )
+        lines.append("written      " + ", ".join(str(p) for p in self["paths"].values()))
+        lines.append(f"time         {self['seconds']:.1f} s")
+        return "\n".join(lines)
+
+
+def score_candidates(sources, truth, *, threshold, mag_limits=(21.0, 22.0), band="g"):
+    """Purity, recall and F1 of classified sources against the simulation's truth.
+
+    Parameters
+    ----------
+    sources : `~astropy.table.Table`
+        Every classified source, with ``coord``, ``prob_cluster`` and ``mag_<band>``.
+    truth : `~astropy.table.QTable`
+        The simulator's truth table.
+    threshold : float
+        Sources with ``prob_cluster >= threshold`` are candidates.
+    mag_limits : sequence of float
+        Score the sources brighter than each limit (in measured magnitude).
+    band : str
+        Band of the limits.
+
+    Returns
+    -------
+    dict
+        Limit -> dict with ``purity``, ``recall``, ``f1``, ``n_clusters``
+        (detected true clusters) and ``n_candidates``.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from astropy.table import QTable
+    >>> from clusterfinder.demo import score_candidates
+    >>> truth = QTable({"coord": SkyCoord([10, 10.01, 10.02] * u.deg, [41] * 3 * u.deg),
+    ...                 "kind": ["young_cluster", "mw_star", "young_cluster"],
+    ...                 "mag_g": [20.0, 19.0, 20.5]})
+    >>> sources = QTable({"coord": truth["coord"], "mag_g": truth["mag_g"],
+    ...                   "prob_cluster": [0.9, 0.8, 0.1]})
+    >>> score = score_candidates(sources, truth, threshold=0.5, mag_limits=[21])[21]
+    >>> score["purity"], score["recall"]
+    (0.5, 0.5)
+    """
+    _, label, _ = label_from_truth(sources, truth, positive_kinds=CLUSTER_KINDS, band=band)
+    prob = np.asarray(sources["prob_cluster"], dtype=float)
+    mag = np.asarray(sources[f"mag_{band}"], dtype=float)
+    scores = {}
+    for limit in mag_limits:
+        bright = mag < limit
+        chosen = bright & (prob >= threshold)
+        true_positive = int(np.sum(chosen & (label == 1)))
+        n_candidates = int(chosen.sum())
+        n_clusters = int(np.sum(bright & (label == 1)))
+        purity = true_positive / n_candidates if n_candidates else float("nan")
+        recall = true_positive / n_clusters if n_clusters else float("nan")
+        f1 = 2 * purity * recall / (purity + recall) if purity + recall > 0 else float("nan")
+        scores[float(limit)] = {
+            "purity": purity,
+            "recall": recall,
+            "f1": f1,
+            "n_clusters": n_clusters,
+            "n_candidates": n_candidates,
+        }
+    return scores
+
+
+def run_demo(outdir="clusterfinder-demo", *, size=2048, seed=1, model=None, progress_bar=False):
+    """Run the main job on a simulated PAndAS field and score it against the truth.
+
+    Parameters
+    ----------
+    outdir : str or `~pathlib.Path`
+        Folder for the images, truth, candidates, regions and inspection page;
+        files of an earlier demo there are replaced.
+    size : int
+        Side of the simulated field in pixels (0.186"/pix).
+    seed : int
+        Random seed of the field.
+    model : str or path, optional
+        Weights name or file for `~clusterfinder.ClusterClassifier.from_pretrained`;
+        the bundled default if None.
+    progress_bar : bool
+        Show progress bars.
+
+    Returns
+    -------
+    `DemoResult`
+    """
+    from .classifier import ClusterClassifier
+    from .inspect import make_inspection_page
+    from .simulate import simulate_field
+
+    start = time.perf_counter()
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+
+    field = simulate_field(size=size, seed=seed, progress_bar=progress_bar)
+    images = field.write(outdir, name="field", overwrite=True)
+    paths = {**images, "truth": outdir / "truth.ecsv"}
+
+    classifier = ClusterClassifier.from_pretrained(model)
+    sources = classifier.find_candidates(images, keep_all=True, progress_bar=progress_bar)
+    threshold = classifier.threshold
+    candidates = sources[np.asarray(sources["prob_cluster"]) >= threshold]
+
+    paths["candidates"] = outdir / "candidates.ecsv"
+    candidates.write(paths["candidates"], overwrite=True)
+    paths["regions"] = outdir / "candidates.reg"
+    candidates.write_regions(paths["regions"], format="ds9", overwrite=True)
+    paths["inspection"] = outdir / "inspection.html"
+    make_inspection_page(candidates, images, output=paths["inspection"])
+
+    truth = field.truth
+    n_truth = int(np.isin(np.asarray(truth["kind"], dtype=str), CLUSTER_KINDS).sum())
+    return DemoResult(
+        size=size,
+        seed=seed,
+        model=classifier.name if hasattr(classifier, "name") else str(model or "default"),
+        threshold=float(threshold),
+        n_truth_clusters=n_truth,
+        n_sources=len(sources),
+        n_candidates=len(candidates),
+        scores=score_candidates(sources, truth, threshold=threshold),
+        paths=paths,
+        seconds=time.perf_counter() - start,
+        match_radius=0.6 * u.arcsec,
+    )
