@@ -1,0 +1,496 @@
+"""The candidate catalogue: the table that a cluster search hands to its users.
+
+`CandidateCatalog` is an `~astropy.table.QTable` with a `~astropy.coordinates.SkyCoord`
+column ``coord`` and the probability ``prob_cluster`` that each source is a star
+cluster, plus magnitudes (``mag_<band>``, ``magerr_<band>``), quality flags and the
+provenance of the search in ``meta``. Its methods cover what happens to a list of
+candidates after a scan: merging duplicates, cross-matching with known catalogues,
+cutting on galactocentric radius, export to ECSV/FITS/VOTable and to region files,
+and a sky map.
+"""
+
+import datetime
+import importlib.metadata
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.table import QTable, Table
+
+from ..galaxy import M31, GalaxyGeometry
+
+__all__ = ["FLAG_COLUMNS", "REQUIRED_COLUMNS", "CandidateCatalog", "provenance"]
+
+#: Columns every candidate catalogue must hold.
+REQUIRED_COLUMNS = ("coord", "prob_cluster")
+
+#: The quality flags, boolean columns (True = the problem is present). A catalogue may
+#: carry any subset of them; their meaning is fixed across the package.
+FLAG_COLUMNS = {
+    "flag_edge": "the stamp or the photometric aperture reaches past the image edge",
+    "flag_masked": "the stamp or the aperture holds invalid (masked or NaN) pixels",
+    "flag_saturated": "a pixel of the aperture is at or above the saturation level",
+    "flag_blended": "the source was split from a larger segment by deblending",
+}
+
+#: Names of the packages whose versions are recorded in the provenance.
+_VERSIONED_PACKAGES = ("clusterfinder", "astropy", "numpy", "torch", "photutils")
+
+
+def _package_version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def provenance(*, threshold=None, weights=None, weights_sha256=None, images=None):
+    """Return the provenance record stored in a candidate catalogue's ``meta``.
+
+    Parameters
+    ----------
+    threshold : float, optional
+        The probability threshold of the classifier that produced the catalogue.
+    weights : str, optional
+        Name (or path) of the model weights.
+    weights_sha256 : str, optional
+        SHA-256 digest of the weights file.
+    images : dict or list of str, optional
+        The images searched (e.g. band -> file name).
+
+    Returns
+    -------
+    dict
+        Plain Python values only, so that every output format can store it:
+        ``date_utc`` (ISO 8601), ``<package>_version`` for clusterfinder, astropy,
+        numpy, torch and photutils (None when not installed), and the arguments.
+
+    Examples
+    --------
+    >>> from clusterfinder.catalog import provenance
+    >>> record = provenance(threshold=0.669, weights="resnet50-pandas")
+    >>> record["threshold"], record["weights"]
+    (0.669, 'resnet50-pandas')
+    >>> record["date_utc"].endswith("+00:00")
+    True
+    """
+    record = {"date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    for name in _VERSIONED_PACKAGES:
+        record[f"{name}_version"] = _package_version(name)
+    if threshold is not None:
+        threshold = float(threshold)
+        if not 0 <= threshold <= 1:
+            raise ValueError(f"threshold must lie in [0, 1]; got {threshold}")
+        record["threshold"] = threshold
+    if weights is not None:
+        record["weights"] = str(weights)
+    if weights_sha256 is not None:
+        record["weights_sha256"] = str(weights_sha256)
+    if images is not None:
+        if isinstance(images, dict):
+            record["images"] = {str(key): str(value) for key, value in images.items()}
+        elif isinstance(images, (str, bytes)):
+            record["images"] = [str(images)]
+        else:
+            record["images"] = [str(value) for value in images]
+    return record
+
+
+def _check_quantity(value, name, physical_type):
+    if not isinstance(value, u.Quantity) or value.unit.physical_type != physical_type:
+        raise TypeError(f"{name} must be a Quantity with {physical_type} units; got {value!r}")
+    if not value.isscalar or not np.isfinite(value.value) or value.value < 0:
+        raise ValueError(f"{name} must be a finite, non-negative scalar; got {value}")
+    return value
+
+
+def _as_plain(values, unit=None):
+    """Return a column's values as a plain float array (Quantity -> value in ``unit``)."""
+    if isinstance(values, u.Quantity):
+        return values.to_value(unit) if unit is not None else values.value
+    return np.asarray(values, dtype=float)
+
+
+class CandidateCatalog(QTable):
+    """Star-cluster candidates: a `~astropy.table.QTable` with positions and probabilities.
+
+    Build one with `CandidateCatalog.from_table` (which checks the columns and records
+    the provenance), or read one with `CandidateCatalog.read`. Any table operation
+    (slicing, boolean masks, `~astropy.table.vstack`, sorting) keeps the class.
+
+    Columns: ``coord`` (`~astropy.coordinates.SkyCoord`) and ``prob_cluster`` (0-1) are
+    required; magnitudes ``mag_<band>`` and ``magerr_<band>`` (AB) and the boolean
+    flags of `FLAG_COLUMNS` are expected where known. Methods add ``n_detections``
+    (`deduplicate`), ``known_<name>``, ``name_<name>``, ``sep_<name>``, ``known``,
+    ``status`` (`crossmatch`), ``r_proj`` and ``r_deproj`` (`select_radius`).
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from astropy.table import QTable
+    >>> from clusterfinder import CandidateCatalog
+    >>> table = QTable({"coord": SkyCoord([10.68, 10.70] * u.deg, [41.27, 41.30] * u.deg),
+    ...                 "prob_cluster": [0.92, 0.31], "mag_g": [19.8, 21.4]})
+    >>> cands = CandidateCatalog.from_table(table, threshold=0.669)
+    >>> len(cands), cands.meta["threshold"]
+    (2, 0.669)
+    >>> type(cands[cands["prob_cluster"] > 0.5]).__name__
+    'CandidateCatalog'
+    >>> len(cands.above_threshold())
+    1
+    """
+
+    @classmethod
+    def from_table(
+        cls,
+        table,
+        *,
+        threshold=None,
+        weights=None,
+        weights_sha256=None,
+        images=None,
+        meta=None,
+    ):
+        """Check a table of candidates and wrap it, with provenance, as a catalogue.
+
+        Parameters
+        ----------
+        table : `~astropy.table.Table` or `~astropy.table.QTable`
+            Must hold ``coord`` (a `~astropy.coordinates.SkyCoord`; columns ``ra`` and
+            ``dec`` in degrees are turned into one) and ``prob_cluster``. The table is
+            copied.
+        threshold, weights, weights_sha256, images
+            Provenance, see `provenance`; they override the same keys of ``table.meta``.
+        meta : dict, optional
+            Further metadata, merged last.
+
+        Returns
+        -------
+        `CandidateCatalog`
+
+        Raises
+        ------
+        TypeError
+            If ``table`` is not a table or ``coord`` is not a SkyCoord.
+        ValueError
+            If required columns are missing or the probabilities lie outside 0-1.
+        """
+        if not isinstance(table, Table):
+            raise TypeError(f"table must be an astropy Table or QTable; got {type(table).__name__}")
+        data = QTable(table, copy=True)
+        if "coord" not in data.colnames and {"ra", "dec"} <= set(data.colnames):
+            ra = data["ra"] if isinstance(data["ra"], u.Quantity) else data["ra"] * u.deg
+            dec = data["dec"] if isinstance(data["dec"], u.Quantity) else data["dec"] * u.deg
+            data.add_column(SkyCoord(ra, dec, frame="icrs"), name="coord", index=0)
+            data.remove_columns(["ra", "dec"])
+        record = provenance()
+        record.update(dict(table.meta))
+        explicit = provenance(
+            threshold=threshold, weights=weights, weights_sha256=weights_sha256, images=images
+        )
+        for key in ("threshold", "weights", "weights_sha256", "images"):
+            if key in explicit:
+                record[key] = explicit[key]
+        record.update(meta or {})
+        data.meta = record
+        catalog = cls(data, copy=False)
+        catalog.validate()
+        return catalog
+
+    def validate(self):
+        """Check the required columns and their types; raise if something is wrong.
+
+        Raises
+        ------
+        ValueError
+            If ``coord`` or ``prob_cluster`` is missing, a probability lies outside
+            [0, 1], or a flag column is not boolean.
+        TypeError
+            If ``coord`` is not a SkyCoord.
+        """
+        missing = [name for name in REQUIRED_COLUMNS if name not in self.colnames]
+        if missing:
+            raise ValueError(
+                f"a candidate catalogue needs the column(s) {', '.join(missing)}; "
+                f"the table has {', '.join(self.colnames) or 'no columns'}"
+            )
+        if not isinstance(self["coord"], SkyCoord):
+            raise TypeError(
+                f"column 'coord' must be a SkyCoord; got {type(self['coord']).__name__}"
+            )
+        prob = _as_plain(self["prob_cluster"])
+        bad = np.isfinite(prob) & ((prob < 0) | (prob > 1))
+        if np.any(bad):
+            raise ValueError(
+                f"column 'prob_cluster' must lie in [0, 1]; {int(bad.sum())} value(s) do not "
+                f"(first: {prob[bad][0]})"
+            )
+        for name in self.colnames:
+            if name.startswith("flag_") and np.asarray(self[name]).dtype != bool:
+                raise ValueError(f"flag column {name!r} must be boolean")
+
+    # -- I/O -------------------------------------------------------------------------
+
+    def write(self, path, *, format=None, overwrite=False):
+        """Write the catalogue to ECSV, FITS or VOTable, atomically.
+
+        Parameters
+        ----------
+        path : str or `~pathlib.Path`
+            Output file; the format follows the extension (``.ecsv``; ``.fits``,
+            ``.fit``, ``.fits.gz``; ``.xml``, ``.vot``, ``.votable``) unless given.
+        format : {"ecsv", "fits", "votable"}, optional
+            Overrides the extension.
+        overwrite : bool, optional
+            Replace an existing file.
+
+        Returns
+        -------
+        `~pathlib.Path`
+            The path written.
+
+        Notes
+        -----
+        ECSV keeps everything (the SkyCoord with its frame, units, meta). FITS keeps
+        the SkyCoord through astropy's mixin serialisation and the meta as one JSON
+        header keyword (``CFMETA``). VOTable stores the coordinates as ``ra``/``dec``
+        columns in degrees and the meta as a JSON ``INFO`` element; `read` rebuilds
+        both.
+        """
+        from .io import write_catalog
+
+        return write_catalog(self, path, format=format, overwrite=overwrite)
+
+    @classmethod
+    def read(cls, path, *, format=None):
+        """Read a catalogue written by `write` (ECSV, FITS or VOTable).
+
+        Parameters
+        ----------
+        path : str or `~pathlib.Path`
+            The file; the format follows the extension unless given.
+        format : {"ecsv", "fits", "votable"}, optional
+            Overrides the extension.
+
+        Returns
+        -------
+        `CandidateCatalog`
+        """
+        from .io import read_catalog
+
+        return read_catalog(cls, path, format=format)
+
+    # -- selections ------------------------------------------------------------------
+
+    def select(self, *, prob_min=None, mag_max=None, band="g"):
+        """Return the candidates with ``prob_cluster >= prob_min`` and ``mag_<band> <= mag_max``.
+
+        Parameters
+        ----------
+        prob_min : float, optional
+            Lowest probability kept.
+        mag_max : float, optional
+            Faintest magnitude kept (sources without a magnitude are dropped).
+        band : str, optional
+            The band of ``mag_max``.
+
+        Returns
+        -------
+        `CandidateCatalog`
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder import CandidateCatalog
+        >>> cands = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([10.6, 10.7, 10.8] * u.deg, [41.2] * 3 * u.deg),
+        ...     "prob_cluster": [0.9, 0.8, 0.2], "mag_g": [20.5, 21.5, 19.0]}))
+        >>> len(cands.select(prob_min=0.5, mag_max=21))
+        1
+        """
+        keep = np.ones(len(self), dtype=bool)
+        if prob_min is not None:
+            keep &= _as_plain(self["prob_cluster"]) >= float(prob_min)
+        if mag_max is not None:
+            column = f"mag_{band}"
+            if column not in self.colnames:
+                raise ValueError(
+                    f"band={band!r} needs a column {column!r}; the catalogue has "
+                    f"{', '.join(c for c in self.colnames if c.startswith('mag_')) or 'none'}"
+                )
+            if isinstance(mag_max, u.Quantity):
+                mag_max = mag_max.to_value(u.mag)
+            mags = _as_plain(self[column], u.mag)
+            with np.errstate(invalid="ignore"):
+                keep &= np.nan_to_num(mags, nan=np.inf) <= float(mag_max)
+        return self[keep]
+
+    def above_threshold(self):
+        """Return the candidates at or above the classifier threshold stored in ``meta``.
+
+        Raises
+        ------
+        ValueError
+            If ``meta`` has no ``threshold``.
+        """
+        if self.meta.get("threshold") is None:
+            raise ValueError(
+                "the catalogue's meta has no 'threshold'; use select(prob_min=...) instead"
+            )
+        return self.select(prob_min=self.meta["threshold"])
+
+    def select_radius(
+        self, max_radius=30 * u.kpc, *, min_radius=None, galaxy=M31, deprojected=False
+    ):
+        """Keep the candidates within a galactocentric radius range.
+
+        Adds the columns ``r_proj`` (projected radius, kpc) and, with
+        ``deprojected=True``, ``r_deproj`` (radius in the disc plane, kpc), both from
+        `~clusterfinder.galaxy.GalaxyGeometry`.
+
+        Parameters
+        ----------
+        max_radius : `~astropy.units.Quantity`, optional
+            Largest radius kept (a length); the default 30 kpc is the cut of
+            Zhang et al. (2025) for M31. None keeps everything beyond ``min_radius``.
+        min_radius : `~astropy.units.Quantity`, optional
+            Smallest radius kept (a length).
+        galaxy : `~clusterfinder.galaxy.GalaxyGeometry`, optional
+            The galaxy, M31 by default.
+        deprojected : bool, optional
+            Cut on the deprojected radius instead of the projected one.
+
+        Returns
+        -------
+        `CandidateCatalog`
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder import CandidateCatalog
+        >>> from clusterfinder.galaxy import M31
+        >>> far = M31.center.directional_offset_by(0 * u.deg, 3 * u.deg)
+        >>> cands = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([M31.center, far]), "prob_cluster": [0.9, 0.8]}))
+        >>> inner = cands.select_radius(30 * u.kpc)
+        >>> len(inner), round(float(cands.select_radius(None)["r_proj"][1].value), 1)
+        (1, 41.1)
+        """
+        if not isinstance(galaxy, GalaxyGeometry):
+            raise TypeError(f"galaxy must be a GalaxyGeometry; got {type(galaxy).__name__}")
+        if max_radius is not None:
+            max_radius = _check_quantity(max_radius, "max_radius", "length")
+        if min_radius is not None:
+            min_radius = _check_quantity(min_radius, "min_radius", "length")
+        out = self.copy()
+        coords = self["coord"]
+        if len(out):
+            out["r_proj"] = galaxy.projected_radius(coords).to(u.kpc)
+        else:
+            out["r_proj"] = np.zeros(0) * u.kpc
+        column = "r_proj"
+        if deprojected:
+            column = "r_deproj"
+            out["r_deproj"] = (
+                galaxy.deprojected_radius(coords).to(u.kpc) if len(out) else np.zeros(0) * u.kpc
+            )
+        radius = out[column]
+        keep = np.ones(len(out), dtype=bool)
+        if max_radius is not None:
+            keep &= radius <= max_radius
+        if min_radius is not None:
+            keep &= radius >= min_radius
+        out.meta["radius_cut"] = {
+            "galaxy": galaxy.name,
+            "column": column,
+            "min_kpc": None if min_radius is None else float(min_radius.to_value(u.kpc)),
+            "max_kpc": None if max_radius is None else float(max_radius.to_value(u.kpc)),
+        }
+        return out[keep]
+
+    # -- matching, export, plotting (implemented in sibling modules) ----------------
+
+    def deduplicate(self, radius=0.5 * u.arcsec, *, keep="max_prob"):
+        """Merge detections of one source (overlapping fields or tiles).
+
+        See `clusterfinder.catalog.matching.deduplicate`.
+        """
+        from .matching import deduplicate
+
+        return deduplicate(self, radius, keep=keep)
+
+    def crossmatch(self, catalogs, *, radius=1 * u.arcsec):
+        """Flag the candidates that are in known catalogues ("known") or not ("new").
+
+        See `clusterfinder.catalog.matching.crossmatch`.
+        """
+        from .matching import crossmatch
+
+        return crossmatch(self, catalogs, radius=radius)
+
+    def to_regions(self, *, radius=1 * u.arcsec, format="ds9"):
+        """Return the candidates as `regions.Regions` of circles.
+
+        See `clusterfinder.catalog.regions.to_regions`.
+        """
+        from .regions import to_regions
+
+        return to_regions(self, radius=radius, format=format)
+
+    def write_regions(self, path, *, format="ds9", radius=1 * u.arcsec, overwrite=False):
+        """Write a DS9 or CASA (CRTF) region file of the candidates, atomically.
+
+        See `clusterfinder.catalog.regions.write_regions`.
+        """
+        from .regions import write_regions
+
+        return write_regions(self, path, format=format, radius=radius, overwrite=overwrite)
+
+    def plot(self, *, ax=None, image=None, wcs=None, **kwargs):
+        """Sky map of the candidates coloured by probability.
+
+        See `clusterfinder.catalog.plotting.plot_candidates`.
+        """
+        from .plotting import plot_candidates
+
+        return plot_candidates(self, ax=ax, image=image, wcs=wcs, **kwargs)
+
+    def inspect(
+        self,
+        images=None,
+        *,
+        cutouts=None,
+        output="inspection.html",
+        size=48,
+        bands=("g", "i"),
+        title=None,
+        progress_bar=False,
+    ):
+        """Write a page to vet the candidates by eye.
+
+        See `clusterfinder.inspect.make_inspection_page`; decisions exported
+        from the page come back as an ``inspection`` column with
+        `clusterfinder.inspect.apply_decisions`.
+
+        Returns
+        -------
+        `~pathlib.Path`
+            The page written.
+        """
+        from ..inspect import make_inspection_page
+
+        return make_inspection_page(
+            self,
+            images,
+            cutouts=cutouts,
+            output=output,
+            size=size,
+            bands=bands,
+            title=title,
+            progress_bar=progress_bar,
+        )

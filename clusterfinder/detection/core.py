@@ -1,0 +1,440 @@
+"""Source detection and forced aperture photometry on multi-band survey images.
+
+`detect_sources` finds sources on one band or on a noise-weighted stack of the
+bands that share a pixel grid, separates blends, and measures every source with
+the same circular aperture in every band. Images are processed in overlapping
+tiles so that a survey field of any size is never loaded whole: each tile is read
+with a margin, and a source is kept by the tile whose interior holds its centroid.
+"""
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.table import QTable
+
+from ..utils import ClusterFinderWarning
+from ..utils import progress_bar as _progress_bar
+from ..utils.photometry import REFERENCE_ZEROPOINT, zero_point_scale
+from .images import load_images
+from .photometry import (
+    GROWTH_FACTOR,
+    _check_aperture_correction,
+    _isolated_sources,
+    _measure_aperture_corrections,
+    estimate_background,
+    forced_photometry,
+)
+from .segment import check_deblend_dependency, detect_tile, import_photutils
+
+__all__ = ["detect_sources"]
+
+_FLAGS = ("flag_edge", "flag_masked", "flag_saturated", "flag_blended")
+
+
+def _to_pixels(value, pixel_scale, name):
+    """A length in pixels from an angle Quantity, a pixel Quantity or a plain number."""
+    if isinstance(value, u.Quantity):
+        if value.unit.physical_type == "angle":
+            pixels = value.to_value(u.arcsec) / pixel_scale
+        elif value.unit == u.pix:
+            pixels = value.value
+        else:
+            raise TypeError(f"{name} must be an angle, a number of pixels or u.pix; got {value}")
+    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        pixels = float(value)
+    else:
+        raise TypeError(f"{name} must be an angle, a number of pixels or u.pix; got {value!r}")
+    if not np.isfinite(pixels) or pixels <= 0:
+        raise ValueError(f"{name} must be positive; got {value}")
+    return float(pixels)
+
+
+def _positive_int(value, name, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _tiles(shape, tile_size, margin):
+    """Yield (interior, outer) boxes (y0, y1, x0, x1) covering an image of ``shape``."""
+    ny, nx = shape
+    for y0 in range(0, ny, tile_size):
+        for x0 in range(0, nx, tile_size):
+            y1, x1 = min(y0 + tile_size, ny), min(x0 + tile_size, nx)
+            outer = (
+                max(y0 - margin, 0),
+                min(y1 + margin, ny),
+                max(x0 - margin, 0),
+                min(x1 + margin, nx),
+            )
+            yield (y0, y1, x0, x1), outer
+
+
+def _band_box(ref, image, outer, pad):
+    """The box of ``image`` pixels covering the reference-grid box ``outer``, padded."""
+    if image.same_grid(ref):
+        return outer
+    y0, y1, x0, x1 = outer
+    xs = np.array([x0, x1, x0, x1, (x0 + x1) / 2, (x0 + x1) / 2, x0, x1], dtype=float) - 0.5
+    ys = np.array([y0, y0, y1, y1, y0, y1, (y0 + y1) / 2, (y0 + y1) / 2], dtype=float) - 0.5
+    bx, by = image.wcs.world_to_pixel(ref.wcs.pixel_to_world(xs, ys))
+    ny, nx = image.shape
+    box = (
+        int(max(np.floor(np.min(by)) - pad, 0)),
+        int(min(np.ceil(np.max(by)) + pad + 1, ny)),
+        int(max(np.floor(np.min(bx)) - pad, 0)),
+        int(min(np.ceil(np.max(bx)) + pad + 1, nx)),
+    )
+    if box[1] - box[0] < 1 or box[3] - box[2] < 1:
+        return None
+    return box
+
+
+def _read(image, box):
+    y0, y1, x0, x1 = box
+    return np.array(image.data[y0:y1, x0:x1], dtype=float)
+
+
+def _empty_table(bands):
+    table = QTable()
+    table["coord"] = SkyCoord(np.zeros(0) * u.deg, np.zeros(0) * u.deg, frame="icrs")
+    table["x"] = np.zeros(0)
+    table["y"] = np.zeros(0)
+    for band in bands:
+        for prefix in ("mag", "magerr", "flux", "fluxerr"):
+            table[f"{prefix}_{band}"] = np.zeros(0)
+    table["area"] = np.zeros(0, dtype=int)
+    table["detection_snr"] = np.zeros(0)
+    for flag in _FLAGS:
+        table[flag] = np.zeros(0, dtype=bool)
+    return table
+
+
+def detect_sources(
+    images,
+    *,
+    bands=None,
+    detection_band=None,
+    nsigma=4.0,
+    npixels=5,
+    deblend=True,
+    aperture_radius=1 * u.arcsec,
+    kernel_fwhm=0.7 * u.arcsec,
+    background="auto",
+    box_size=64,
+    mag_limit=None,
+    aperture_correction=None,
+    zero_points=None,
+    saturation=None,
+    gain=None,
+    tile_size=2048,
+    tile_margin=64,
+    progress_bar=False,
+):
+    """Detect sources on survey images and measure them in every band.
+
+    Parameters
+    ----------
+    images : dict
+        Band -> FITS path, HDU, HDUList, `~astropy.nddata.NDData` or
+        ``(array, WCS)`` (see `~clusterfinder.detection.load_images`).
+    bands : sequence of str, optional
+        Bands to measure, in order; all keys of ``images`` by default.
+    detection_band : str, optional
+        Detect on this band. If None, detect on the inverse-variance weighted
+        stack (on zero point 30) of the bands that share the first band's pixel
+        grid; the others are only measured.
+    nsigma : float, optional
+        Detection threshold in units of the noise of the smoothed detection image
+        (a matched-filter signal-to-noise ratio). On pure Gaussian noise the default
+        4 gives about 2 spurious detections per million pixels, 3 about 120.
+    npixels : int, optional
+        Least number of connected pixels above the threshold.
+    deblend : bool, optional
+        Separate blended sources (`photutils.segmentation.deblend_sources`).
+    aperture_radius : `~astropy.units.Quantity` or float, optional
+        Radius of the photometric aperture: an angle, or pixels of the detection
+        grid (a number or ``u.pix``).
+    kernel_fwhm : `~astropy.units.Quantity` or float, optional
+        FWHM of the Gaussian that smooths the detection image (about the seeing).
+    background : {"auto", "global", "none"}, optional
+        Sky estimate, see `~clusterfinder.detection.photometry.estimate_background`.
+    box_size : int, optional
+        Background box size in pixels (``"auto"``).
+    mag_limit : float or dict, optional
+        Drop sources fainter than this: a number keeps a source bright enough in
+        at least one band; a dict band -> limit requires every listed band.
+    aperture_correction : None, "auto", float or dict, optional
+        None gives aperture magnitudes. A number (or dict band -> number) is
+        subtracted from the magnitudes (in mag, positive = brighter). ``"auto"``
+        measures it per band as the median light beyond the aperture out to three
+        times its radius, on bright (``detection_snr`` > 50), isolated, unflagged
+        sources, which makes point-source magnitudes close to total ones; the
+        values are in ``meta["detection"]["aperture_correction_mag"]``.
+    zero_points, saturation, gain : float or dict, optional
+        Override the header values (``PHOTZP``, ``SATURATE``, ``GAIN``).
+    tile_size : int, optional
+        Side of the tiles processed one at a time (pixels of the detection grid).
+    tile_margin : int, optional
+        Extra pixels read around each tile; must exceed the size of the largest
+        sources (it is raised to the aperture radius plus 2 if smaller).
+    progress_bar : bool, optional
+        Show a progress bar over tiles.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        One row per source: ``coord`` (ICRS), ``x``, ``y`` (zero-based pixels of the
+        detection grid), and per band ``mag_<band>``, ``magerr_<band>`` (AB aperture
+        magnitudes, NaN for a non-positive flux), ``flux_<band>``,
+        ``fluxerr_<band>`` (aperture flux on the reference zero point 30, so that
+        a flux of 1 is 30 AB mag), then ``area`` (segment pixels),
+        ``detection_snr`` and the flags ``flag_edge``, ``flag_masked``,
+        ``flag_saturated`` (any band) and ``flag_blended``. An image without
+        sources gives an empty table (and a `~clusterfinder.utils.ClusterFinderWarning`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy.wcs import WCS
+    >>> from clusterfinder.detection import detect_sources
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> wcs.wcs.crval = [10.68, 41.27]
+    >>> wcs.wcs.cdelt = [-0.186 / 3600, 0.186 / 3600]
+    >>> yy, xx = np.mgrid[:64, :64]
+    >>> star = 1000.0 * np.exp(-((xx - 30.2) ** 2 + (yy - 20.7) ** 2) / (2 * 1.5**2))
+    >>> image = star / (2 * np.pi * 1.5**2) + np.random.default_rng(1).normal(0, 0.5, (64, 64))
+    >>> sources = detect_sources({"i": (image, wcs)}, zero_points=30, background="none")
+    >>> len(sources), round(float(sources["x"][0]), 1), round(float(sources["y"][0]), 1)
+    (1, 30.2, 20.7)
+    >>> round(float(sources["mag_i"][0]), 1)  # 1000 counts on zero point 30
+    22.5
+    """
+    import_photutils()
+    if deblend:
+        check_deblend_dependency()
+    options = {
+        "detection_band": detection_band,
+        "nsigma": nsigma,
+        "npixels": npixels,
+        "deblend": deblend,
+        "aperture_radius": aperture_radius,
+        "kernel_fwhm": kernel_fwhm,
+        "background": background,
+        "box_size": box_size,
+        "mag_limit": mag_limit,
+        "aperture_correction": aperture_correction,
+        "tile_size": tile_size,
+        "tile_margin": tile_margin,
+        "progress_bar": progress_bar,
+    }
+    loaded = load_images(
+        images, bands=bands, zero_points=zero_points, saturation=saturation, gain=gain
+    )
+    try:
+        return _detect(loaded, **options)
+    finally:
+        for image in loaded.values():
+            image.close()
+
+
+def _detect(
+    loaded,
+    *,
+    detection_band,
+    nsigma,
+    npixels,
+    deblend,
+    aperture_radius,
+    kernel_fwhm,
+    background,
+    box_size,
+    mag_limit,
+    aperture_correction,
+    tile_size,
+    tile_margin,
+    progress_bar,
+):
+    bands = tuple(loaded)
+    if detection_band is not None and detection_band not in loaded:
+        raise ValueError(f"detection_band {detection_band!r} is not one of the bands {bands}")
+    ref = loaded[detection_band if detection_band is not None else bands[0]]
+    if detection_band is not None:
+        stack_bands = (detection_band,)
+    else:
+        stack_bands = tuple(b for b in bands if loaded[b].same_grid(ref))
+    if not np.isfinite(nsigma) or nsigma <= 0:
+        raise ValueError(f"nsigma must be a positive number; got {nsigma!r}")
+    npixels = _positive_int(npixels, "npixels")
+    tile_size = _positive_int(tile_size, "tile_size", 16)
+    tile_margin = _positive_int(tile_margin, "tile_margin", 0)
+    box_size = _positive_int(box_size, "box_size", 4)
+    radius_pix = _to_pixels(aperture_radius, ref.pixel_scale, "aperture_radius")
+    radius_arcsec = radius_pix * ref.pixel_scale
+    kernel_sigma = _to_pixels(kernel_fwhm, ref.pixel_scale, "kernel_fwhm") / (
+        2 * np.sqrt(2 * np.log(2))
+    )
+    corrections = _check_aperture_correction(aperture_correction, tuple(loaded))
+    tile_margin = max(tile_margin, int(np.ceil(GROWTH_FACTOR * radius_pix)) + 2)
+    growth = {band: [] for band in loaded}
+    if background not in ("auto", "global", "none"):
+        raise ValueError(f"background must be 'auto', 'global' or 'none'; got {background!r}")
+
+    tiles = list(_tiles(ref.shape, tile_size, tile_margin))
+    pieces = []
+    for interior, outer in _progress_bar(tiles, enabled=progress_bar, desc="detect", unit="tile"):
+        sections = {}
+        for band in bands:
+            image = loaded[band]
+            box = _band_box(ref, image, outer, int(np.ceil(radius_arcsec / image.pixel_scale)) + 2)
+            if box is None:
+                continue
+            data = _read(image, box)
+            level, rms = estimate_background(data, method=background, box_size=box_size)
+            sections[band] = (box, data, level, rms)
+        numerator = 0.0
+        weight = 0.0
+        for band in stack_bands:
+            _, data, level, rms = sections[band]
+            scale = zero_point_scale(loaded[band].zero_point)
+            noise = rms * scale
+            good = np.isfinite(data) & np.isfinite(noise) & (noise > 0)
+            w = np.where(good, 1.0 / np.where(good, noise, 1.0) ** 2, 0.0)
+            numerator = numerator + w * np.where(good, (data - level) * scale, 0.0)
+            weight = weight + w
+        invalid = weight <= 0
+        safe = np.where(invalid, 1.0, weight)
+        stack = np.where(invalid, 0.0, numerator / safe)
+        stack_rms = np.where(invalid, np.inf, 1.0 / np.sqrt(safe))
+        found = detect_tile(
+            stack,
+            stack_rms,
+            invalid,
+            kernel_sigma=kernel_sigma,
+            nsigma=nsigma,
+            npixels=npixels,
+            deblend=deblend,
+        )
+        if found is None:
+            continue
+        x, y, area, snr, blended = found
+        oy0, _, ox0, _ = outer
+        gx, gy = x + ox0, y + oy0
+        isolated = _isolated_sources(gx, gy, 2 * GROWTH_FACTOR * radius_pix)
+        y0, y1, x0, x1 = interior
+        inside = (gx >= x0 - 0.5) & (gx < x1 - 0.5) & (gy >= y0 - 0.5) & (gy < y1 - 0.5)
+        if not np.any(inside):
+            continue
+        gx, gy, x, y = gx[inside], gy[inside], x[inside], y[inside]
+        piece = {"x": gx, "y": gy, "area": area[inside], "detection_snr": snr[inside]}
+        isolated = isolated[inside]
+        flags = {flag: np.zeros(len(gx), dtype=bool) for flag in _FLAGS}
+        flags["flag_blended"] = blended[inside]
+        sky = ref.wcs.pixel_to_world(gx, gy) if len(bands) > len(stack_bands) else None
+        for band in bands:
+            image = loaded[band]
+            scale = zero_point_scale(image.zero_point)
+            if band not in sections:
+                # This band does not cover the tile: no measurement, off the image.
+                phot = {
+                    key: np.full(len(gx), np.nan) for key in ("flux", "fluxerr", "mag", "magerr")
+                }
+                phot |= {"edge": np.ones(len(gx), bool), "masked": np.zeros(len(gx), bool)}
+                phot |= {"saturated": np.zeros(len(gx), bool)}
+            else:
+                box, data, level, rms = sections[band]
+                if image.same_grid(ref):
+                    bx, by = gx, gy
+                else:
+                    bx, by = image.wcs.world_to_pixel(sky)
+                positions = np.column_stack([bx - box[2], by - box[0]])
+                measure = {
+                    "zero_point": image.zero_point,
+                    "gain": image.gain,
+                    "saturation": image.saturation,
+                    "image_shape": image.shape,
+                    "offset": (box[2], box[0]),
+                }
+                band_radius = radius_arcsec / image.pixel_scale
+                phot = forced_photometry(data, level, rms, positions, band_radius, **measure)
+                if corrections == "auto":
+                    # Curve of growth on bright, clean, isolated sources.
+                    good = isolated & (piece["detection_snr"] > 50) & ~flags["flag_blended"]
+                    good &= ~(phot["edge"] | phot["masked"] | phot["saturated"])
+                    good &= phot["flux"] > 0
+                    if np.any(good):
+                        big = forced_photometry(
+                            data,
+                            level,
+                            rms,
+                            positions[good],
+                            GROWTH_FACTOR * band_radius,
+                            **measure,
+                        )
+                        growth[band].append(big["flux"] / phot["flux"][good])
+            piece[f"mag_{band}"] = phot["mag"]
+            piece[f"magerr_{band}"] = phot["magerr"]
+            piece[f"flux_{band}"] = phot["flux"] * scale
+            piece[f"fluxerr_{band}"] = phot["fluxerr"] * scale
+            flags["flag_edge"] |= phot["edge"]
+            flags["flag_masked"] |= phot["masked"]
+            flags["flag_saturated"] |= phot["saturated"]
+        piece.update(flags)
+        pieces.append(piece)
+
+    if corrections == "auto":
+        corrections = _measure_aperture_corrections(growth)
+    table = _empty_table(bands)
+    if pieces:
+        columns = {name: np.concatenate([p[name] for p in pieces]) for name in pieces[0]}
+        for band, correction in (corrections or {}).items():
+            columns[f"mag_{band}"] = columns[f"mag_{band}"] - correction
+            columns[f"flux_{band}"] = columns[f"flux_{band}"] * 10 ** (0.4 * correction)
+            columns[f"fluxerr_{band}"] = columns[f"fluxerr_{band}"] * 10 ** (0.4 * correction)
+        keep = _mag_limit_mask(columns, bands, mag_limit)
+        sky = ref.wcs.pixel_to_world(columns["x"][keep], columns["y"][keep]).icrs
+        table = QTable()
+        table["coord"] = sky
+        for name in _empty_table(bands).colnames[1:]:
+            table[name] = columns[name][keep]
+    if len(table) == 0:
+        warnings.warn(
+            "detect_sources found no source above the threshold "
+            f"(nsigma={nsigma}, npixels={npixels}); returning an empty table",
+            ClusterFinderWarning,
+            stacklevel=3,
+        )
+    table.meta["detection"] = {
+        "bands": list(bands),
+        "detection_bands": list(stack_bands),
+        "nsigma": float(nsigma),
+        "npixels": npixels,
+        "deblend": bool(deblend),
+        "aperture_radius_arcsec": float(radius_arcsec),
+        "kernel_fwhm_arcsec": float(kernel_sigma * 2 * np.sqrt(2 * np.log(2)) * ref.pixel_scale),
+        "background": background,
+        "zero_points": {band: loaded[band].zero_point for band in bands},
+        "flux_zero_point": REFERENCE_ZEROPOINT,
+        "images": {band: loaded[band].source for band in bands},
+        "aperture_correction_mag": dict(corrections or {}),
+        "tile_size": tile_size,
+    }
+    return table
+
+
+def _mag_limit_mask(columns, bands, mag_limit):
+    n = len(columns["x"])
+    if mag_limit is None:
+        return np.ones(n, dtype=bool)
+    if isinstance(mag_limit, dict):
+        keep = np.ones(n, dtype=bool)
+        for band, limit in mag_limit.items():
+            if band not in bands:
+                raise ValueError(f"mag_limit names band {band!r}, which is not in {bands}")
+            keep &= np.nan_to_num(columns[f"mag_{band}"], nan=np.inf) <= float(limit)
+        return keep
+    mags = np.vstack([np.nan_to_num(columns[f"mag_{b}"], nan=np.inf) for b in bands])
+    return mags.min(axis=0) <= float(mag_limit)
