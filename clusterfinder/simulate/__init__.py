@@ -1,0 +1,26 @@
+"""Simulated survey images with a truth table: the offline default and the test bed.
+
+`simulate_field` draws a catalogue of objects (Milky Way stars, resolved M31 stars,
+asterisms, young and old star clusters, background galaxies, HII regions) over a patch of
+the M31 disc, renders them with a Moffat PSF on top of the smooth disc light, adds sky and
+Poisson noise and saturation, and returns the images (one per band) with their truth
+table. `write_field` does the same block by block into FITS files, for fields too large to
+hold in memory. The survey is described by a `SurveyConfig` (presets `PANDAS`, `HSC`).
+"""
+
+from .calibration import phat_distributions
+from .config import HSC, KINDS, PANDAS, BandConfig, DiscModel, SurveyConfig
+from .field import SimulatedField, simulate_field, write_field
+
+__all__ = [
+    "HSC",
+    "KINDS",
+    "PANDAS",
+    "BandConfig",
+    "DiscModel",
+    "SimulatedField",
+    "SurveyConfig",
+    "phat_distributions",
+    "simulate_field",
+    "write_field",
+]

@@ -1,0 +1,255 @@
+"""Rendering a simulated field block by block.
+
+A `Scene` holds everything drawn once for a whole field (the population, the galaxy
+light grid, the PSF of each band, the noise key). `Scene.render` turns any rectangle of
+the image into pixels. Every pixel receives the same contributions in the same order
+whatever rectangle it is rendered in (point sources in fixed global batches, extended
+objects one by one in catalogue order, noise from fixed 256 x 256 tiles of the image each
+with its own random stream), so that an image rendered in one piece or block by block is
+identical bit for bit.
+"""
+
+import math
+from dataclasses import dataclass
+
+import astropy.units as u
+import numpy as np
+
+from .population import band_magnitude
+from .profiles import PSF_OVERSAMPLE, MoffatPSF, extended_stamp
+
+__all__ = ["NOISE_TILE", "Scene"]
+
+#: Side of the tiles of the image that each draw their noise from one random stream.
+NOISE_TILE = 256
+#: Number of faint stars rendered together (fixed over the whole field).
+POINT_BATCH = 2048
+#: Stars brighter than this (AB) get the large PSF stamp with its far wings.
+BRIGHT_LIMIT = 20.0
+
+
+@dataclass
+class _BandState:
+    psf: object
+    sky_sigma: float
+    gain: float
+    saturation: float
+    point_flux: np.ndarray
+    point_big: np.ndarray
+    extended_flux: np.ndarray
+    bleeds: list
+
+
+class Scene:
+    """A field ready to be rendered.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(ny, nx)``.
+    population : `~clusterfinder.simulate.population.Population`
+    disc : `~clusterfinder.simulate.disc.DiscLight` or None
+        Galaxy light to add (None for none).
+    psfs : dict
+        Band -> `~clusterfinder.simulate.profiles.MoffatPSF`.
+    config : `~clusterfinder.simulate.SurveyConfig`
+    noise_key : int
+        Seed material of the noise streams.
+    noise : bool
+        Add noise (and saturation); if False the ideal image is rendered.
+    fwhm : dict
+        Band -> FWHM of the field in arcsec (for the sky noise).
+    """
+
+    def __init__(self, shape, population, disc, psfs, config, *, noise_key, noise, fwhm):
+        self.shape = tuple(shape)
+        self.population = population
+        self.disc = disc
+        self.noise = bool(noise)
+        self.noise_key = int(noise_key)
+        self.bands = tuple(config.bands)
+        # Faint stars are rendered in batches of neighbours: sort them once, along y then x,
+        # so that each batch touches a narrow strip of the image.
+        points = population.points
+        order = np.lexsort((np.rint(points["x"]), np.rint(points["y"])))
+        population.points = points = {key: value[order] for key, value in points.items()}
+        extended = population.extended
+        self._point_pix = [MoffatPSF.phases(points["x"]), MoffatPSF.phases(points["y"])]
+        self._ext_pix = (
+            np.rint(extended["x"]).astype(np.int64),
+            np.rint(extended["y"]).astype(np.int64),
+        )
+        self._ext_radius = np.array(
+            [
+                math.ceil(rt + 5.0 * max(p.alpha for p in psfs.values())) + 1
+                for rt in extended["rt"]
+            ],
+            dtype=np.int64,
+        )
+        self.state = {}
+        for band in self.bands:
+            conf = config.band(band)
+            point_flux = _flux(points, band, conf, config.zero_point)
+            sat_level = config.saturation_level(band)
+            state = _BandState(
+                psf=psfs[band],
+                sky_sigma=config.sky_sigma(band, fwhm[band] * u.arcsec),
+                gain=conf.gain,
+                saturation=sat_level,
+                point_flux=point_flux,
+                point_big=point_flux > 10.0 ** (-0.4 * (BRIGHT_LIMIT - config.zero_point)),
+                extended_flux=_flux(extended, band, conf, config.zero_point),
+                bleeds=[],
+            )
+            if self.noise:
+                state.bleeds = self._bleed_trails(state)
+            self.state[band] = state
+
+    def object_flux(self, band):
+        """Total flux (ADU) of every object of the population in ``band``."""
+        state = self.state[band]
+        n = len(self.population.objects["x"])
+        total = np.zeros(n)
+        total += np.bincount(self.population.points["owner"], state.point_flux, minlength=n)
+        total += np.bincount(self.population.extended["owner"], state.extended_flux, minlength=n)
+        return total
+
+    def _bleed_trails(self, state):
+        """Columns of saturated charge spilling up and down from the brightest stars."""
+        trails = []
+        psf = state.psf
+        peak = psf.library[PSF_OVERSAMPLE // 2, PSF_OVERSAMPLE // 2].max()
+        (ix, _), (iy, _) = self._point_pix
+        for k in np.flatnonzero(state.point_flux * peak > state.saturation):
+            px = self.population.points["x"][k] - ix[k]
+            py = self.population.points["y"][k] - iy[k]
+            model = state.point_flux[k] * psf.stamp(px, py, psf.large_radius)
+            excess = np.clip(model - state.saturation, 0.0, None)
+            for col in np.flatnonzero(excess.sum(axis=0) > 0):
+                rows = np.flatnonzero(model[:, col] > state.saturation)
+                length = math.ceil(excess[:, col].sum() / state.saturation)
+                down = length // 2
+                x = int(ix[k] + col - psf.large_radius)
+                y_lo = int(iy[k] + rows[0] - psf.large_radius - down)
+                y_hi = int(iy[k] + rows[-1] - psf.large_radius + (length - down))
+                trails.append((x, y_lo, y_hi))
+        return trails
+
+    def render(self, band, y0, y1, x0, x1):
+        """Pixels ``[y0:y1, x0:x1]`` of band ``band`` as float32."""
+        state = self.state[band]
+        image = np.zeros((y1 - y0, x1 - x0))
+        if self.disc is not None:
+            image += self.disc.image(band, y0, y1, x0, x1)
+        self._add_points(image, state, y0, y1, x0, x1)
+        self._add_extended(image, state, y0, y1, x0, x1)
+        if self.noise:
+            variance = state.sky_sigma**2 + np.clip(image, 0.0, None) / state.gain
+            image += np.sqrt(variance) * self._normal_deviates(band, y0, y1, x0, x1)
+            np.minimum(image, state.saturation, out=image)
+            for x, y_lo, y_hi in state.bleeds:
+                if x0 <= x < x1 and y_hi >= y0 and y_lo < y1:
+                    image[max(y_lo, y0) - y0 : min(y_hi + 1, y1) - y0, x - x0] = state.saturation
+        return image.astype(np.float32)
+
+    def _add_points(self, image, state, y0, y1, x0, x1):
+        psf = state.psf
+        (ix, qx), (iy, qy) = self._point_pix
+        n = ix.size
+        small = psf.small_radius
+        size = 2 * small + 1
+        offsets = np.arange(-small, small + 1)
+        height, width = image.shape
+        flat = image.reshape(-1)
+        for start in range(0, n, POINT_BATCH):
+            sl = slice(start, min(start + POINT_BATCH, n))
+            faint = ~state.point_big[sl]
+            ok = (
+                faint
+                & (ix[sl] + small >= x0)
+                & (ix[sl] - small < x1)
+                & (iy[sl] + small >= y0)
+                & (iy[sl] - small < y1)
+            )
+            sel = np.flatnonzero(ok) + start
+            if sel.size:
+                stamps = psf.library[qy[sel] + PSF_OVERSAMPLE // 2, qx[sel] + PSF_OVERSAMPLE // 2]
+                stamps = stamps * state.point_flux[sel, None, None]
+                rows = (iy[sel, None] + offsets[None, :] - y0)[:, :, None]
+                cols = (ix[sel, None] + offsets[None, :] - x0)[:, None, :]
+                inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+                index = np.broadcast_to(rows * width + cols, (sel.size, size, size))[inside]
+                if index.size:
+                    low = int(index.min())
+                    summed = np.bincount(index - low, stamps[inside])
+                    flat[low : low + summed.size] += summed
+            for k in np.flatnonzero(state.point_big[sl]) + start:
+                self._add_stamp(image, state, ix[k], iy[k], None, k, y0, y1, x0, x1)
+
+    def _add_stamp(self, image, state, cx, cy, stamp, k, y0, y1, x0, x1):
+        psf = state.psf
+        radius = psf.large_radius if stamp is None else (stamp.shape[0] - 1) // 2
+        if cx + radius < x0 or cx - radius >= x1 or cy + radius < y0 or cy - radius >= y1:
+            return
+        if stamp is None:
+            points = self.population.points
+            stamp = state.point_flux[k] * psf.stamp(
+                points["x"][k] - cx, points["y"][k] - cy, radius
+            )
+        ya, yb = max(cy - radius, y0), min(cy + radius + 1, y1)
+        xa, xb = max(cx - radius, x0), min(cx + radius + 1, x1)
+        image[ya - y0 : yb - y0, xa - x0 : xb - x0] += stamp[
+            ya - cy + radius : yb - cy + radius, xa - cx + radius : xb - cx + radius
+        ]
+
+    def _add_extended(self, image, state, y0, y1, x0, x1):
+        ext = self.population.extended
+        cx, cy = self._ext_pix
+        radius = self._ext_radius
+        hit = (cx + radius >= x0) & (cx - radius < x1) & (cy + radius >= y0) & (cy - radius < y1)
+        for k in np.flatnonzero(hit):
+            stamp = extended_stamp(
+                state.psf,
+                ext["x"][k] - cx[k],
+                ext["y"][k] - cy[k],
+                ext["profile"][k],
+                ext["scale"][k],
+                ext["rt"][k],
+                ext["ellipticity"][k],
+                ext["theta"][k],
+                **_shape(ext, k),
+            )
+            self._add_stamp(
+                image, state, cx[k], cy[k], stamp * state.extended_flux[k], k, y0, y1, x0, x1
+            )
+
+    def _normal_deviates(self, band, y0, y1, x0, x1):
+        out = np.empty((y1 - y0, x1 - x0))
+        band_index = self.bands.index(band)
+        for ty in range(y0 // NOISE_TILE, (y1 - 1) // NOISE_TILE + 1):
+            for tx in range(x0 // NOISE_TILE, (x1 - 1) // NOISE_TILE + 1):
+                rng = np.random.default_rng([self.noise_key, band_index, ty, tx])
+                tile = rng.standard_normal((NOISE_TILE, NOISE_TILE))
+                ya, yb = max(ty * NOISE_TILE, y0), min((ty + 1) * NOISE_TILE, y1)
+                xa, xb = max(tx * NOISE_TILE, x0), min((tx + 1) * NOISE_TILE, x1)
+                out[ya - y0 : yb - y0, xa - x0 : xb - x0] = tile[
+                    ya - ty * NOISE_TILE : yb - ty * NOISE_TILE,
+                    xa - tx * NOISE_TILE : xb - tx * NOISE_TILE,
+                ]
+        return out
+
+
+def _flux(table, band, conf, zero_point):
+    """Fluxes (ADU) of light components in ``band``, reddened by their E(B-V)."""
+    mag = band_magnitude(table["mag_g"], table["mag_i"], band)
+    mag = mag + conf.extinction * np.asarray(table["ebv"], dtype=float)
+    return 10.0 ** (-0.4 * (mag - zero_point))
+
+
+def _shape(ext, k):
+    profile = ext["profile"][k]
+    if profile == "eff":
+        return {"gamma": ext["gamma"][k]}
+    if profile == "king":
+        return {"concentration": ext["concentration"][k]}
+    return {"sersic_n": ext["sersic_n"][k]}
