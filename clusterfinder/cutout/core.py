@@ -1,0 +1,497 @@
+"""The `Cutout` class: many multi-band pixel stamps held as one array.
+
+A `Cutout` is array-valued, like `~astropy.coordinates.SkyCoord`: one object holds
+one or many stamps, ``len`` gives their number, indexing with an integer, a slice, a
+boolean mask or an integer array gives a new `Cutout`, and iterating yields one-stamp
+`Cutout` objects. The pixels of all stamps live in one contiguous ``(N, bands, H, W)``
+float32 array so that millions of stamps reach a model without per-object overhead.
+"""
+
+import operator
+
+import numpy as np
+from astropy.table import QTable, Table, vstack
+
+from .wcs import StampWCS
+
+__all__ = ["Cutout"]
+
+
+def _as_bands(bands, nbands):
+    """Validate ``bands`` and return it as a tuple of str of length ``nbands``."""
+    if isinstance(bands, str):
+        bands = (bands,)
+    try:
+        bands = tuple(bands)
+    except TypeError:
+        raise TypeError(
+            f"bands must be a sequence of band names; got {type(bands).__name__}"
+        ) from None
+    if not all(isinstance(band, str) and band for band in bands):
+        raise TypeError(f"bands must be non-empty strings; got {bands!r}")
+    if len(set(bands)) != len(bands):
+        raise ValueError(f"bands must be unique; got {bands!r}")
+    if len(bands) != nbands:
+        raise ValueError(
+            f"bands names {len(bands)} band(s) {bands!r} but data has {nbands} "
+            "channel(s) on its axis 1"
+        )
+    return bands
+
+
+def _as_table(table, n):
+    """Return ``table`` as a `~astropy.table.QTable` of length ``n`` (or an empty one)."""
+    if table is None:
+        return QTable()
+    if isinstance(table, Table):
+        table = QTable(table, copy=False)
+    elif isinstance(table, dict):
+        table = QTable(table)
+    else:
+        raise TypeError(
+            f"table must be an astropy Table, a dict or None; got {type(table).__name__}"
+        )
+    if len(table.colnames) and len(table) != n:
+        raise ValueError(f"table has {len(table)} rows but there are {n} stamps")
+    return table
+
+
+class Cutout:
+    """Multi-band pixel stamps with their mask, band names, per-stamp table and WCS.
+
+    Most users build a `Cutout` with `Cutout.from_images`, which cuts stamps out of
+    survey images at sky positions; the constructor wraps arrays that already exist.
+
+    Parameters
+    ----------
+    data : array-like, shape (N, B, H, W)
+        The pixels of ``N`` stamps in ``B`` bands, each ``H`` x ``W`` with ``H == W``,
+        in counts on the reference zero point 30 AB
+        (`clusterfinder.REFERENCE_ZEROPOINT`). Stored as a C-contiguous float32
+        array (copied only when needed).
+    bands : str or sequence of str
+        The band names, in the order of axis 1 of ``data``.
+    mask : array-like of bool, shape (N, B, H, W), optional
+        True where a pixel is invalid (off the image, NaN or flagged). Non-finite
+        pixels of ``data`` are always added to the mask and set to 0.
+    table : `~astropy.table.QTable`, optional
+        One row per stamp: ``coord`` (`~astropy.coordinates.SkyCoord`) when the sky
+        position is known, pixel positions, and any metadata (``label``,
+        ``mag_g``...).
+    wcs : sequence of `~astropy.wcs.WCS` or None, optional
+        The WCS of each stamp (an item may be None).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy.table import QTable
+    >>> from clusterfinder import Cutout
+    >>> data = np.zeros((3, 2, 9, 9), dtype=np.float32)
+    >>> cut = Cutout(data, bands=("g", "i"), table=QTable({"label": [1, 0, 1]}))
+    >>> cut
+    <Cutout 3 stamps, bands=('g', 'i'), 9x9 pix>
+    >>> len(cut), cut.stamp_size, cut.data.shape
+    (3, 9, (3, 2, 9, 9))
+    >>> cut[cut.table["label"] == 1].table["label"].tolist()
+    [1, 1]
+    >>> [len(one) for one in cut]
+    [1, 1, 1]
+    """
+
+    def __init__(self, data, *, bands, mask=None, table=None, wcs=None):
+        try:
+            data = np.asarray(data)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"data must be a numeric array; got {type(data).__name__}") from exc
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"data must hold real numbers; got dtype {data.dtype}")
+        if data.ndim != 4:
+            raise ValueError(
+                f"data must have 4 dimensions (N stamps, bands, height, width); got shape "
+                f"{data.shape}"
+            )
+        if data.shape[2] != data.shape[3]:
+            raise ValueError(f"stamps must be square; got {data.shape[2]}x{data.shape[3]} pixels")
+        if data.shape[2] < 1:
+            raise ValueError("stamps must be at least 1 pixel wide")
+        data = np.ascontiguousarray(data, dtype=np.float32)
+        self._bands = _as_bands(bands, data.shape[1])
+
+        if mask is None:
+            mask = np.zeros(data.shape, dtype=bool)
+        else:
+            mask = np.asarray(mask)
+            if mask.shape != data.shape:
+                raise ValueError(f"mask must have the shape of data {data.shape}; got {mask.shape}")
+            if mask.dtype != bool:
+                if mask.dtype.kind not in "biu":
+                    raise TypeError(f"mask must be boolean; got dtype {mask.dtype}")
+                mask = mask != 0
+            mask = np.ascontiguousarray(mask)
+        bad = ~np.isfinite(data)
+        if bad.any():
+            data = np.where(bad, np.float32(0.0), data)
+            mask = mask | bad
+
+        self._data = data
+        self._mask = mask
+        self._table = _as_table(table, len(data))
+        if isinstance(wcs, StampWCS):
+            if len(wcs) != len(data):
+                raise ValueError(f"wcs has {len(wcs)} items but there are {len(data)} stamps")
+            self._wcs = wcs
+        else:
+            self._wcs = StampWCS.from_list(wcs, len(data))
+
+    # -- construction from other objects ---------------------------------------------------
+
+    @classmethod
+    def _from_parts(cls, data, mask, bands, table, wcs):
+        """Build without validation (the parts come from an existing `Cutout`)."""
+        self = cls.__new__(cls)
+        self._data = data
+        self._mask = mask
+        self._bands = bands
+        self._table = table
+        self._wcs = wcs
+        return self
+
+    @classmethod
+    def from_images(
+        cls,
+        images,
+        positions,
+        *,
+        size,
+        bands=None,
+        zero_points=None,
+        table=None,
+        off_image="mask",
+        progress_bar=False,
+    ):
+        """Cut multi-band stamps out of survey images at sky or pixel positions.
+
+        The centring convention: the first band (the reference band) sets the pixel
+        grid of every stamp. A stamp of ``S`` pixels starts at pixel
+        ``ceil(x - S / 2)``, ``ceil(y - S / 2)`` of the reference image, as for
+        `~astropy.nddata.Cutout2D`, so the source lies within half a pixel of the
+        stamp centre ``(S - 1) / 2``, at (``x_stamp``, ``y_stamp``) of the table. Other
+        bands are put on that grid: copied when they share it up to whole pixels,
+        resampled (Keys cubic convolution, flux kept) otherwise, so a source sits on
+        the same stamp pixel in every band.
+
+        Parameters
+        ----------
+        images : dict
+            Band name -> image of that band: a FITS path, an HDU, an
+            `~astropy.io.fits.HDUList` (each position is cut from the image extension
+            that holds it farthest from its edges, e.g. the CCD of a MegaCam stack), an
+            `~astropy.nddata.NDData` / `~astropy.nddata.CCDData` (its ``mask`` flags
+            pixels), an ``(array, WCS)`` or ``(array, Header)`` pair, or a 2-d array
+            (pixel positions only). FITS files are memory-mapped.
+        positions : `~astropy.coordinates.SkyCoord`, (N, 2) array or (x, y) tuple
+            Where to cut. Pixel positions (zero-based) are allowed only when all bands
+            share one pixel grid.
+        size : int or `~astropy.units.Quantity`
+            Stamp width in pixels, or an angle converted with the first band's pixel
+            scale and rounded to the nearest odd number of pixels (ties go up), so that
+            the stamp has a central pixel.
+        bands : sequence of str, optional
+            Which bands of ``images`` to use, in this order (default: all, in the order
+            of ``images``). The first is the reference band (see above).
+        zero_points : float or dict, optional
+            AB zero point of each band's image. By default it is read from the header
+            (``PHOTZP``, ``MAGZPT``, ``MAGZP``, ``ZEROPT``; for a multi-extension file
+            the extension header, then the primary header) or the NDData ``meta``. A
+            missing
+            zero point is an error: a stamp on a wrong flux scale would silently
+            mislead a model. Stamps are scaled to the reference zero point 30 AB.
+        table : `~astropy.table.Table`, optional
+            Per-position metadata (one row per position) carried into the stamp table.
+        off_image : {"mask", "raise"}, optional
+            What to do with stamps that reach beyond an image: ``"mask"`` keeps them
+            (pixels off the image are 0 and masked; a position off every image gives a
+            fully masked stamp) and ``"raise"`` raises a `ValueError` that lists them.
+        progress_bar : bool, optional
+            Show a progress bar over the stamps.
+
+        Returns
+        -------
+        `~clusterfinder.Cutout`
+            Its table has ``coord`` (when known), ``x``, ``y`` (source position on
+            the reference band's image), ``x_stamp``, ``y_stamp`` (source position on
+            the stamp), ``off_image`` (True when the stamp reaches beyond an image),
+            and, when the bands do not all share one grid, ``x_<band>``, ``y_<band>``
+            and ``ext_<band>`` (extension index for multi-extension images), followed
+            by the columns of ``table`` (computed columns replace caller columns of
+            the same name).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from astropy.wcs import WCS
+        >>> from clusterfinder import Cutout
+        >>> wcs = WCS(naxis=2)
+        >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        >>> wcs.wcs.crval = [10.0, 41.0]
+        >>> wcs.wcs.crpix = [50.5, 50.5]
+        >>> wcs.wcs.cdelt = [-0.186 / 3600, 0.186 / 3600]
+        >>> image = np.ones((100, 100), dtype=np.float32)
+        >>> cut = Cutout.from_images({"g": (image, wcs)}, (np.array([20.0, 98.0]),
+        ...                          np.array([30.0, 50.0])), size=11, zero_points=30)
+        >>> cut.data.shape, int(cut.mask[1].sum())
+        ((2, 1, 11, 11), 44)
+        """
+        from .extract import cutouts_from_images
+
+        return cutouts_from_images(
+            images,
+            positions,
+            size=size,
+            bands=bands,
+            zero_points=zero_points,
+            table=table,
+            off_image=off_image,
+            progress_bar=progress_bar,
+        )
+
+    @classmethod
+    def concatenate(cls, cutouts):
+        """Join several `Cutout` objects into one, in order.
+
+        Parameters
+        ----------
+        cutouts : sequence of `Cutout`
+            They must share their bands (in the same order) and stamp size, and
+            their tables must have the same columns.
+
+        Returns
+        -------
+        `Cutout`
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from clusterfinder import Cutout
+        >>> a = Cutout(np.zeros((2, 1, 5, 5)), bands="g")
+        >>> b = Cutout(np.ones((3, 1, 5, 5)), bands="g")
+        >>> len(Cutout.concatenate([a, b]))
+        5
+        """
+        try:
+            cutouts = list(cutouts)
+        except TypeError:
+            raise TypeError(
+                f"cutouts must be a sequence of Cutout; got {type(cutouts).__name__}"
+            ) from None
+        if not cutouts:
+            raise ValueError("cutouts is empty: there is nothing to concatenate")
+        for k, item in enumerate(cutouts):
+            if not isinstance(item, Cutout):
+                raise TypeError(f"cutouts[{k}] is a {type(item).__name__}, not a Cutout")
+        first = cutouts[0]
+        for k, item in enumerate(cutouts[1:], start=1):
+            if item.bands != first.bands:
+                raise ValueError(
+                    f"cannot concatenate cutouts with different bands: cutouts[0] has "
+                    f"{first.bands}, cutouts[{k}] has {item.bands}"
+                )
+            if item.stamp_size != first.stamp_size:
+                raise ValueError(
+                    f"cannot concatenate cutouts with different stamp sizes: cutouts[0] has "
+                    f"{first.stamp_size} pix, cutouts[{k}] has {item.stamp_size} pix"
+                )
+        data = np.concatenate([item._data for item in cutouts])
+        mask = np.concatenate([item._mask for item in cutouts])
+        tables = [item._table for item in cutouts]
+        names = [tuple(t.colnames) for t in tables]
+        if len(set(names)) > 1:
+            raise ValueError(
+                "cannot concatenate cutouts whose tables have different columns: "
+                + "; ".join(f"cutouts[{k}]: {list(n)}" for k, n in enumerate(names))
+            )
+        if names[0]:
+            try:
+                table = vstack(tables, join_type="exact", metadata_conflicts="silent")
+            except Exception as exc:  # astropy raises several types for mixin conflicts
+                raise ValueError(f"cannot concatenate the tables of the cutouts: {exc}") from exc
+            table = QTable(table, copy=False)
+        else:
+            table = QTable()
+        wcs = StampWCS.concatenate([item._wcs for item in cutouts])
+        return cls._from_parts(data, mask, first.bands, table, wcs)
+
+    # -- properties -------------------------------------------------------------------------
+
+    @property
+    def data(self):
+        """The pixels, a C-contiguous float32 array of shape (N, bands, H, W)."""
+        return self._data
+
+    @property
+    def mask(self):
+        """Bool array of the shape of `data`: True where a pixel is invalid."""
+        return self._mask
+
+    @property
+    def bands(self):
+        """The band names, a tuple in the order of axis 1 of `data`."""
+        return self._bands
+
+    @property
+    def table(self):
+        """The per-stamp `~astropy.table.QTable` (no columns if none was given)."""
+        return self._table
+
+    @property
+    def coords(self):
+        """The sky positions (the table's ``coord`` column), or None if unknown."""
+        if "coord" in self._table.colnames:
+            return self._table["coord"]
+        return None
+
+    @property
+    def stamp_size(self):
+        """The width (and height) of each stamp in pixels."""
+        return int(self._data.shape[-1])
+
+    @property
+    def shape(self):
+        """The shape of `data`: (N, bands, H, W)."""
+        return self._data.shape
+
+    @property
+    def wcs(self):
+        """The WCS of each stamp as a read-only sequence, or None if no stamp has one.
+
+        Items are built on access (cheap to hold for millions of stamps); an item is
+        None for a stamp without a WCS.
+        """
+        return self._wcs if self._wcs.any() else None
+
+    def stamp_wcs(self, index):
+        """Return the `~astropy.wcs.WCS` of stamp ``index`` (None if it has none).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from clusterfinder import Cutout
+        >>> Cutout(np.zeros((1, 1, 3, 3)), bands="g").stamp_wcs(0) is None
+        True
+        """
+        return self._wcs[index]
+
+    def band_data(self, band):
+        """Return the ``(N, H, W)`` pixels of one band (a view).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from clusterfinder import Cutout
+        >>> Cutout(np.zeros((4, 2, 3, 3)), bands=("g", "i")).band_data("i").shape
+        (4, 3, 3)
+        """
+        try:
+            k = self._bands.index(band)
+        except ValueError:
+            raise ValueError(f"band {band!r} is not one of {self._bands}") from None
+        return self._data[:, k]
+
+    # -- array behaviour --------------------------------------------------------------------
+
+    def __len__(self):
+        return int(self._data.shape[0])
+
+    def __repr__(self):
+        n = len(self)
+        return (
+            f"<Cutout {n} stamp{'s' if n != 1 else ''}, bands={self._bands}, "
+            f"{self.stamp_size}x{self.stamp_size} pix>"
+        )
+
+    def _normalise_index(self, item):
+        n = len(self)
+        if isinstance(item, (bool, np.bool_)):
+            raise TypeError("a Cutout cannot be indexed with a single boolean")
+        if isinstance(item, (int, np.integer)):
+            k = operator.index(item)
+            if not -n <= k < n:
+                raise IndexError(f"index {k} is out of range for a Cutout of {n} stamps")
+            k %= n
+            return slice(k, k + 1)
+        if isinstance(item, slice):
+            return item
+        if isinstance(item, tuple):
+            raise TypeError(
+                "a Cutout is indexed along its stamps only (an int, slice, bool or int "
+                "array); index .data for pixels"
+            )
+        index = np.asarray(item)
+        if index.dtype == bool:
+            if index.shape != (n,):
+                raise IndexError(
+                    f"boolean index must have shape ({n},) to match the stamps; got {index.shape}"
+                )
+            return np.flatnonzero(index)
+        if index.size == 0:
+            return np.zeros(0, dtype=np.intp)
+        if index.dtype.kind not in "iu" or index.ndim != 1:
+            raise TypeError(
+                "a Cutout index must be an int, a slice, or a 1-d bool or int array; "
+                f"got {type(item).__name__} of dtype {index.dtype} and shape {index.shape}"
+            )
+        if index.min() < -n or index.max() >= n:
+            raise IndexError(f"index out of range for a Cutout of {n} stamps")
+        return index % n if n else index
+
+    def __getitem__(self, item):
+        index = self._normalise_index(item)
+        table = self._table[index] if self._table.colnames else QTable()
+        return self._from_parts(
+            self._data[index], self._mask[index], self._bands, table, self._wcs[index]
+        )
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+    def __bool__(self):
+        return len(self) > 0
+
+    # -- input/output and display ---------------------------------------------------------
+
+    def write(self, path, *, overwrite=False):
+        """Save to one FITS file (pixels, mask, table and stamp WCS).
+
+        See `clusterfinder.cutout.io.write_cutout`.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os
+        >>> from clusterfinder import Cutout
+        >>> cut = Cutout(np.ones((2, 1, 5, 5)), bands="g")
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "stamps.fits")
+        ...     cut.write(path)
+        ...     len(Cutout.read(path))
+        2
+        """
+        from .io import write_cutout
+
+        write_cutout(self, path, overwrite=overwrite)
+
+    @classmethod
+    def read(cls, path):
+        """Load a `Cutout` saved by `Cutout.write`.
+
+        See `clusterfinder.cutout.io.read_cutout`.
+        """
+        from .io import read_cutout
+
+        return read_cutout(path)
+
+    def plot(self, **kwargs):
+        """Show the stamps in a grid; see `clusterfinder.cutout.plot.plot_cutout`."""
+        from .plot import plot_cutout
+
+        return plot_cutout(self, **kwargs)
