@@ -15,6 +15,8 @@ __all__ = ["main"]
 SUBCOMMANDS = {
     "demo": "demo",
     "simulate": "simulate",
+    "train": "train",
+    "evaluate": "evaluate",
     "inspect": "inspect",
 }
 

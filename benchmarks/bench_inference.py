@@ -1,0 +1,182 @@
+"""Inference throughput of the classifier architectures on this machine's CPU.
+
+Measures stamps per second (median of repeats) of `ClusterClassifier.predict_proba`
+(input transform + network, the user-facing figure) for every architecture on
+two-band 32x32 stamps, and for the small CNN also at 64x64 and several batch sizes.
+For the small CNN it also compares CPU optimisations of the network forward pass,
+measured in the same run: channels_last memory layout, bfloat16 autocast and
+torch.compile; the table gives each as a ratio to the plain forward pass.
+
+Usage::
+
+    python benchmarks/bench_inference.py            # full run, writes RESULTS.md
+    python benchmarks/bench_inference.py --quick    # smoke run (small batches)
+"""
+
+import argparse
+import contextlib
+import datetime
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine_summary, markdown_table, median_time, write_results_block
+
+from clusterfinder import ClusterClassifier, Cutout
+from clusterfinder.classifier import list_architectures
+from clusterfinder.classifier.architectures import count_parameters
+
+
+def _stamps(n, size, seed=0):
+    rng = np.random.default_rng(seed)
+    data = rng.normal(0, 1.5, (n, 2, size, size)).astype(np.float32)
+    return Cutout(data, bands=("g", "i"))
+
+
+def predict_rate(clf, stamps, *, batch_size, repeat):
+    """Stamps/s of predict_proba (median of ``repeat`` runs after one warm-up)."""
+    clf.predict_proba(stamps[: min(len(stamps), 8)], batch_size=batch_size, device="cpu")
+    median, _ = median_time(
+        lambda: clf.predict_proba(stamps, batch_size=batch_size, device="cpu"), repeat=repeat
+    )
+    return len(stamps) / median
+
+
+def forward_variants(clf, stamps, *, repeat):
+    """Stamps/s of the network forward pass with CPU optimisations, same input."""
+    x = clf.transform(torch.from_numpy(stamps.data), torch.from_numpy(stamps.mask))
+    model = clf.model.eval()
+    results = {}
+
+    def timed(fn):
+        with torch.inference_mode():
+            fn()
+            median, _ = median_time(fn, repeat=repeat)
+        return len(x) / median
+
+    results["plain"] = timed(lambda: model(x))
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    model_cl = clf.model.to(memory_format=torch.channels_last)
+    results["channels_last"] = timed(lambda: model_cl(x_cl))
+    clf.model.to(memory_format=torch.contiguous_format)
+
+    def bf16():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return model(x)
+
+    results["bf16 autocast"] = timed(bf16)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compiled = torch.compile(model)
+            start = time.perf_counter()
+            with torch.inference_mode():
+                compiled(x)
+            compile_s = time.perf_counter() - start
+        results["torch.compile"] = timed(lambda: compiled(x))
+        results["_compile_s"] = compile_s
+    except Exception as exc:  # the inductor needs a working C++ compiler
+        results["torch.compile"] = f"failed ({type(exc).__name__})"
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, no RESULTS.md")
+    parser.add_argument("--repeat", type=int, default=3, help="timed repeats per case (3)")
+    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    repeat = 1 if args.quick else args.repeat
+    torch.manual_seed(0)
+
+    rows = []
+    big_n = 16 if args.quick else 32
+    for name in list_architectures():
+        clf = ClusterClassifier(name, cutout_size=32)
+        n = 256 if name == "small_cnn" and not args.quick else big_n
+        rate = predict_rate(clf, _stamps(n, 32), batch_size=min(n, 256), repeat=repeat)
+        rows.append(
+            [name, "32", str(min(n, 256)), f"{count_parameters(clf.model):,}", f"{rate:,.0f}"]
+        )
+        print(f"{name:16s} 32 px: {rate:10,.1f} stamps/s", flush=True)
+
+    small_rows = []
+    batch_sizes = (64, 256) if args.quick else (64, 256, 1024)
+    for size in (32, 64):
+        clf = ClusterClassifier("small_cnn", cutout_size=size)
+        stamps = _stamps(max(batch_sizes) * (1 if args.quick else 2), size)
+        for batch_size in batch_sizes:
+            rate = predict_rate(clf, stamps, batch_size=batch_size, repeat=repeat)
+            small_rows.append([str(size), str(batch_size), f"{rate:,.0f}"])
+            print(f"small_cnn {size} px batch {batch_size}: {rate:,.0f} stamps/s", flush=True)
+
+    thread_rows = []
+    default_threads = torch.get_num_threads()
+    clf = ClusterClassifier("small_cnn", cutout_size=32)
+    stamps = _stamps(256 if args.quick else 1024, 32)
+    for threads in sorted({1, default_threads}):
+        torch.set_num_threads(threads)
+        rate = predict_rate(clf, stamps, batch_size=256, repeat=repeat)
+        thread_rows.append([str(threads), f"{rate:,.0f}"])
+        print(f"small_cnn 32 px, {threads} thread(s): {rate:,.0f} stamps/s", flush=True)
+    torch.set_num_threads(default_threads)
+
+    clf = ClusterClassifier("small_cnn", cutout_size=32)
+    variants = forward_variants(clf, _stamps(256, 32), repeat=repeat)
+    base = variants["plain"]
+    variant_rows = []
+    for key, value in variants.items():
+        if key.startswith("_"):
+            continue
+        if isinstance(value, str):
+            variant_rows.append([key, value, "-"])
+        else:
+            variant_rows.append([key, f"{value:,.0f}", f"{value / base:.2f}"])
+        print(f"small_cnn forward, {key}: {value if isinstance(value, str) else f'{value:,.0f}'}")
+
+    text = "\n".join(
+        [
+            "## Inference throughput (`bench_inference.py`)",
+            "",
+            f"{datetime.date.today().isoformat()}; {machine_summary()}; torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads" + ("; QUICK run" if args.quick else ""),
+            "",
+            "`predict_proba` on two-band stamps (transform + network in channels-last layout, "
+            "float64 out), "
+            f"median of {repeat} runs, stamps per second:",
+            "",
+            markdown_table(["architecture", "stamp px", "batch", "parameters", "stamps/s"], rows),
+            "",
+            "small_cnn by stamp size and batch size:",
+            "",
+            markdown_table(["stamp px", "batch", "stamps/s"], small_rows),
+            "",
+            "small_cnn at 32 px, batch 256, by number of torch threads (on a busy machine one "
+            "thread avoids OpenMP threads waiting for each other):",
+            "",
+            markdown_table(["threads", "stamps/s"], thread_rows),
+            "",
+            "small_cnn network forward only (256 stamps of 32 px; plain = NCHW float32), CPU "
+            "optimisations, same run:",
+            "",
+            markdown_table(["variant", "stamps/s", "ratio to plain"], variant_rows),
+        ]
+    )
+    print()
+    print(text)
+    if not args.quick and not args.no_write:
+        write_results_block("bench_inference", text)
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

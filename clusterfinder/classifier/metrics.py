@@ -1,0 +1,395 @@
+"""Classification metrics, threshold choice and the threshold x magnitude grid.
+
+Purity is the astronomers' name for precision: the fraction of the objects
+called clusters that are clusters. Recall (completeness) is the fraction of the
+clusters that are found. Everything here is plain numpy; a metric whose
+denominator is zero (e.g. purity when nothing is called a cluster) is NaN.
+"""
+
+import dataclasses
+
+import numpy as np
+from astropy.table import QTable
+
+__all__ = [
+    "Evaluation",
+    "binary_metrics",
+    "choose_threshold",
+    "pr_auc",
+    "precision_recall_curve",
+    "roc_auc",
+    "roc_curve",
+    "threshold_magnitude_grid",
+]
+
+
+def _check_inputs(labels, probabilities):
+    labels = np.asarray(labels)
+    probabilities = np.asarray(probabilities, dtype=float)
+    if labels.shape != probabilities.shape or labels.ndim != 1:
+        raise ValueError(
+            "labels and probabilities must be 1-d arrays of the same length; got shapes "
+            f"{labels.shape} and {probabilities.shape}"
+        )
+    if labels.size and not np.isin(labels, (0, 1)).all():
+        raise ValueError("labels must be 0 (not a cluster) or 1 (cluster)")
+    if not np.isfinite(probabilities).all():
+        raise ValueError("probabilities must be finite")
+    return labels.astype(bool), probabilities
+
+
+def _ratio(numerator, denominator):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
+
+
+def binary_metrics(labels, probabilities, threshold=0.5):
+    """Purity, recall, F1 and accuracy of the decision ``probability >= threshold``.
+
+    Parameters
+    ----------
+    labels : array of int
+        True classes, 1 for a cluster and 0 otherwise.
+    probabilities : array of float
+        P(cluster) per object.
+    threshold : float or array of float, optional
+        Decision threshold(s); with an array, every output is an array.
+
+    Returns
+    -------
+    dict
+        ``n``, ``tp``, ``fp``, ``fn``, ``tn``, ``purity``, ``recall``, ``f1`` and
+        ``accuracy``.
+
+    Examples
+    --------
+    >>> m = binary_metrics([1, 1, 0, 0], [0.9, 0.4, 0.6, 0.1], threshold=0.5)
+    >>> float(m["purity"]), float(m["recall"]), float(m["accuracy"])
+    (0.5, 0.5, 0.5)
+    """
+    labels, probabilities = _check_inputs(labels, probabilities)
+    threshold = np.asarray(threshold, dtype=float)
+    called = probabilities[:, None] >= threshold.reshape(-1)[None, :]
+    tp = (called & labels[:, None]).sum(axis=0)
+    fp = (called & ~labels[:, None]).sum(axis=0)
+    fn = (~called & labels[:, None]).sum(axis=0)
+    tn = (~called & ~labels[:, None]).sum(axis=0)
+    n = labels.size
+    out = {
+        "n": np.full(tp.shape, n),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "purity": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        "accuracy": _ratio(tp + tn, np.full(tp.shape, n)),
+    }
+    if threshold.ndim == 0:
+        out = {key: value[0] for key, value in out.items()}
+    return out
+
+
+def _sorted_counts(labels, probabilities):
+    """Cumulative TP and FP counts at each distinct threshold, highest first."""
+    order = np.argsort(-probabilities, kind="mergesort")
+    p = probabilities[order]
+    y = labels[order]
+    last = np.r_[np.flatnonzero(np.diff(p)), y.size - 1]
+    tp = np.cumsum(y)[last]
+    fp = (last + 1) - tp
+    return tp, fp, p[last]
+
+
+def roc_curve(labels, probabilities):
+    """False-positive rate, true-positive rate and thresholds (decreasing).
+
+    Examples
+    --------
+    >>> fpr, tpr, thr = roc_curve([0, 1], [0.2, 0.8])
+    >>> fpr.tolist(), tpr.tolist()
+    ([0.0, 0.0, 1.0], [0.0, 1.0, 1.0])
+    """
+    labels, probabilities = _check_inputs(labels, probabilities)
+    tp, fp, thresholds = _sorted_counts(labels, probabilities)
+    tp = np.r_[0, tp]
+    fp = np.r_[0, fp]
+    return (
+        _ratio(fp, np.full(fp.shape, fp[-1])),
+        _ratio(tp, np.full(tp.shape, tp[-1])),
+        np.r_[np.inf, thresholds],
+    )
+
+
+def roc_auc(labels, probabilities):
+    """Area under the ROC curve (NaN if only one class is present).
+
+    Computed from ranks (the Mann-Whitney statistic), with ties counted half.
+
+    Examples
+    --------
+    >>> float(roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]))
+    0.75
+    """
+    labels, probabilities = _check_inputs(labels, probabilities)
+    n_pos = int(labels.sum())
+    n_neg = labels.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return np.nan
+    order = np.argsort(probabilities, kind="mergesort")
+    sorted_p = probabilities[order]
+    ranks = np.empty(labels.size)
+    # Average ranks over ties.
+    _, first, counts = np.unique(sorted_p, return_index=True, return_counts=True)
+    average = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(average, counts)
+    rank_sum = ranks[labels].sum()
+    return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def precision_recall_curve(labels, probabilities):
+    """Purity (precision), recall and thresholds, with increasing thresholds.
+
+    The last point is purity 1 and recall 0, as in scikit-learn.
+
+    Examples
+    --------
+    >>> purity, recall, thr = precision_recall_curve([1, 0, 1], [0.3, 0.6, 0.9])
+    >>> purity.round(3).tolist(), recall.tolist(), thr.tolist()
+    ([0.667, 0.5, 1.0, 1.0], [1.0, 0.5, 0.5, 0.0], [0.3, 0.6, 0.9])
+    """
+    labels, probabilities = _check_inputs(labels, probabilities)
+    tp, fp, thresholds = _sorted_counts(labels, probabilities)
+    purity = tp / (tp + fp)
+    recall = _ratio(tp, np.full(tp.shape, labels.sum()))
+    return np.r_[purity[::-1], 1.0], np.r_[recall[::-1], 0.0], thresholds[::-1]
+
+
+def pr_auc(labels, probabilities):
+    """Area under the purity-recall curve, as average precision (NaN without positives).
+
+    Average precision is the sum over thresholds of the purity times the gain in
+    recall; it does not interpolate linearly, which would be optimistic.
+
+    Examples
+    --------
+    >>> float(pr_auc([0, 1, 1], [0.3, 0.6, 0.9]))
+    1.0
+    """
+    labels, probabilities = _check_inputs(labels, probabilities)
+    if not labels.any():
+        return np.nan
+    purity, recall, _ = precision_recall_curve(labels, probabilities)
+    return float(-np.sum(np.diff(recall) * purity[:-1]))
+
+
+def choose_threshold(
+    labels, probabilities, *, strategy="f1", target_purity=None, target_recall=None
+):
+    """Pick a decision threshold from validation data.
+
+    Parameters
+    ----------
+    labels, probabilities : array
+        Validation classes and P(cluster).
+    strategy : {"f1"}, optional
+        Without a target, the threshold that maximises F1 (ties: the lowest).
+        The threshold returned lies midway between the chosen probability and
+        the next lower one, which makes the same decisions on the validation
+        data and leaves a margin on both sides.
+    target_purity : float, optional
+        The lowest threshold whose purity reaches this value (the highest recall
+        at that purity).
+    target_recall : float, optional
+        The highest threshold whose recall still reaches this value (the highest
+        purity at that recall).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> choose_threshold([0, 0, 1, 1], [0.1, 0.7, 0.6, 0.9])
+    0.35
+    >>> choose_threshold([0, 0, 1, 1], [0.1, 0.7, 0.6, 0.9], target_purity=1.0)
+    0.8
+    """
+    labels, probabilities = _check_inputs(labels, probabilities)
+    if target_purity is not None and target_recall is not None:
+        raise ValueError("give at most one of target_purity and target_recall")
+    if strategy != "f1":
+        raise ValueError(f"strategy must be 'f1'; got {strategy!r}")
+    if not labels.any():
+        raise ValueError("cannot choose a threshold: the validation labels have no cluster")
+    # Counts at every distinct probability used as threshold, in increasing order.
+    tp, fp, candidates = (a[::-1] for a in _sorted_counts(labels, probabilities))
+    n_pos = labels.sum()
+    metrics = {
+        "purity": tp / (tp + fp),
+        "recall": tp / n_pos,
+        "f1": 2 * tp / (tp + fp + n_pos),
+    }
+    for name, target in (("target_purity", target_purity), ("target_recall", target_recall)):
+        if target is not None and not 0 < target <= 1:
+            raise ValueError(f"{name} must be in (0, 1]; got {target!r}")
+    if target_purity is not None:
+        ok = np.flatnonzero(np.nan_to_num(metrics["purity"]) >= target_purity)
+        if ok.size == 0:
+            raise ValueError(
+                f"no threshold reaches purity {target_purity} on the validation data "
+                f"(best: {np.nanmax(metrics['purity']):.3f})"
+            )
+        best = ok[0]
+    elif target_recall is not None:
+        best = np.flatnonzero(np.nan_to_num(metrics["recall"]) >= target_recall)[-1]
+    else:
+        best = int(np.nanargmax(metrics["f1"]))
+    # Any threshold between the chosen probability and the next lower one makes the
+    # same decisions on the validation set: take the middle of that gap.
+    if best == 0:
+        return float(candidates[0])
+    return float((candidates[best] + candidates[best - 1]) / 2)
+
+
+def threshold_magnitude_grid(
+    labels, probabilities, magnitudes, *, thresholds, mag_limits=(19, 20, 21, 22, 23)
+):
+    """Metrics over a grid of thresholds and limiting magnitudes.
+
+    For each limiting magnitude, only objects brighter than it (``mag < limit``)
+    are counted, as in Zhang et al. (2025).
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        Columns ``threshold``, ``mag_limit``, ``n``, ``n_positive``, ``purity``,
+        ``recall``, ``f1`` and ``accuracy``; one row per pair.
+
+    Examples
+    --------
+    >>> grid = threshold_magnitude_grid(
+    ...     [1, 0, 1, 0], [0.9, 0.2, 0.4, 0.6], [18.5, 19.5, 20.5, 22.5],
+    ...     thresholds=[0.5], mag_limits=(20, 23))
+    >>> grid["n"].tolist(), grid["recall"].tolist()
+    ([2, 4], [1.0, 0.5])
+    """
+    labels, probabilities = _check_inputs(labels, probabilities)
+    magnitudes = np.asarray(magnitudes, dtype=float)
+    if magnitudes.shape != labels.shape:
+        raise ValueError(
+            f"magnitudes must have one value per object ({labels.size}); got {magnitudes.shape}"
+        )
+    thresholds = np.atleast_1d(np.asarray(thresholds, dtype=float))
+    rows = {k: [] for k in ("threshold", "mag_limit", "n", "n_positive")}
+    rows.update({k: [] for k in ("purity", "recall", "f1", "accuracy")})
+    for limit in mag_limits:
+        keep = magnitudes < limit
+        metrics = binary_metrics(labels[keep], probabilities[keep], thresholds)
+        rows["threshold"].extend(thresholds)
+        rows["mag_limit"].extend([float(limit)] * thresholds.size)
+        rows["n"].extend([int(keep.sum())] * thresholds.size)
+        rows["n_positive"].extend([int(labels[keep].sum())] * thresholds.size)
+        for key in ("purity", "recall", "f1", "accuracy"):
+            rows[key].extend(np.atleast_1d(metrics[key]).tolist())
+    return QTable(rows)
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """Result of `ClusterClassifier.evaluate <clusterfinder.ClusterClassifier.evaluate>`.
+
+    Attributes
+    ----------
+    threshold : float
+        The decision threshold the scalar metrics are given at.
+    n, n_positive : int
+        Number of objects and of clusters among them.
+    purity, recall, f1, accuracy, roc_auc, pr_auc : float
+        Metrics (NaN where undefined).
+    grid : `~astropy.table.QTable` or None
+        The threshold x limiting-magnitude grid (None without magnitudes).
+    labels, probabilities : ndarray
+        The inputs, for plots and further analysis.
+
+    Examples
+    --------
+    >>> ev = Evaluation.from_predictions([1, 0, 1, 0], [0.9, 0.2, 0.7, 0.6], threshold=0.5)
+    >>> round(ev.purity, 3), ev.recall
+    (0.667, 1.0)
+    """
+
+    threshold: float
+    n: int
+    n_positive: int
+    purity: float
+    recall: float
+    f1: float
+    accuracy: float
+    roc_auc: float
+    pr_auc: float
+    grid: QTable | None = None
+    labels: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    probabilities: np.ndarray | None = dataclasses.field(default=None, repr=False)
+
+    @classmethod
+    def from_predictions(
+        cls, labels, probabilities, *, threshold, magnitudes=None, thresholds=None, mag_limits=()
+    ):
+        """Compute every metric from labels and probabilities."""
+        labels, probabilities = _check_inputs(labels, probabilities)
+        scalar = binary_metrics(labels, probabilities, threshold)
+        grid = None
+        if magnitudes is not None and len(mag_limits):
+            grid = threshold_magnitude_grid(
+                labels,
+                probabilities,
+                magnitudes,
+                thresholds=np.linspace(0.05, 0.95, 19) if thresholds is None else thresholds,
+                mag_limits=mag_limits,
+            )
+        return cls(
+            threshold=float(threshold),
+            n=int(labels.size),
+            n_positive=int(labels.sum()),
+            purity=float(scalar["purity"]),
+            recall=float(scalar["recall"]),
+            f1=float(scalar["f1"]),
+            accuracy=float(scalar["accuracy"]),
+            roc_auc=float(roc_auc(labels, probabilities)),
+            pr_auc=float(pr_auc(labels, probabilities)),
+            grid=grid,
+            labels=labels.astype(int),
+            probabilities=probabilities,
+        )
+
+    def as_dict(self):
+        """The scalar metrics as a plain dictionary (JSON-serialisable)."""
+        keys = ("threshold", "n", "n_positive", "purity", "recall", "f1", "accuracy")
+        out = {key: getattr(self, key) for key in (*keys, "roc_auc", "pr_auc")}
+        return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in out.items()}
+
+    def __str__(self):
+        lines = [
+            f"threshold {self.threshold:.3f}: {self.n} objects, {self.n_positive} clusters",
+            f"  purity   {self.purity:.4f}",
+            f"  recall   {self.recall:.4f}",
+            f"  F1       {self.f1:.4f}",
+            f"  accuracy {self.accuracy:.4f}",
+            f"  ROC-AUC  {self.roc_auc:.4f}",
+            f"  PR-AUC   {self.pr_auc:.4f}",
+        ]
+        return "\n".join(lines)
+
+    def plot_pr_curve(self, ax=None):
+        """Plot the purity-recall curve (needs matplotlib); returns the axes."""
+        from .plotting import plot_pr_curve
+
+        return plot_pr_curve(self, ax=ax)
+
+    def plot_grid(self, metric="f1", ax=None):
+        """Plot the threshold x magnitude grid of ``metric`` as a heat map."""
+        from .plotting import plot_threshold_grid
+
+        return plot_threshold_grid(self.grid, metric=metric, ax=ax)

@@ -1,0 +1,240 @@
+"""Saving and loading model weights safely, with their metadata.
+
+A saved model is two files side by side:
+
+- ``<name>.safetensors``: the weights (a plain ``state_dict``) in the
+  `safetensors <https://huggingface.co/docs/safetensors>`_ format, which holds
+  only tensors and cannot run code when read. The metadata is also stored in
+  its header, so that this one file is enough to rebuild the model (this is
+  what is downloaded for registered weights). Without the optional safetensors
+  package, ``<name>.pt`` is written with `torch.save` and read back with
+  ``torch.load(weights_only=True)``, never unpickling arbitrary objects.
+- ``<name>.json``: the metadata, readable by people: architecture and its
+  options, bands, cutout size, pixel scale, input transform, threshold,
+  training data, metrics, versions, date and the sha256 of the weights file.
+
+Both are written atomically (a temporary name in the same folder, then
+`os.replace`). Weights are always loaded on the CPU first, so a model trained
+on a GPU loads on any machine.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+__all__ = ["file_sha256", "load_weights", "save_weights", "weights_paths"]
+
+_METADATA_KEY = "clusterfinder"
+_SUFFIXES = (".safetensors", ".pt", ".json")
+
+
+def _have_safetensors():
+    try:
+        import safetensors.torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def file_sha256(path):
+    """Hexadecimal sha256 digest of a file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "x"
+    ...     _ = path.write_bytes(b"abc")
+    ...     file_sha256(path)[:12]
+    'ba7816bf8f01'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def weights_paths(path):
+    """The base path and the candidate weights/metadata files for ``path``.
+
+    ``path`` may be the base name or any of the files (``.safetensors``,
+    ``.pt``, ``.json``).
+
+    Returns
+    -------
+    base : `~pathlib.Path`
+    """
+    path = Path(os.fspath(path)).expanduser()
+    if path.suffix in _SUFFIXES:
+        path = path.with_suffix("")
+    return path
+
+
+def _atomic_write(target, write):
+    """Call ``write(temporary_path)`` then move the result onto ``target``."""
+    target = Path(target)
+    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def save_weights(path, state_dict, metadata, *, overwrite=True, use_safetensors=None):
+    """Write ``state_dict`` and ``metadata`` (a JSON-serialisable dict).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Base name; the suffixes are added.
+    state_dict : dict of str -> `torch.Tensor`
+    metadata : dict
+    overwrite : bool, optional
+        Replace existing files.
+    use_safetensors : bool, optional
+        Default: when the package is installed.
+
+    Returns
+    -------
+    weights_path, metadata_path : `~pathlib.Path`
+    """
+    base = weights_paths(path)
+    if not base.parent.is_dir():
+        raise OSError(f"cannot save the model: folder {str(base.parent)!r} does not exist")
+    if use_safetensors is None:
+        use_safetensors = _have_safetensors()
+    weights_path = base.with_suffix(".safetensors" if use_safetensors else ".pt")
+    json_path = base.with_suffix(".json")
+    for existing in (weights_path, json_path):
+        if existing.exists() and not overwrite:
+            raise OSError(f"{str(existing)!r} exists; pass overwrite=True to replace it")
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
+    metadata = dict(metadata)
+    if use_safetensors:
+        from safetensors.torch import save_file
+
+        header = {_METADATA_KEY: json.dumps(metadata)}
+        _atomic_write(weights_path, lambda tmp: save_file(tensors, tmp, metadata=header))
+    else:
+        _atomic_write(weights_path, lambda tmp: torch.save(tensors, tmp))
+    metadata["weights_file"] = weights_path.name
+    metadata["sha256"] = file_sha256(weights_path)
+
+    def write_json(tmp):
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(metadata, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+
+    _atomic_write(json_path, write_json)
+    return weights_path, json_path
+
+
+def load_weights(path, *, check_hash=True):
+    """Read weights and metadata written by `save_weights`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Base name or any of the files. A ``.safetensors`` file alone is enough
+        (its header holds the metadata); a ``.pt`` file needs its ``.json``.
+    check_hash : bool, optional
+        Compare the weights file with the sha256 recorded in the JSON sidecar.
+
+    Returns
+    -------
+    state_dict : dict of str -> `torch.Tensor`
+    metadata : dict
+        With ``weights_file`` (the file read) and ``sha256`` (its digest).
+    """
+    given = Path(os.fspath(path)).expanduser()
+    base = weights_paths(given)
+    if given.suffix in (".safetensors", ".pt"):
+        candidates = [given]
+    else:
+        candidates = [base.with_suffix(".safetensors"), base.with_suffix(".pt")]
+    weights_path = next((c for c in candidates if c.is_file()), None)
+    if weights_path is None:
+        raise FileNotFoundError(
+            f"no model weights at {str(given)!r} (looked for "
+            + ", ".join(str(c) for c in candidates)
+            + ")"
+        )
+    json_path = base.with_suffix(".json")
+    metadata = None
+    actual = None
+    if json_path.is_file():
+        try:
+            metadata = json.loads(json_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"corrupt model metadata file {str(json_path)!r}: {exc}") from None
+        recorded = metadata.get("sha256")
+        if check_hash and recorded and metadata.get("weights_file") == weights_path.name:
+            actual = file_sha256(weights_path)
+            if actual != recorded:
+                raise ValueError(
+                    f"the weights file {str(weights_path)!r} does not match the sha256 recorded "
+                    f"in {json_path.name} (expected {recorded}, got {actual}): it is corrupt or "
+                    "was replaced"
+                )
+    if weights_path.suffix == ".safetensors":
+        state_dict, header = _read_safetensors(weights_path)
+        if metadata is None:
+            if header is None:
+                raise ValueError(
+                    f"{str(weights_path)!r} holds no clusterfinder metadata and has no .json "
+                    "sidecar"
+                )
+            metadata = header
+    else:
+        if metadata is None:
+            raise FileNotFoundError(f"the metadata file {str(json_path)!r} is missing")
+        try:
+            state_dict = torch.load(weights_path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ValueError(
+                f"cannot read model weights from {str(weights_path)!r} (corrupt or not a "
+                f"state_dict): {exc}"
+            ) from None
+        if not isinstance(state_dict, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state_dict.values()
+        ):
+            raise ValueError(f"{str(weights_path)!r} does not hold a state_dict of tensors")
+    metadata = dict(metadata)
+    metadata["weights_file"] = weights_path.name
+    metadata["sha256"] = actual or file_sha256(weights_path)
+    return state_dict, metadata
+
+
+def _read_safetensors(path):
+    try:
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+    except ImportError:  # pragma: no cover - safetensors is optional
+        raise ImportError(
+            f"reading {str(path)!r} needs the optional package safetensors "
+            "(pip install safetensors)"
+        ) from None
+    try:
+        state_dict = load_file(path, device="cpu")
+        with safe_open(path, framework="pt", device="cpu") as handle:
+            header = (handle.metadata() or {}).get(_METADATA_KEY)
+    except Exception as exc:
+        raise ValueError(
+            f"cannot read model weights from {str(path)!r}: the file is corrupt or not in the "
+            f"safetensors format ({exc})"
+        ) from None
+    if header is not None:
+        try:
+            header = json.loads(header)
+        except ValueError:
+            raise ValueError(f"corrupt metadata in the header of {str(path)!r}") from None
+    return state_dict, header

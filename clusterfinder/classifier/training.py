@@ -1,0 +1,230 @@
+"""The training loop behind `ClusterClassifier.fit <clusterfinder.ClusterClassifier.fit>`.
+
+Choices, each a keyword of ``fit``:
+
+- loss: binary cross-entropy on the logit; class imbalance is handled by
+  weighting the positive class by ``n_negative / n_positive``
+  (``class_weight="balanced"``), so that both classes weigh the same in total;
+- optimiser: AdamW with weight decay, and a one-cycle schedule over the
+  planned number of epochs (a short warm-up, then a cosine decay);
+- augmentation: `~clusterfinder.classifier.augment.augment_batch` (random
+  90-degree rotations, flips, sub-pixel shifts), on the training set only;
+- early stopping: training stops when the validation loss has not improved for
+  ``patience`` epochs, and the weights of the best epoch are restored;
+- reproducibility: all randomness (initial weights, shuffling, augmentation,
+  dropout) comes from ``seed``; on the CPU the same seed gives the same weights
+  bit for bit;
+- mixed precision (bfloat16, or float16 with loss scaling) on CUDA only.
+"""
+
+import copy
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from astropy.table import QTable
+
+from ..utils import progress_bar as _progress_bar
+from .augment import augment_batch
+from .metrics import binary_metrics, roc_auc
+
+__all__ = ["resolve_device", "train_model"]
+
+
+def resolve_device(device):
+    """A `torch.device` for ``device`` ("auto", "cpu", "cuda", "cuda:1", or a device).
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if isinstance(device, torch.device):
+        resolved = device
+    elif device == "auto" or device is None:
+        resolved = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    elif isinstance(device, str):
+        try:
+            resolved = torch.device(device)
+        except RuntimeError:
+            raise ValueError(
+                f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}"
+            ) from None
+    else:
+        raise TypeError(f"device must be a string or a torch.device; got {type(device).__name__}")
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for but no CUDA device is available")
+    return resolved
+
+
+def autocast_context(device):
+    """Mixed-precision context: bf16/fp16 autocast on CUDA, nothing on the CPU."""
+    if device.type != "cuda":
+        return torch.autocast("cpu", enabled=False), None
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast("cuda", dtype=dtype), dtype
+
+
+def _batches(n, batch_size, generator=None):
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _forward_all(model, transform, data, mask, batch_size, device):
+    """Logits of every stamp, in eval mode, without gradients."""
+    model.eval()
+    context, _ = autocast_context(device)
+    outputs = []
+    with torch.inference_mode(), context:
+        for index in _batches(data.shape[0], batch_size):
+            x = transform(data[index].to(device), mask[index].to(device))
+            outputs.append(model(x).float().cpu())
+    return torch.cat(outputs) if outputs else torch.zeros(0)
+
+
+def _save_checkpoint(model, directory, epoch):
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"epoch_{epoch:03d}.pt"
+    tmp = directory / f".{target.name}.tmp"
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save(state, tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def train_model(
+    model,
+    transform,
+    train,
+    validation,
+    *,
+    epochs=20,
+    batch_size=128,
+    learning_rate=1e-3,
+    weight_decay=1e-4,
+    class_weight="balanced",
+    patience=5,
+    augment=True,
+    device="auto",
+    seed=0,
+    checkpoint_dir=None,
+    progress_bar=False,
+):
+    """Train ``model`` in place and return its history.
+
+    Parameters
+    ----------
+    model : `torch.nn.Module`
+        Maps transformed stamps to ``(N,)`` logits.
+    transform : `~clusterfinder.classifier.InputTransform`
+    train, validation : tuple of (data, mask, labels) tensors
+        ``data`` float32 ``(N, B, H, W)`` in flux units, ``mask`` bool of the
+        same shape, ``labels`` float ``(N,)`` of 0/1.
+    epochs, batch_size, learning_rate, weight_decay, class_weight, patience, \
+augment, device, seed, checkpoint_dir, progress_bar
+        See `ClusterClassifier.fit <clusterfinder.ClusterClassifier.fit>`.
+
+    Returns
+    -------
+    history : `~astropy.table.QTable`
+        One row per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``val_f1``,
+        ``val_auc``, ``learning_rate``, ``time`` (s).
+    best_epoch : int
+    validation_probabilities : ndarray
+        P(cluster) of the validation stamps with the restored best weights.
+    """
+    device = resolve_device(device)
+    data, mask, labels = train
+    val_data, val_mask, val_labels = validation
+    n_pos = float(labels.sum())
+    n_neg = float(labels.numel() - n_pos)
+    if class_weight == "balanced":
+        pos_weight = torch.tensor(n_neg / max(n_pos, 1.0), device=device)
+    elif class_weight is None:
+        pos_weight = None
+    else:
+        raise ValueError(f"class_weight must be 'balanced' or None; got {class_weight!r}")
+    criterion = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    val_criterion = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+
+    generator = torch.Generator().manual_seed(int(seed))
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    steps_per_epoch = max(1, math.ceil(data.shape[0] / batch_size))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=learning_rate,
+        total_steps=epochs * steps_per_epoch,
+        pct_start=min(0.3, 1.0 / max(epochs, 1) + 0.05),
+    )
+    context, amp_dtype = autocast_context(device)
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+
+    history = {k: [] for k in ("epoch", "train_loss", "val_loss", "val_f1", "val_auc")}
+    history.update(learning_rate=[], time=[])
+    best = (math.inf, None, 0)  # (val_loss, state_dict, epoch)
+    stale = 0
+    bar = _progress_bar(
+        total=epochs * steps_per_epoch, enabled=progress_bar, desc="training", unit="batch"
+    )
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            total, count = 0.0, 0
+            for index in _batches(data.shape[0], batch_size, generator):
+                if index.numel() < 2 and data.shape[0] >= 2:
+                    continue  # batch normalisation needs two stamps
+                x, m = data[index], mask[index]
+                if augment:
+                    x, m = augment_batch(x, m, generator=generator)
+                x = transform(x.to(device), m.to(device))
+                y = labels[index].to(device)
+                optimizer.zero_grad(set_to_none=True)
+                with context:
+                    loss = criterion(model(x).float(), y)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
+                scheduler.step()
+                total += float(loss.detach()) * index.numel()
+                count += index.numel()
+                bar.update(1)
+            logits = _forward_all(model, transform, val_data, val_mask, 4 * batch_size, device)
+            val_loss = float(val_criterion(logits, val_labels.float()))
+            prob = torch.sigmoid(logits).double().numpy()
+            y_val = val_labels.numpy().astype(int)
+            history["epoch"].append(epoch)
+            history["train_loss"].append(total / max(count, 1))
+            history["val_loss"].append(val_loss)
+            history["val_f1"].append(float(binary_metrics(y_val, prob, 0.5)["f1"]))
+            history["val_auc"].append(float(roc_auc(y_val, prob)))
+            history["learning_rate"].append(optimizer.param_groups[0]["lr"])
+            history["time"].append(time.perf_counter() - start)
+            if checkpoint_dir is not None:
+                _save_checkpoint(model, checkpoint_dir, epoch)
+            if val_loss < best[0]:
+                best = (val_loss, copy.deepcopy(model.state_dict()), epoch)
+                stale = 0
+            else:
+                stale += 1
+                if patience is not None and stale >= patience:
+                    break
+    finally:
+        bar.close()
+    if best[1] is not None:
+        model.load_state_dict(best[1])
+    logits = _forward_all(model, transform, val_data, val_mask, 4 * batch_size, device)
+    probabilities = torch.sigmoid(logits).double().numpy()
+    table = QTable(history)
+    table["time"].unit = "s"
+    table.meta["best_epoch"] = best[2]
+    return table, best[2], np.asarray(probabilities)

@@ -1,0 +1,97 @@
+"""``clusterfinder evaluate``: metrics of a saved model on labelled stamps."""
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["add_parser", "run"]
+
+_FORMATS = {".ecsv": "ascii.ecsv", ".csv": "ascii.csv", ".fits": "fits", ".vot": "votable"}
+
+
+def add_parser(subparsers):
+    """Declare the ``evaluate`` sub-command and its options."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="purity, recall, F1... of a model on labelled stamps",
+        description=(
+            "Evaluate MODEL (a saved model or a registered name) on CUTOUTS (written by "
+            "Cutout.write, with a 'label' column): prints purity, recall, F1, accuracy, "
+            "ROC-AUC and PR-AUC at the model's threshold and the threshold x limiting "
+            "magnitude grid."
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL", help="model file, base name or registered name")
+    parser.add_argument("cutouts", metavar="CUTOUTS", help="labelled stamps")
+    parser.add_argument("--threshold", type=float, help="decision threshold (model's)")
+    parser.add_argument(
+        "--thresholds",
+        type=float,
+        nargs="+",
+        help="thresholds of the grid (default 0.05 to 0.95 by 0.05)",
+    )
+    parser.add_argument(
+        "--mag-limits",
+        type=float,
+        nargs="*",
+        default=[19, 20, 21, 22, 23],
+        help="limiting magnitudes of the grid (19 20 21 22 23)",
+    )
+    parser.add_argument("--mag-column", default="mag_g", help="magnitude column (mag_g)")
+    parser.add_argument("--batch-size", type=int, default=256, help="stamps per batch (256)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (auto)")
+    parser.add_argument(
+        "--output", "-o", help="write the grid to this table (.ecsv, .csv, .fits, .vot)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _write_table(table, path, overwrite):
+    path = Path(path)
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"--output must end in one of {', '.join(_FORMATS)}; got {str(path)!r}")
+    if path.exists() and not overwrite:
+        raise OSError(f"{str(path)!r} exists; pass --overwrite to replace it")
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        table.write(tmp, format=fmt, overwrite=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args):
+    """Print the metrics (and write the grid); returns the exit status."""
+    from clusterfinder import ClusterClassifier, Cutout
+
+    clf = ClusterClassifier.from_pretrained(args.model)
+    stamps = Cutout.read(args.cutouts)
+    evaluation = clf.evaluate(
+        stamps,
+        threshold=args.threshold,
+        thresholds=args.thresholds,
+        mag_limits=args.mag_limits,
+        mag_column=args.mag_column,
+        batch_size=args.batch_size,
+        device=args.device,
+    )
+    print(f"model {args.model} ({clf.architecture}, bands {', '.join(clf.bands)})")
+    print(evaluation)
+    if evaluation.grid is None:
+        print(f"no threshold x magnitude grid: CUTOUTS has no column {args.mag_column!r}")
+    else:
+        grid = evaluation.grid
+        for name in ("purity", "recall", "f1", "accuracy"):
+            grid[name].info.format = ".4f"
+        grid["threshold"].info.format = ".3f"
+        print()
+        grid.pprint(max_lines=-1, max_width=-1)
+        if args.output:
+            _write_table(grid, args.output, args.overwrite)
+            print(f"wrote {args.output}")
+    return 0
