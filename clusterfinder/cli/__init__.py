@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "simulate": "simulate",
     "train": "train",
     "evaluate": "evaluate",
+    "scan": "scan",
     "inspect": "inspect",
 }
 

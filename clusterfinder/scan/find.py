@@ -1,0 +1,448 @@
+"""Classify every source of one set of images: `find_candidates`.
+
+This is the single-field search behind ``ClusterClassifier.find_candidates``. The
+images are opened memory-mapped and cut into tiles (`clusterfinder.scan.tiling`);
+for each tile, the sources whose centres fall in it (given, or detected on the
+tile with `clusterfinder.detection.detect_sources`) are cut into stamps in
+vectorised batches and classified in batches. Only the pixels a tile needs are
+read, so images larger than memory can be searched. The same per-tile step,
+`classify_tile`, is what `clusterfinder.scan.scan` runs for each unit of work.
+"""
+
+import hashlib
+import warnings
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.table import QTable, Table, vstack
+
+from ..utils import ClusterFinderWarning
+from ..utils import progress_bar as _progress_bar
+from ..utils.photometry import zero_point_scale
+from .tiling import TiledImages, assign_to_tiles
+
+__all__ = ["check_sources", "find_candidates", "model_identity"]
+
+#: Columns computed by the search; a source table's own columns of these names are replaced.
+COMPUTED_COLUMNS = ("x", "y", "prob_cluster")
+
+#: Extra pixels around a tile read for source detection, so that sources near the
+#: edge of a tile are detected whole (their centres still decide the tile).
+DETECTION_MARGIN = 32
+
+
+def check_sources(sources, name="sources"):
+    """Return ``sources`` as a `~astropy.table.QTable` with a SkyCoord column ``coord``.
+
+    A table with ``ra`` and ``dec`` columns (degrees) instead of ``coord`` is
+    accepted. Anything else is refused with the reason.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> from clusterfinder.scan import check_sources
+    >>> check_sources(Table({"ra": [10.68], "dec": [41.27]}))["coord"].dec.deg
+    array([41.27])
+    """
+    if not isinstance(sources, Table):
+        raise TypeError(
+            f"{name} must be an astropy Table or QTable with a SkyCoord column 'coord'; "
+            f"got {type(sources).__name__}"
+        )
+    table = QTable(sources, copy=False)
+    if "coord" not in table.colnames:
+        if {"ra", "dec"} <= set(table.colnames):
+            ra, dec = table["ra"], table["dec"]
+            ra = ra if isinstance(ra, u.Quantity) else np.asarray(ra, dtype=float) * u.deg
+            dec = dec if isinstance(dec, u.Quantity) else np.asarray(dec, dtype=float) * u.deg
+            table = table.copy(copy_data=False)
+            table.add_column(SkyCoord(ra, dec, frame="icrs"), name="coord", index=0)
+            table.remove_columns(["ra", "dec"])
+        else:
+            raise ValueError(
+                f"{name} needs a SkyCoord column 'coord' (or 'ra' and 'dec' in degrees); "
+                f"it has {', '.join(table.colnames) or 'no columns'}"
+            )
+    if not isinstance(table["coord"], SkyCoord):
+        raise TypeError(
+            f"column 'coord' of {name} must be a SkyCoord; got {type(table['coord']).__name__}"
+        )
+    if table["coord"].isscalar or table["coord"].ndim != 1:
+        raise ValueError(f"column 'coord' of {name} must be one-dimensional")
+    return table
+
+
+def _state_fingerprint(model):
+    """sha256 over the names, shapes, dtypes and bytes of a torch model's tensors."""
+    digest = hashlib.sha256()
+    for key, tensor in sorted(model.state_dict().items()):
+        array = tensor.detach().cpu().contiguous().numpy()
+        digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def model_identity(classifier):
+    """Name, weights-file sha256 and a fingerprint of a classifier's weights.
+
+    The fingerprint (a sha256 over the weight tensors themselves) identifies the
+    model whether it was loaded from a file or is still in memory; a scan compares
+    it to refuse resuming with another model.
+
+    Returns
+    -------
+    dict
+        ``name`` (str), ``sha256`` (sha256 of the weights file, or None),
+        ``fingerprint`` (str).
+
+    Examples
+    --------
+    >>> from clusterfinder import ClusterClassifier
+    >>> from clusterfinder.scan import model_identity
+    >>> identity = model_identity(ClusterClassifier("small_cnn", cutout_size=16))
+    >>> identity["name"], len(identity["fingerprint"])
+    ('small_cnn', 64)
+    """
+    for attribute in ("predict_proba", "threshold", "bands", "cutout_size"):
+        if not hasattr(classifier, attribute):
+            raise TypeError(
+                f"classifier must be a ClusterClassifier (or have predict_proba, threshold, "
+                f"bands and cutout_size); got {type(classifier).__name__} without {attribute}"
+            )
+    meta = getattr(classifier, "source_metadata", None) or {}
+    name = meta.get("name") or meta.get("weights_name") or getattr(classifier, "name", None)
+    if not name:
+        name = getattr(classifier, "architecture", None) or type(classifier).__name__
+    sha256 = meta.get("sha256") or getattr(classifier, "weights_sha256", None)
+    model = getattr(classifier, "model", None)
+    if hasattr(model, "state_dict"):
+        fingerprint = _state_fingerprint(model)
+    elif sha256:
+        fingerprint = sha256
+    else:
+        raise TypeError(
+            "cannot identify the classifier's weights: it has neither a torch model "
+            "(.model) nor a recorded weights sha256"
+        )
+    return {"name": str(name), "sha256": sha256, "fingerprint": fingerprint}
+
+
+def check_threshold(threshold, classifier):
+    """The decision threshold: ``threshold`` if given, else the classifier's."""
+    value = classifier.threshold if threshold is None else threshold
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"threshold must be a number in [0, 1]; got {threshold!r}") from None
+    if not 0 <= value <= 1:
+        raise ValueError(f"threshold must lie in [0, 1]; got {value}")
+    return value
+
+
+def detect_in_tile(field, tile, size):
+    """Sources detected on ``tile`` (plus a margin) whose centres lie in its core."""
+    try:
+        from ..detection import detect_sources
+    except ImportError as exc:  # pragma: no cover - detection is part of the package
+        raise ImportError(
+            f"source detection is not available ({exc}); pass sources= explicitly"
+        ) from None
+    margin = max(DETECTION_MARGIN, size)
+    blocks, zero_points = field.tile_block(tile, margin)
+    # Saturation and gain from the headers, brought to the blocks' zero point 30.
+    saturation, gain = {}, {}
+    for band, image in field.images.items():
+        scale = zero_point_scale(image.zero_point)
+        level = image.header_value("SATURATE", "SATLEVEL", "SATURATION")
+        if level is not None:
+            saturation[band] = level * scale
+        value = image.header_value("GAIN")
+        if value is not None and value > 0:
+            gain[band] = value / scale
+    with warnings.catch_warnings():
+        # An empty tile is normal in a scan; the search as a whole warns when empty.
+        warnings.filterwarnings("ignore", "detect_sources found no source", ClusterFinderWarning)
+        found = detect_sources(
+            blocks,
+            bands=field.bands,
+            zero_points=zero_points,
+            saturation=saturation or None,
+            gain=gain or None,
+            tile_margin=margin,
+        )
+    found = check_sources(found, "the detected sources")
+    x, y = field.pixel_positions(found["coord"])
+    keep = assign_to_tiles(x, y, field.shape, field.tile_size) == tile.index
+    return found[keep]
+
+
+def _empty_rows(bands):
+    rows = QTable()
+    rows["coord"] = SkyCoord(np.zeros(0) * u.deg, np.zeros(0) * u.deg, frame="icrs")
+    rows["x"] = np.zeros(0)
+    rows["y"] = np.zeros(0)
+    rows["prob_cluster"] = np.zeros(0)
+    rows["flag_edge"] = np.zeros(0, dtype=bool)
+    rows["flag_masked"] = np.zeros(0, dtype=bool)
+    return rows
+
+
+def classify_tile(
+    field,
+    tile,
+    sources,
+    classifier,
+    *,
+    threshold,
+    batch_size=256,
+    device="auto",
+    keep_all=False,
+    chunk_size=None,
+):
+    """Classify the sources of one tile; return one row per source kept.
+
+    Parameters
+    ----------
+    field : `~clusterfinder.scan.TiledImages`
+        The opened images.
+    tile : `~clusterfinder.scan.Tile`
+        Which tile.
+    sources : `~astropy.table.QTable` or None
+        The sources of this tile (column ``coord``); None detects them.
+    classifier : `~clusterfinder.ClusterClassifier`
+        The model.
+    threshold : float
+        Rows with ``prob_cluster >= threshold`` are kept (all with ``keep_all``).
+    batch_size, device
+        Passed to ``classifier.predict_proba``.
+    keep_all : bool, optional
+        Keep every source.
+    chunk_size : int, optional
+        Stamps cut and classified at once (bounds the memory); by default
+        ``max(2048, 8 * batch_size)``.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        The source columns, then ``x``, ``y`` (pixel on the reference band's image),
+        ``prob_cluster``, ``flag_edge`` (the stamp reaches past the image edge) and
+        ``flag_masked`` (the stamp holds invalid pixels), in the order of ``sources``.
+    """
+    from ..cutout import Cutout
+
+    size = int(classifier.cutout_size)
+    if sources is None:
+        sources = detect_in_tile(field, tile, size)
+    if len(sources) == 0:
+        return _empty_rows(field.bands)
+    coords = sources["coord"]
+    x, y = field.pixel_positions(coords)
+    chunk_size = chunk_size or max(2048, 8 * int(batch_size))
+    order = np.argsort(y, kind="stable")  # chunks are horizontal strips: small blocks
+    parts = []
+    for start in range(0, len(order), chunk_size):
+        index = order[start : start + chunk_size]
+        chunk_coords = coords[index]
+        if field.shared_grid:
+            # All bands on one grid: place stamps by pixel, no WCS transform needed.
+            blocks, zero_points, (x0, y0) = field.stamp_block_pixels(x[index], y[index], size)
+            positions = (x[index] - x0, y[index] - y0)
+        else:
+            blocks, zero_points = field.stamp_block(chunk_coords, size)
+            positions = chunk_coords
+        table = sources[index]
+        table.remove_columns([c for c in table.colnames if c in COMPUTED_COLUMNS])
+        cut = Cutout.from_images(
+            blocks,
+            positions,
+            size=size,
+            bands=field.bands,
+            zero_points=zero_points,
+            table=table,
+        )
+        proba = np.asarray(
+            classifier.predict_proba(cut, batch_size=batch_size, device=device, progress_bar=False),
+            dtype=float,
+        )
+        if proba.shape != (len(index),):
+            raise ValueError(
+                f"classifier.predict_proba returned shape {proba.shape} for {len(index)} stamps"
+            )
+        rows = cut.table
+        edge = np.asarray(rows["off_image"], dtype=bool)
+        rows.remove_columns(
+            [c for c in rows.colnames if c in ("x_stamp", "y_stamp", "off_image")]
+            + [c for c in rows.colnames if c.startswith(("x_", "y_", "ext_"))]
+        )
+        if "coord" in rows.colnames:
+            rows.remove_column("coord")
+        rows.add_column(chunk_coords, name="coord", index=0)
+        rows["x"] = x[index]
+        rows["y"] = y[index]
+        rows["prob_cluster"] = proba
+        masked = cut.mask.reshape(len(index), -1).any(axis=1)
+        for name, value in (("flag_edge", edge), ("flag_masked", masked)):
+            old = np.asarray(rows[name], dtype=bool) if name in rows.colnames else False
+            rows[name] = value | old
+        parts.append(rows)
+    rows = parts[0] if len(parts) == 1 else vstack(parts, metadata_conflicts="silent")
+    rows = rows[np.argsort(order, kind="stable")]
+    rows.meta = {}
+    if not keep_all:
+        rows = rows[rows["prob_cluster"] >= threshold]
+    return rows
+
+
+def find_candidates(
+    classifier,
+    images,
+    sources=None,
+    *,
+    threshold=None,
+    batch_size=256,
+    device="auto",
+    tile_size=4096,
+    progress_bar=False,
+    keep_all=False,
+):
+    """Classify the sources of a set of images and return the cluster candidates.
+
+    Parameters
+    ----------
+    classifier : `~clusterfinder.ClusterClassifier`
+        The model; its ``bands`` must be keys of ``images`` and its
+        ``cutout_size`` sets the stamps.
+    images : dict
+        Band -> FITS path (memory-mapped), HDU, HDUList, `~astropy.nddata.NDData`
+        or ``(array, WCS)``. Every image needs a celestial WCS; its zero point is
+        read from ``PHOTZP`` (arrays without a header are taken to be on 30 AB).
+    sources : `~astropy.table.Table`, optional
+        The sources to classify: a SkyCoord column ``coord`` (or ``ra``/``dec`` in
+        degrees) and any other columns (magnitudes ``mag_<band>``...), which are
+        kept. Sources off the reference (first) band's image are skipped. If None,
+        sources are detected on the images with
+        `clusterfinder.detection.detect_sources`, tile by tile.
+    threshold : float, optional
+        Keep sources with ``prob_cluster >= threshold``; the classifier's
+        ``threshold`` by default.
+    batch_size : int, optional
+        Stamps per forward pass of the model.
+    device : str, optional
+        ``"auto"``, ``"cpu"``, ``"cuda"``...
+    tile_size : int, optional
+        Side of the tiles, in pixels of the reference band, in which images are read.
+    progress_bar : bool, optional
+        Show a progress bar over the tiles.
+    keep_all : bool, optional
+        Return every source with its probability, not only the candidates.
+
+    Returns
+    -------
+    `~clusterfinder.CandidateCatalog`
+        One row per source kept, in the order of ``sources`` (tile by tile for
+        detected sources): the source columns, ``x``, ``y``, ``prob_cluster``,
+        ``flag_edge``, ``flag_masked``. ``meta`` holds the provenance (weights name
+        and sha256, threshold, package versions, date, images). An empty catalogue
+        (and a warning) when there is no source on the images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import astropy.units as u
+    >>> from astropy.table import QTable
+    >>> from astropy.wcs import WCS
+    >>> from clusterfinder import ClusterClassifier
+    >>> from clusterfinder.scan import find_candidates
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> wcs.wcs.crval, wcs.wcs.crpix = [10.68, 41.27], [50.5, 50.5]
+    >>> wcs.wcs.cdelt = [-0.186 / 3600, 0.186 / 3600]
+    >>> images = {b: (np.zeros((100, 100), np.float32), wcs) for b in ("g", "i")}
+    >>> sources = QTable({"coord": wcs.pixel_to_world([20, 70], [30, 60]),
+    ...                   "mag_g": [20.1, 21.5]})
+    >>> clf = ClusterClassifier("small_cnn", cutout_size=16, threshold=0.0)
+    >>> cands = find_candidates(clf, images, sources, device="cpu")
+    >>> len(cands), cands["x"].round(3).tolist(), cands.meta["threshold"]
+    (2, [20.0, 70.0], 0.0)
+    """
+    identity = model_identity(classifier)
+    threshold = check_threshold(threshold, classifier)
+    if sources is not None:
+        sources = check_sources(sources)
+    with TiledImages(images, bands=tuple(classifier.bands), tile_size=tile_size) as field:
+        rows, n_sources = _search_field(
+            field, sources, classifier, threshold, batch_size, device, keep_all, progress_bar
+        )
+        names = field.names
+    if rows:
+        table = rows[0] if len(rows) == 1 else vstack(rows, metadata_conflicts="silent")
+    else:
+        table = _empty_rows(tuple(classifier.bands))
+    if "_row" in table.colnames:
+        table = table[np.argsort(np.asarray(table["_row"]), kind="stable")]
+        table.remove_column("_row")
+    if n_sources == 0:
+        what = "no source was detected" if sources is None else "none of the sources lies"
+        warnings.warn(
+            f"{what} on the images: the candidate catalogue is empty",
+            ClusterFinderWarning,
+            stacklevel=2,
+        )
+    return to_catalog(
+        table,
+        identity=identity,
+        threshold=threshold,
+        images=names,
+        meta={"keep_all": bool(keep_all), "tile_size": int(tile_size), "n_sources": n_sources},
+    )
+
+
+def _search_field(
+    field, sources, classifier, threshold, batch_size, device, keep_all, progress_bar
+):
+    """Classify the sources of every tile of ``field``; return (list of rows, n_sources)."""
+    if sources is not None:
+        sources = check_sources(sources)
+        sources = sources.copy(copy_data=False)
+        sources["_row"] = np.arange(len(sources))
+        x, y = field.pixel_positions(sources["coord"])
+        tile_of = assign_to_tiles(x, y, field.shape, field.tile_size)
+    rows, n_sources = [], 0
+    for tile in _progress_bar(field.tiles, enabled=progress_bar, desc="tiles", unit="tile"):
+        if sources is None:
+            subset = detect_in_tile(field, tile, int(classifier.cutout_size))
+        else:
+            subset = sources[tile_of == tile.index]
+        n_sources += len(subset)
+        if len(subset) == 0:
+            continue
+        part = classify_tile(
+            field,
+            tile,
+            subset,
+            classifier,
+            threshold=threshold,
+            batch_size=batch_size,
+            device=device,
+            keep_all=keep_all,
+        )
+        if len(part):
+            rows.append(part)
+    return rows, n_sources
+
+
+def to_catalog(table, *, identity, threshold, images, meta=None):
+    """Wrap rows as a `~clusterfinder.CandidateCatalog` with the provenance of a search."""
+    from ..catalog import CandidateCatalog
+
+    extra = {"model_fingerprint": identity["fingerprint"]}
+    extra.update(meta or {})
+    return CandidateCatalog.from_table(
+        table,
+        threshold=threshold,
+        weights=identity["name"],
+        weights_sha256=identity["sha256"],
+        images=images,
+        meta=extra,
+    )

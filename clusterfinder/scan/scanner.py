@@ -1,0 +1,477 @@
+"""Scanning many fields: `scan`, resumable, serial or on a Dask cluster.
+
+A scan is split into units of work, one per (field, tile). The plan is made up
+front from the image headers (nothing but headers is read): the tiles of every
+field and, when a source list is given, the sources of each tile. Each finished
+unit is written at once to the output folder (see `clusterfinder.scan.journal`);
+a resumed scan skips the units already written. When all units are done, the
+parts are merged into one catalogue with duplicates from overlapping fields
+removed. A field that cannot be read (missing, corrupt or truncated file, no
+WCS) is reported, listed in the manifest's ``failed`` list and skipped; the rest
+of the scan goes on.
+"""
+
+import hashlib
+import os
+import re
+import warnings
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord, search_around_sky
+
+from ..utils import ClusterFinderWarning
+from ..utils import progress_bar as _progress_bar
+from .find import (
+    _empty_rows,
+    check_sources,
+    check_threshold,
+    classify_tile,
+    detect_in_tile,
+    model_identity,
+    to_catalog,
+)
+from .journal import ScanJournal, merge_rows
+from .tiling import TiledImages, assign_to_tiles, check_tile_size
+
+__all__ = ["fields_from_folder", "scan"]
+
+_FITS_SUFFIX = r"\.(?:fits?|fts)(?:\.gz|\.fz)?"
+
+#: Errors that mean "this field or tile cannot be read": reported and skipped.
+READ_ERRORS = (OSError, ValueError, EOFError)
+
+
+def fields_from_folder(path, *, bands=("g", "i")):
+    """List the fields of a folder of ``NAME_<band>.fits`` images.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder. Files named ``NAME_<band>.fits`` (also ``.fit``, ``.fts``,
+        optionally ``.gz`` or ``.fz``) make up field ``NAME``.
+    bands : sequence of str, optional
+        The bands every field needs; a field missing one is skipped with a warning.
+
+    Returns
+    -------
+    dict
+        Field name -> dict band -> path, sorted by name.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from clusterfinder.scan import fields_from_folder
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in ("m001_g.fits", "m001_i.fits", "m002_g.fits", "m002_i.fits"):
+    ...         _ = (pathlib.Path(tmp) / name).write_bytes(b"")
+    ...     fields = fields_from_folder(tmp)
+    >>> list(fields), sorted(fields["m001"])
+    (['m001', 'm002'], ['g', 'i'])
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ValueError(f"path must be a folder of FITS images; {str(folder)!r} is not a folder")
+    bands = (bands,) if isinstance(bands, str) else tuple(bands)
+    if not bands:
+        raise ValueError("bands is empty")
+    pattern = re.compile(
+        r"^(?P<name>.+)_(?P<band>" + "|".join(map(re.escape, bands)) + ")" + _FITS_SUFFIX + "$"
+    )
+    found = {}
+    for item in sorted(folder.iterdir()):
+        match = pattern.match(item.name)
+        if match and item.is_file():
+            found.setdefault(match["name"], {})[match["band"]] = str(item)
+    fields = {}
+    for name in sorted(found):
+        missing = [band for band in bands if band not in found[name]]
+        if missing:
+            warnings.warn(
+                f"field {name!r} in {folder} has no image for band(s) {', '.join(missing)}; "
+                "it is skipped",
+                ClusterFinderWarning,
+                stacklevel=2,
+            )
+            continue
+        fields[name] = {band: found[name][band] for band in bands}
+    return fields
+
+
+def _field_name(images, k):
+    first = next(iter(images.values()))
+    stem = Path(os.fspath(first)).name
+    stem = re.sub(_FITS_SUFFIX + "$", "", stem)
+    band = next(iter(images))
+    if stem.endswith(f"_{band}"):
+        stem = stem[: -len(band) - 1]
+    return stem or f"field{k:04d}"
+
+
+def _normalise_fields(fields, bands):
+    """Return a list of (name, dict band -> str path)."""
+    if isinstance(fields, (str, os.PathLike)):
+        folder = fields
+        fields = fields_from_folder(folder, bands=bands)
+        if not fields:
+            raise ValueError(
+                f"fields: found no NAME_<band>.fits images with bands {bands} in {folder}"
+            )
+    if isinstance(fields, dict) and fields and all(isinstance(v, dict) for v in fields.values()):
+        items = list(fields.items())
+    elif isinstance(fields, dict):
+        items = [(None, fields)]
+    else:
+        try:
+            items = [(None, f) for f in fields]
+        except TypeError:
+            raise TypeError(
+                "fields must be a folder, a list of dicts band -> FITS path or a dict name -> "
+                f"dict band -> FITS path; got {type(fields).__name__}"
+            ) from None
+    out, seen = [], set()
+    for k, (name, images) in enumerate(items):
+        if not isinstance(images, dict):
+            raise TypeError(f"fields[{k}] must be a dict band -> FITS path; got {images!r}")
+        missing = [band for band in bands if band not in images]
+        if missing:
+            raise ValueError(f"fields[{k}] has no image for band(s) {', '.join(missing)}")
+        for band in bands:
+            if not isinstance(images[band], (str, os.PathLike)):
+                raise TypeError(
+                    f"a scan reads FITS files: fields[{k}][{band!r}] must be a path; got "
+                    f"{type(images[band]).__name__}"
+                )
+        name = str(name) if name is not None else _field_name(images, k)
+        if name in seen:
+            name = f"{name}-{k}"
+        seen.add(name)
+        out.append((name, {band: str(Path(os.fspath(images[band]))) for band in bands}))
+    if not out:
+        raise ValueError("fields is empty: there is nothing to scan")
+    return out
+
+
+def load_classifier(classifier):
+    """Return ``(classifier object, path or None)``; a path is loaded with ``load``."""
+    if isinstance(classifier, (str, os.PathLike)):
+        from ..classifier import ClusterClassifier
+
+        return ClusterClassifier.load(classifier), str(classifier)
+    return classifier, None
+
+
+def _sources_sha256(sources):
+    if sources is None:
+        return None
+    coords = sources["coord"].icrs
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(coords.ra.deg, dtype=np.float64).tobytes())
+    digest.update(np.ascontiguousarray(coords.dec.deg, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def run_unit(images, bands, tile_size, tile_index, sources, classifier, options):
+    """Do one unit of work: classify the sources of one tile of one field.
+
+    Parameters
+    ----------
+    images : dict
+        Band -> FITS path of the field.
+    bands : tuple of str
+        The classifier's bands.
+    tile_size, tile_index : int
+        Which tile.
+    sources : `~astropy.table.QTable` or None
+        The sources of the tile (None: detect them).
+    classifier : `~clusterfinder.ClusterClassifier`
+        The model.
+    options : dict
+        ``threshold``, ``batch_size``, ``device``, ``keep_all``, ``field`` (its name).
+
+    Returns
+    -------
+    rows : `~astropy.table.QTable`
+        The rows kept, with a ``field`` column.
+    n_sources : int
+        How many sources were classified.
+    """
+    with TiledImages(images, bands=bands, tile_size=tile_size) as field:
+        tile = field.tiles[tile_index]
+        if sources is None:
+            sources = detect_in_tile(field, tile, int(classifier.cutout_size))
+        rows = classify_tile(
+            field,
+            tile,
+            sources,
+            classifier,
+            threshold=options["threshold"],
+            batch_size=options["batch_size"],
+            device=options["device"],
+            keep_all=options["keep_all"],
+        )
+    rows["field"] = np.full(len(rows), options["field"], dtype=f"U{max(1, len(options['field']))}")
+    return rows, len(sources)
+
+
+def _plan(fields, bands, tile_size, sources, journal_failures):
+    """Return the units: list of (field index, tile index, sources or None)."""
+    units = []
+    opened = []
+    for name, images in fields:
+        try:
+            field = TiledImages(images, bands=bands, tile_size=tile_size)
+        except READ_ERRORS as exc:
+            journal_failures.append((name, exc))
+            opened.append(None)
+            continue
+        opened.append(field)
+    try:
+        _place(fields, opened, sources, units)
+    finally:
+        for field in opened:
+            if field is not None:
+                field.close()
+    return units
+
+
+def _place(fields, opened, sources, units):
+    if sources is None:
+        for k, field in enumerate(opened):
+            if field is not None:
+                units.extend((k, tile.index, None) for tile in field.tiles)
+        return
+    # Pre-select the sources near each field with one k-d tree search, then place them.
+    good = [k for k, field in enumerate(opened) if field is not None]
+    if not good or len(sources) == 0:
+        return
+    ra, dec, radii = [], [], []
+    for k in good:
+        corners = opened[k].footprint_coords().icrs
+        ra.append(corners[-1].ra.deg)
+        dec.append(corners[-1].dec.deg)
+        radii.append(corners[-1].separation(corners[:-1]).max().to_value(u.deg))
+    centres = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
+    radius = max(radii) * 1.01 * u.deg + 1 * u.arcsec
+    coords = sources["coord"]
+    which, near, _, _ = search_around_sky(centres, coords, radius)
+    for j, k in enumerate(good):
+        field = opened[k]
+        candidates = np.sort(near[which == j])
+        subset = sources[candidates]
+        x, y = field.pixel_positions(subset["coord"])
+        tile_of = assign_to_tiles(x, y, field.shape, field.tile_size)
+        if not np.any(tile_of >= 0):
+            warnings.warn(
+                f"field {fields[k][0]!r} holds none of the sources",
+                ClusterFinderWarning,
+                stacklevel=3,
+            )
+        for tile in field.tiles:
+            in_tile = tile_of == tile.index
+            if np.any(in_tile):
+                units.append((k, tile.index, subset[in_tile]))
+
+
+def scan(
+    fields,
+    classifier,
+    output,
+    *,
+    sources=None,
+    threshold=None,
+    batch_size=256,
+    device="auto",
+    tile_size=4096,
+    keep_all=False,
+    radius=0.5 * u.arcsec,
+    resume=True,
+    client=None,
+    progress_bar=False,
+):
+    """Search many fields for cluster candidates, resumably, serially or with Dask.
+
+    Parameters
+    ----------
+    fields : str, path-like, list of dict or dict
+        A folder of ``NAME_<band>.fits`` images (see `fields_from_folder`), a list
+        of dicts band -> FITS path, or a dict field name -> dict band -> path.
+    classifier : `~clusterfinder.ClusterClassifier` or path
+        The model, or the path of saved weights (loaded once per Dask worker).
+    output : str or path-like
+        Output folder: ``manifest.json``, ``parts/`` (one file per finished unit)
+        and the merged catalogue ``candidates.ecsv``.
+    sources : `~astropy.table.Table`, optional
+        Sources to classify, for all fields (``coord`` or ``ra``/``dec``, plus any
+        columns, which are kept, and a ``source_index``: the row in ``sources``).
+        If None, sources are detected on each tile.
+    threshold : float, optional
+        Keep rows with ``prob_cluster >= threshold`` (the classifier's by default).
+    batch_size, device : optional
+        As for `~clusterfinder.ClusterClassifier.predict_proba`.
+    tile_size : int, optional
+        Side of a tile (a unit of work), in pixels.
+    keep_all : bool, optional
+        Keep every source, not only candidates.
+    radius : `~astropy.units.Quantity`, optional
+        Detected sources closer than this on overlapping fields are one source.
+    resume : bool, optional
+        Skip units already done by an earlier run of the same scan in ``output``;
+        refused, with the reason, if that scan used another model, threshold,
+        field list, source list or tiling. False starts over.
+    client : `dask.distributed.Client`, optional
+        Run the units on this Dask cluster (see `clusterfinder.scan.distributed`).
+    progress_bar : bool, optional
+        Show a progress bar over the units.
+
+    Returns
+    -------
+    `~clusterfinder.CandidateCatalog`
+        The merged catalogue (also written to ``output/candidates.ecsv``), with a
+        ``field`` column and ``n_detections``; ``meta`` holds the provenance, the
+        fields, the number of sources classified and the ``failed`` list.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from astropy.io import fits
+    >>> from astropy.table import QTable
+    >>> from astropy.wcs import WCS
+    >>> from clusterfinder import ClusterClassifier
+    >>> from clusterfinder.scan import scan
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> wcs.wcs.crval, wcs.wcs.cdelt = [10.68, 41.27], [-5.2e-5, 5.2e-5]
+    >>> header = wcs.to_header()
+    >>> header["PHOTZP"] = 30.0
+    >>> for band in ("g", "i"):
+    ...     fits.PrimaryHDU(np.ones((64, 64), np.float32), header).writeto(tmp / f"m1_{band}.fits")
+    >>> sources = QTable({"coord": wcs.pixel_to_world([10, 40], [20, 50])})
+    >>> clf = ClusterClassifier("small_cnn", cutout_size=16, threshold=0.0,
+    ...                         architecture_options={"widths": (4, 4, 4, 4)})
+    >>> cands = scan(tmp, clf, tmp / "out", sources=sources, device="cpu")
+    >>> len(cands), sorted(p.name for p in (tmp / "out").iterdir())
+    (2, ['candidates.ecsv', 'manifest.json', 'parts'])
+
+    See :ref:`scanning` for more.
+    """
+    clf, model_path = load_classifier(classifier)
+    identity = model_identity(clf)
+    threshold = check_threshold(threshold, clf)
+    bands = tuple(clf.bands)
+    tile_size = check_tile_size(tile_size)
+    if not isinstance(radius, u.Quantity) or radius.unit.physical_type != "angle":
+        raise TypeError(f"radius must be an angle Quantity (e.g. 0.5 * u.arcsec); got {radius!r}")
+    fields = _normalise_fields(fields, bands)
+    if sources is not None:
+        sources = check_sources(sources).copy(copy_data=False)
+        sources["source_index"] = np.arange(len(sources))
+    settings = {
+        "model_name": identity["name"],
+        "model_sha256": identity["sha256"],
+        "model_fingerprint": identity["fingerprint"],
+        "model_path": model_path,
+        "threshold": threshold,
+        "bands": list(bands),
+        "cutout_size": int(clf.cutout_size),
+        "tile_size": tile_size,
+        "keep_all": bool(keep_all),
+        "sources_sha256": _sources_sha256(sources),
+        "n_input_sources": None if sources is None else len(sources),
+        "fields": [{"name": name, "images": images} for name, images in fields],
+    }
+    journal = ScanJournal.start(output, settings, resume=resume)
+    failures = []
+    units = _plan(fields, bands, tile_size, sources, failures)
+    for name, exc in failures:
+        journal.record_failure(name, exc)
+    done = journal.done_units()
+    todo = [unit for unit in units if (unit[0], unit[1]) not in done]
+    options = {
+        "threshold": threshold,
+        "batch_size": int(batch_size),
+        "device": device,
+        "keep_all": bool(keep_all),
+    }
+
+    def finished(unit, rows, n_sources):
+        journal.write_part(unit, rows, n_sources=n_sources)
+
+    def failed(unit, reason):
+        journal.record_failure(fields[unit[0]][0], reason, tile=int(unit[1]))
+
+    if client is None:
+        bar = _progress_bar(todo, enabled=progress_bar, desc="scanning", unit="tile")
+        for k, tile_index, subset in bar:
+            name, images = fields[k]
+            try:
+                rows, n = run_unit(
+                    images, bands, tile_size, tile_index, subset, clf, {**options, "field": name}
+                )
+            except READ_ERRORS as exc:
+                failed((k, tile_index), exc)
+                continue
+            finished((k, tile_index), rows, n)
+    else:
+        from .distributed import run_distributed
+
+        run_distributed(
+            client,
+            todo,
+            fields,
+            bands,
+            tile_size,
+            clf,
+            model_path,
+            identity["fingerprint"],
+            options,
+            finished=finished,
+            failed=failed,
+            progress_bar=progress_bar,
+        )
+    return _finish(journal, units, identity, threshold, fields, radius)
+
+
+def _finish(journal, units, identity, threshold, fields, radius):
+    """Merge the parts of every finished unit and write the catalogue."""
+    done = journal.done_units()
+    finished = sorted((k, t) for k, t, _ in units if (k, t) in done)
+    tables, n_sources = journal.read_parts(finished)
+    rows = merge_rows(tables, radius=radius)
+    if rows is None:
+        rows = _empty_rows(journal.manifest["bands"])
+        rows["field"] = np.zeros(0, dtype="U1")
+        rows["n_detections"] = np.zeros(0, dtype=int)
+    if n_sources == 0:
+        warnings.warn(
+            "the scan found no source to classify: the candidate catalogue is empty",
+            ClusterFinderWarning,
+            stacklevel=3,
+        )
+    manifest = journal.manifest
+    manifest["n_units"] = len(units)
+    manifest["n_units_done"] = len(finished)
+    manifest["n_sources_classified"] = n_sources
+    manifest["n_rows"] = len(rows)
+    manifest["complete"] = len(finished) == len(units) and not manifest["failed"]
+    catalog = to_catalog(
+        rows,
+        identity=identity,
+        threshold=threshold,
+        images=[name for name, _ in fields],
+        meta={
+            "date_utc": manifest["created_utc"],
+            "keep_all": manifest["keep_all"],
+            "tile_size": manifest["tile_size"],
+            "n_sources": n_sources,
+            "failed": manifest["failed"],
+            "dedup_radius_arcsec": float(radius.to_value(u.arcsec)),
+        },
+    )
+    catalog.write(journal.catalog_path, overwrite=True)
+    manifest["catalog"] = journal.CATALOG
+    journal.save_manifest()
+    return catalog

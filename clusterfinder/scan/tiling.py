@@ -1,0 +1,446 @@
+"""Survey images read in blocks: opening images lazily and cutting them into tiles.
+
+A survey image may be larger than the memory of the machine that scans it, so a
+scan never loads a whole image. `open_images` opens each band memory-mapped and
+keeps only its header, WCS and zero point; `make_tiles` splits the pixel grid of
+the first band (the *reference* band) into square tiles; `assign_to_tiles` gives
+every source to exactly one tile (the one whose core holds its centre), so that no
+source is classified twice within one image; `TiledImages.read_block` reads, for
+one tile, only the pixels its stamps need, in every band, even when bands live on
+different pixel grids.
+"""
+
+import dataclasses
+import mmap
+import os
+import warnings
+
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.nddata import NDData
+from astropy.wcs import WCS
+
+from ..utils.photometry import REFERENCE_ZEROPOINT, read_zero_point, zero_point_scale
+
+__all__ = ["BandImage", "Tile", "TiledImages", "assign_to_tiles", "make_tiles", "open_images"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Tile:
+    """A square region of the reference band's pixel grid.
+
+    ``x0 <= x < x1`` and ``y0 <= y < y1`` (zero-based pixel indices) is the *core*
+    of the tile: the sources whose centres fall in it belong to the tile.
+
+    Examples
+    --------
+    >>> from clusterfinder.scan import Tile
+    >>> Tile(index=0, x0=0, y0=0, x1=100, y1=50).shape
+    (50, 100)
+    """
+
+    index: int
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def shape(self):
+        """``(height, width)`` of the core, in pixels."""
+        return (self.y1 - self.y0, self.x1 - self.x0)
+
+
+def make_tiles(shape, tile_size):
+    """Split an image of ``shape`` (ny, nx) into square tiles of ``tile_size`` pixels.
+
+    Tiles are numbered row by row from the bottom-left corner; those on the top
+    and right edges are smaller when the size does not divide the image.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(ny, nx)`` of the reference band.
+    tile_size : int
+        Side of a tile in pixels (at least 16).
+
+    Returns
+    -------
+    list of `Tile`
+
+    Examples
+    --------
+    >>> from clusterfinder.scan import make_tiles
+    >>> tiles = make_tiles((100, 250), 128)
+    >>> len(tiles), tiles[-1]
+    (2, Tile(index=1, x0=128, y0=0, x1=250, y1=100))
+    """
+    tile_size = check_tile_size(tile_size)
+    ny, nx = (int(n) for n in shape)
+    tiles = []
+    for y0 in range(0, ny, tile_size):
+        for x0 in range(0, nx, tile_size):
+            tiles.append(Tile(len(tiles), x0, y0, min(x0 + tile_size, nx), min(y0 + tile_size, ny)))
+    return tiles
+
+
+def check_tile_size(tile_size):
+    """Return ``tile_size`` as an int, or raise if it is not an integer >= 16."""
+    if isinstance(tile_size, bool) or not isinstance(tile_size, (int, np.integer)):
+        raise TypeError(f"tile_size must be an integer number of pixels; got {tile_size!r}")
+    if tile_size < 16:
+        raise ValueError(f"tile_size must be at least 16 pixels; got {tile_size}")
+    return int(tile_size)
+
+
+def assign_to_tiles(x, y, shape, tile_size):
+    """Tile number of each pixel position, or -1 for positions off the image.
+
+    A position belongs to the tile whose core holds the centre of its pixel
+    (``round(x)``, ``round(y)``), so every position on the image has exactly one
+    tile, numbered as in `make_tiles`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clusterfinder.scan import assign_to_tiles
+    >>> assign_to_tiles(np.array([3.0, 130.2, 260.0]), np.array([5.0, 99.4, 1.0]),
+    ...                 (100, 250), 128)
+    array([ 0,  1, -1])
+    """
+    tile_size = check_tile_size(tile_size)
+    ny, nx = (int(n) for n in shape)
+    ix = np.floor(np.asarray(x, dtype=float) + 0.5)
+    iy = np.floor(np.asarray(y, dtype=float) + 0.5)
+    inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+    ncols = -(-nx // tile_size)
+    with np.errstate(invalid="ignore"):
+        tile = (iy // tile_size) * ncols + ix // tile_size
+    return np.where(inside, tile, -1).astype(int)
+
+
+@dataclasses.dataclass
+class BandImage:
+    """One band of a field, opened lazily: a (memory-mapped) array, its WCS and zero point."""
+
+    band: str
+    data: object
+    wcs: WCS
+    zero_point: float
+    source: str
+    header: object = None
+
+    def header_value(self, *keys):
+        """The first of ``keys`` present in the header (None if absent or no header)."""
+        for key in keys:
+            if self.header is not None and key in self.header:
+                try:
+                    return float(self.header[key])
+                except (TypeError, ValueError):
+                    return None
+        return None
+
+    @property
+    def shape(self):
+        """``(ny, nx)`` of the image."""
+        return tuple(self.data.shape)
+
+
+def _describe(value):
+    if isinstance(value, (str, os.PathLike)):
+        return os.fspath(value)
+    return f"<{type(value).__name__}>"
+
+
+def _open_fits(path, band, opened):
+    """Open ``path`` memory-mapped; return its first 2-D image HDU (file errors -> OSError).
+
+    The `~astropy.io.fits.HDUList` is appended to ``opened`` (to be closed by the caller).
+    """
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            hdul = fits.open(path, memmap=True, lazy_load_hdus=False)
+        for item in caught:
+            if "truncated" in str(item.message):
+                hdul.close()
+                raise OSError(f"the FITS file of band {band!r} is truncated: {item.message}")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"the image of band {band!r} does not exist: {path}") from None
+    except OSError as exc:
+        raise OSError(f"cannot read the image of band {band!r} ({path}): {exc}") from None
+    opened.append(hdul)
+    return _first_image_hdu(hdul, band, path)
+
+
+def _first_image_hdu(hdul, band, where):
+    for hdu in hdul:
+        if isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
+            if hdu.header.get("NAXIS", 0) == 2:
+                return hdu
+    raise ValueError(f"the image of band {band!r} ({where}) holds no two-dimensional image HDU")
+
+
+def _band_image(band, value, opened):
+    """Turn one entry of an ``images`` dict into a `BandImage`."""
+    where = _describe(value)
+    header = None
+    if isinstance(value, (str, os.PathLike)):
+        hdu = _open_fits(value, band, opened)
+        header = hdu.header
+    elif isinstance(value, fits.HDUList):
+        hdu = _first_image_hdu(value, band, where)
+        header = hdu.header
+    elif isinstance(value, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
+        hdu, header = value, value.header
+    elif isinstance(value, NDData):
+        data, wcs = value.data, value.wcs
+        zero_point = read_zero_point(value.meta or {}, default=REFERENCE_ZEROPOINT)
+        return _checked(band, data, wcs, zero_point, where)
+    elif isinstance(value, tuple) and len(value) == 2:
+        data, wcs = value
+        return _checked(band, data, wcs, REFERENCE_ZEROPOINT, where)
+    else:
+        raise TypeError(
+            f"images[{band!r}] must be a FITS path, an HDU, an HDUList, an NDData or an "
+            f"(array, WCS) pair; got {type(value).__name__}"
+        )
+    try:
+        data = hdu.data
+    except (TypeError, ValueError) as exc:
+        raise OSError(f"cannot read the pixels of band {band!r} ({where}): {exc}") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # FITSFixedWarning about harmless header fixes
+        wcs = WCS(header)
+    zero_point = read_zero_point(header, default=None) if header is not None else None
+    return _checked(band, data, wcs, zero_point, where, header)
+
+
+def _checked(band, data, wcs, zero_point, where, header=None):
+    if data is None or getattr(data, "ndim", 0) != 2:
+        raise ValueError(f"the image of band {band!r} ({where}) is not a two-dimensional image")
+    if not isinstance(wcs, WCS) or not wcs.has_celestial or wcs.pixel_n_dim != 2:
+        raise ValueError(
+            f"the image of band {band!r} ({where}) has no celestial WCS: sources cannot be "
+            "placed on it (add CTYPE/CRVAL/CRPIX/CD keywords to its header)"
+        )
+    return BandImage(band, data, wcs, float(zero_point), where, header)
+
+
+class TiledImages:
+    """The bands of one field, opened lazily, with their tiles.
+
+    Parameters
+    ----------
+    images : dict
+        Band -> FITS path, HDU, HDUList, `~astropy.nddata.NDData` or ``(array, WCS)``.
+        Files are memory-mapped; a zero point is read from the header (``PHOTZP``...);
+        arrays and NDData without one are taken to be on zero point 30.
+    bands : sequence of str, optional
+        The bands to use, in order (default: the keys of ``images``). The first is
+        the reference band whose grid is tiled.
+    tile_size : int, optional
+        Side of a tile in pixels of the reference band.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy.wcs import WCS
+    >>> from clusterfinder.scan import TiledImages
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> wcs.wcs.crval, wcs.wcs.cdelt = [10.0, 41.0], [-5e-5, 5e-5]
+    >>> field = TiledImages({"g": (np.zeros((300, 200)), wcs)}, tile_size=128)
+    >>> field.shape, len(field.tiles)
+    ((300, 200), 6)
+    """
+
+    def __init__(self, images, *, bands=None, tile_size=4096):
+        if not isinstance(images, dict) or not images:
+            raise TypeError(
+                f"images must be a non-empty dict of band -> image; got {type(images).__name__}"
+            )
+        bands = tuple(images) if bands is None else tuple(bands)
+        missing = [band for band in bands if band not in images]
+        if missing:
+            raise ValueError(
+                f"images has no band {', '.join(map(repr, missing))}; it has "
+                f"{', '.join(map(repr, images))}"
+            )
+        self.bands = bands
+        self.tile_size = check_tile_size(tile_size)
+        self._opened = []
+        try:
+            self.images = {band: _band_image(band, images[band], self._opened) for band in bands}
+        except BaseException:
+            self.close()
+            raise
+        self.reference = self.images[bands[0]]
+        self.tiles = make_tiles(self.shape, self.tile_size)
+        self.shared_grid = all(_same_grid(self.reference, image) for image in self.images.values())
+
+    @property
+    def shape(self):
+        """``(ny, nx)`` of the reference band."""
+        return self.reference.shape
+
+    def close(self):
+        """Close the files opened (images given as paths)."""
+        for hdul in self._opened:
+            hdul.close()
+        self._opened = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    @property
+    def names(self):
+        """Band -> description of where each image came from (file name or type)."""
+        return {band: image.source for band, image in self.images.items()}
+
+    def footprint_coords(self):
+        """Sky positions of the corners and centre of the reference image."""
+        ny, nx = self.shape
+        x = np.array([-0.5, nx - 0.5, nx - 0.5, -0.5, (nx - 1) / 2])
+        y = np.array([-0.5, -0.5, ny - 0.5, ny - 0.5, (ny - 1) / 2])
+        return self.reference.wcs.pixel_to_world(x, y)
+
+    def pixel_positions(self, coords, band=None):
+        """Pixel positions ``(x, y)`` of ``coords`` on the grid of ``band`` (reference)."""
+        image = self.reference if band is None else self.images[band]
+        if len(coords) == 0:
+            return np.zeros(0), np.zeros(0)
+        x, y = image.wcs.world_to_pixel(coords)
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+    def tile_block(self, tile, margin):
+        """Read the core of ``tile`` plus ``margin`` pixels in every band.
+
+        Returns a dict band -> ``(array, WCS)`` of the block (float32, scaled to
+        the reference zero point 30) and a dict band -> zero point (all 30); the
+        WCS is shifted to the block. Other bands are read over the footprint of the tile mapped
+        onto their own pixel grid.
+        """
+        xs = np.array([tile.x0 - margin, tile.x1 + margin, tile.x1 + margin, tile.x0 - margin])
+        ys = np.array([tile.y0 - margin, tile.y0 - margin, tile.y1 + margin, tile.y1 + margin])
+        corners = self.reference.wcs.pixel_to_world(xs - 0.5, ys - 0.5)
+        return self._read(corners, extra=0)
+
+    def stamp_block(self, coords, size):
+        """Read the pixels that stamps of ``size`` at ``coords`` need, in every band."""
+        return self._read(coords, extra=size // 2 + 2)
+
+    def stamp_block_pixels(self, x, y, size):
+        """Like `stamp_block` for bands on one grid, from reference pixel positions.
+
+        Returns the blocks, the zero points and the ``(x0, y0)`` pixel of the
+        reference image at the blocks' first pixel.
+        """
+        ny, nx = self.shape
+        extra = size // 2 + 2
+        x0 = int(np.clip(np.floor(np.min(x)) - extra, 0, nx - 1))
+        x1 = int(np.clip(np.ceil(np.max(x)) + extra + 1, x0 + 1, nx))
+        y0 = int(np.clip(np.floor(np.min(y)) - extra, 0, ny - 1))
+        y1 = int(np.clip(np.ceil(np.max(y)) + extra + 1, y0 + 1, ny))
+        blocks, zero_points = {}, {}
+        for band, image in self.images.items():
+            blocks[band] = (self._block(image, x0, x1, y0, y1), None)
+            zero_points[band] = REFERENCE_ZEROPOINT
+        return blocks, zero_points, (x0, y0)
+
+    @staticmethod
+    def _block(image, x0, x1, y0, y1):
+        """Pixels ``[y0:y1, x0:x1]`` of ``image`` as float32 on zero point 30."""
+        try:
+            block = np.array(image.data[y0:y1, x0:x1], dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise OSError(
+                f"cannot read the pixels of band {image.band!r} ({image.source}): {exc}"
+            ) from None
+        _release_pages(image.data)
+        scale = zero_point_scale(image.zero_point)
+        if scale != 1.0:
+            block *= np.float32(scale)
+        return block
+
+    def _read(self, coords, extra):
+        blocks, zero_points = {}, {}
+        for band, image in self.images.items():
+            x, y = self.pixel_positions(coords, band)
+            ny, nx = image.shape
+            if len(x) == 0 or not np.all(np.isfinite(x) & np.isfinite(y)):
+                x0, x1, y0, y1 = 0, 0, 0, 0
+            else:
+                x0 = int(np.clip(np.floor(x.min()) - extra, 0, nx))
+                x1 = int(np.clip(np.ceil(x.max()) + extra + 1, 0, nx))
+                y0 = int(np.clip(np.floor(y.min()) - extra, 0, ny))
+                y1 = int(np.clip(np.ceil(y.max()) + extra + 1, 0, ny))
+            if x1 - x0 < 1 or y1 - y0 < 1:
+                # Nothing of this band is needed; a 1-pixel block keeps the WCS valid.
+                x0, y0 = min(max(x0, 0), nx - 1), min(max(y0, 0), ny - 1)
+                x1, y1 = x0 + 1, y0 + 1
+            block = self._block(image, x0, x1, y0, y1)
+            blocks[band] = (block, image.wcs.slice((slice(y0, y1), slice(x0, x1))))
+            zero_points[band] = REFERENCE_ZEROPOINT
+        return blocks, zero_points
+
+
+def _release_pages(data):
+    """Drop the pages of a memory-mapped image from this process's resident set.
+
+    A scan reads every part of an image once; without this, every page read stays
+    counted in the process's memory until the file is closed. The file stays
+    mapped, and pages read again come back from the operating system's cache.
+    """
+    base = data
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    if base is not None and hasattr(base, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            base.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):  # pragma: no cover - platform dependent
+            pass
+
+
+def _same_grid(a, b):
+    """True if images ``a`` and ``b`` share one pixel grid (shape and WCS)."""
+    if a is b:
+        return True
+    if a.shape != b.shape:
+        return False
+    ny, nx = a.shape
+    x = np.array([0.0, nx - 1.0, 0.0, nx - 1.0, nx / 2])
+    y = np.array([0.0, 0.0, ny - 1.0, ny - 1.0, ny / 2])
+    try:
+        xo, yo = b.wcs.world_to_pixel(a.wcs.pixel_to_world(x, y))
+    except Exception:
+        return False
+    return bool(np.all(np.abs(xo - x) < 1e-6) and np.all(np.abs(yo - y) < 1e-6))
+
+
+def open_images(images, *, bands=None, tile_size=4096):
+    """Open the bands of one field lazily; see `TiledImages`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy.wcs import WCS
+    >>> from clusterfinder.scan import open_images
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> open_images({"g": (np.zeros((64, 64)), wcs)}, tile_size=32).shape
+    (64, 64)
+    """
+    return TiledImages(images, bands=bands, tile_size=tile_size)
+
+
+def as_skycoord(value, name="coords"):
+    """Return ``value`` as a one-dimensional `~astropy.coordinates.SkyCoord`."""
+    if not isinstance(value, SkyCoord):
+        raise TypeError(f"{name} must be a SkyCoord; got {type(value).__name__}")
+    return value.reshape((1,)) if value.isscalar else value

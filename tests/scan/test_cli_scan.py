@@ -1,0 +1,99 @@
+"""Tests of the ``clusterfinder scan`` command."""
+
+import argparse
+import json
+
+import pytest
+from astropy.table import QTable
+
+from clusterfinder import CandidateCatalog, ClusterClassifier
+from clusterfinder.cli import scan as scan_cli
+
+
+def run_cli(argv):
+    parser = argparse.ArgumentParser(prog="clusterfinder")
+    subparsers = parser.add_subparsers(dest="command")
+    scan_cli.add_parser(subparsers)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+@pytest.fixture
+def model(tmp_path):
+    clf = ClusterClassifier(
+        "small_cnn", cutout_size=16, threshold=0.0, architecture_options={"widths": (4, 4, 4, 4)}
+    )
+    return str(clf.save(tmp_path / "model"))
+
+
+def test_scan_command_folder_and_resume(two_fields, model, tmp_path, capsys):
+    folder, _, sources = two_fields
+    sources.write(tmp_path / "sources.ecsv")
+    out = tmp_path / "out"
+    argv = [
+        "scan",
+        model,
+        "--images",
+        str(folder),
+        "--output",
+        str(out),
+        "--sources",
+        str(tmp_path / "sources.ecsv"),
+        "--tile-size",
+        "80",
+        "--device",
+        "cpu",
+        "--batch-size",
+        "64",
+        "--no-progress",
+    ]
+    assert run_cli(argv) == 0
+    first = CandidateCatalog.read(out / "candidates.ecsv")
+    assert len(first) == len(sources)
+    assert f"{len(sources)} rows ->" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["model_path"] == model
+    # Same command again: resumes (nothing to do) and gives the same catalogue.
+    assert run_cli(argv) == 0
+    again = CandidateCatalog.read(out / "candidates.ecsv")
+    assert (again["prob_cluster"] == first["prob_cluster"]).all()
+    # A different threshold is refused unless --no-resume.
+    with pytest.raises(ValueError, match="cannot resume"):
+        run_cli([*argv, "--threshold", "0.9"])
+    assert run_cli([*argv, "--threshold", "0.9", "--no-resume"]) == 0
+
+
+def test_scan_command_files_and_failures(two_fields, model, tmp_path, capsys):
+    folder, paths, sources = two_fields
+    raw = (folder / "b_i.fits").read_bytes()
+    (folder / "b_i.fits").write_bytes(raw[:2880])
+    files = [paths[0]["g"], paths[0]["i"], paths[1]["g"], paths[1]["i"]]
+    sources.write(tmp_path / "s.ecsv")
+    argv = [
+        "scan",
+        model,
+        "--images",
+        *files,
+        "--output",
+        str(tmp_path / "o"),
+        "--sources",
+        str(tmp_path / "s.ecsv"),
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
+    with pytest.warns(UserWarning, match="skipped field 'b'"):
+        status = run_cli(argv)
+    assert status == 1
+    assert "skipped b" in capsys.readouterr().err
+
+
+def test_scan_command_bad_input(model, tmp_path):
+    with pytest.raises(ValueError, match="neither a folder nor a FITS file"):
+        run_cli(["scan", model, "--images", str(tmp_path / "x.txt"), "--output", str(tmp_path)])
+    (tmp_path / "f_g.fits").write_bytes(b"")
+    with pytest.raises(ValueError, match="no file for band"):
+        run_cli(["scan", model, "--images", str(tmp_path / "f_g.fits"), "--output", str(tmp_path)])
+    QTable({"a": [1]}).write(tmp_path / "t.ecsv")
+    with pytest.raises(FileNotFoundError):
+        run_cli(["scan", str(tmp_path / "nomodel.safetensors"), "--images", ".", "--output", "o"])
