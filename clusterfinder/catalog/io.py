@@ -8,7 +8,6 @@ frame, and the meta as a JSON ``INFO`` element named ``clusterfinder_meta``.
 Every writer goes through a temporary file in the target folder renamed at the end.
 """
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -17,6 +16,8 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable
+
+from ..utils.meta import META_KEYWORD, meta_from_json, meta_to_json
 
 __all__ = ["read_catalog", "write_catalog"]
 
@@ -31,7 +32,6 @@ _EXTENSIONS = {
     ".votable": "votable",
 }
 _FORMAT_ALIASES = {"ecsv": "ecsv", "ascii.ecsv": "ecsv", "fits": "fits", "votable": "votable"}
-_META_KEYWORD = "CFMETA"
 _META_INFO = "clusterfinder_meta"
 
 
@@ -53,20 +53,6 @@ def _resolve_format(path, format):
     )
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, u.Quantity):
-        return str(value)
-    return str(value)
-
-
-def _meta_to_json(meta):
-    return json.dumps(dict(meta), default=_json_default)
-
-
 def _write_votable(table, path):
     from astropy.io.votable import from_table
     from astropy.io.votable.tree import Info
@@ -84,7 +70,7 @@ def _write_votable(table, path):
     out.meta = {}
     votable = from_table(out)
     first = votable.get_first_table()
-    first.infos.append(Info(name=_META_INFO, value=_meta_to_json(meta)))
+    first.infos.append(Info(name=_META_INFO, value=meta_to_json(meta)))
     for field in first.fields:
         if field.name == "ra":
             field.ucd = "pos.eq.ra;meta.main"
@@ -115,7 +101,7 @@ def write_catalog(catalog, path, *, format=None, overwrite=False):
             QTable(catalog, copy=False).write(tmp, format="ascii.ecsv", overwrite=True)
         elif fmt == "fits":
             out = QTable(catalog, copy=False)
-            out.meta = {_META_KEYWORD: _meta_to_json(catalog.meta)}
+            out.meta = {META_KEYWORD: meta_to_json(catalog.meta)}
             out.write(tmp, format="fits", overwrite=True)
         else:
             _write_votable(catalog, tmp)
@@ -163,7 +149,7 @@ def _read_votable(path):
     meta = {}
     for info in first.infos:
         if info.name == _META_INFO:
-            meta = json.loads(info.value)
+            meta = meta_from_json(info.value)
     table = QTable(first.to_table(use_names_over_ids=True))
     table = _plain_columns(table)
     frame = meta.pop("_coord_frame", "icrs")
@@ -187,9 +173,9 @@ def read_catalog(cls, path, *, format=None):
         table = _plain_columns(table)
     elif fmt == "fits":
         table = _plain_columns(QTable.read(path, format="fits"))
-        meta = {key: value for key, value in table.meta.items() if key != _META_KEYWORD}
-        stored = table.meta.get(_META_KEYWORD)
-        table.meta = json.loads(stored) if stored else meta
+        meta = {key: value for key, value in table.meta.items() if key != META_KEYWORD}
+        stored = table.meta.get(META_KEYWORD)
+        table.meta = meta_from_json(stored) if stored else meta
     else:
         table = _read_votable(path)
     catalog = cls(table, copy=False)

@@ -26,6 +26,7 @@ from astropy.io import fits
 from astropy.table import QTable
 from astropy.wcs import WCS, FITSFixedWarning
 
+from ..utils.meta import META_KEYWORD, meta_from_json, meta_to_json
 from .core import Cutout
 from .wcs import StampWCS
 
@@ -37,7 +38,10 @@ FORMAT_VERSION = 1
 def _table_hdu(table):
     """A binary-table HDU of ``table``, mixin columns (SkyCoord...) serialised by astropy."""
     buffer = io.BytesIO()
-    table.write(buffer, format="fits")
+    flat = QTable(table, copy=False)
+    # Nested metadata (dicts, lists) cannot be FITS keywords: it travels as JSON.
+    flat.meta = {META_KEYWORD: meta_to_json(table.meta)} if table.meta else {}
+    flat.write(buffer, format="fits")
     buffer.seek(0)
     with fits.open(buffer) as hdul:
         hdu = fits.BinTableHDU(data=hdul[1].data.copy(), header=hdul[1].header.copy())
@@ -171,6 +175,8 @@ def read_cutout(path):
             raise ValueError(f"{path!r}: DATA has shape {data.shape}, header says {n} stamps")
         table = QTable.read(hdul["TABLE"]) if "TABLE" in names else QTable()
         table.meta.pop("EXTNAME", None)
+        if META_KEYWORD in table.meta:
+            table.meta = meta_from_json(table.meta[META_KEYWORD])
         if "WCSMAP" in names:
             wcs_map = hdul["WCSMAP"].data
             bases = []

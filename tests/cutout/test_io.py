@@ -120,3 +120,16 @@ def test_failed_write_leaves_no_file(tmp_path, cutout, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         cutout.write(tmp_path / "c.fits")
     assert os.listdir(tmp_path) == []
+
+
+def test_nested_table_metadata_round_trips(tmp_path):
+    # The simulator's truth carries dicts in its meta; FITS keywords cannot hold them.
+    import numpy as np
+    from astropy.table import QTable
+
+    from clusterfinder import Cutout
+
+    meta = {"fwhm": {"g": 0.67, "i": 0.6}, "kinds": ["young_cluster"], "seed": 3}
+    cut = Cutout(np.ones((2, 1, 5, 5)), bands="g", table=QTable({"label": [0, 1]}, meta=meta))
+    cut.write(tmp_path / "stamps.fits")
+    assert Cutout.read(tmp_path / "stamps.fits").table.meta == meta
