@@ -76,13 +76,19 @@ def main(argv=None):
     parser.add_argument("--held-out-fields", type=int, default=40, help="test fields (40)")
     parser.add_argument("--field-size", type=int, default=1024, help="field side, pixels")
     parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (1: the same weights whatever the machine's core count)",
+    )
     parser.add_argument("--quick", action="store_true", help="a few fields, throw-away output")
     parser.add_argument("--output", type=Path, default=WEIGHTS_DIR / DEFAULT_WEIGHTS)
     args = parser.parse_args(argv)
     if args.quick:
         args.fields, args.held_out_fields, args.field_size, args.epochs = 6, 2, 512, 2
         args.output = Path("quick_default_model")
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     start = time.perf_counter()
 
     stamps = simulated_stamps(

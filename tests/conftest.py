@@ -1,10 +1,18 @@
 """Shared pytest configuration and fixtures."""
 
+import sys
 from pathlib import Path
 
 import pytest
 
 DATA = Path(__file__).parent / "data"
+
+# Tests are imported with --import-mode=importlib (so that test files in
+# different folders may share a name); the helper modules that sit beside them
+# (``classifier_helpers``, ``detection_helpers``...) are found on sys.path.
+for _folder in sorted(Path(__file__).parent.iterdir()):
+    if _folder.is_dir() and not _folder.name.startswith((".", "_")):
+        sys.path.insert(0, str(_folder))
 
 
 @pytest.fixture

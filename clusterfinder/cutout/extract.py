@@ -36,11 +36,11 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
 from astropy.wcs.utils import proj_plane_pixel_scales
 
+from ..images import load_planes
 from ..utils import progress_bar as _progress_bar
 from ..utils.photometry import REFERENCE_ZEROPOINT, ZERO_POINT_KEYWORDS, zero_point_scale
 from .core import Cutout
 from .geometry import place_stamps
-from .images import load_planes
 from .pixels import gather_stamps, resample_stamps
 from .wcs import StampWCS
 

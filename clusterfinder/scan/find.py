@@ -154,12 +154,10 @@ def detect_in_tile(field, tile, size):
     saturation, gain = {}, {}
     for band, image in field.images.items():
         scale = zero_point_scale(image.zero_point)
-        level = image.header_value("SATURATE", "SATLEVEL", "SATURATION")
-        if level is not None:
-            saturation[band] = level * scale
-        value = image.header_value("GAIN")
-        if value is not None and value > 0:
-            gain[band] = value / scale
+        if image.saturation is not None:
+            saturation[band] = image.saturation * scale
+        if image.gain is not None:
+            gain[band] = image.gain / scale
     with warnings.catch_warnings():
         # An empty tile is normal in a scan; the search as a whole warns when empty.
         warnings.filterwarnings("ignore", "detect_sources found no source", ClusterFinderWarning)

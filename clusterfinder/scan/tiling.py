@@ -10,18 +10,15 @@ one tile, only the pixels its stamps need, in every band, even when bands live o
 different pixel grids.
 """
 
+import contextlib
 import dataclasses
-import mmap
 import os
-import warnings
 
 import numpy as np
 from astropy.coordinates import SkyCoord
-from astropy.io import fits
-from astropy.nddata import NDData
-from astropy.wcs import WCS
 
-from ..utils.photometry import REFERENCE_ZEROPOINT, read_zero_point, zero_point_scale
+from ..images import BandImage, load_band, release_pages
+from ..utils.photometry import REFERENCE_ZEROPOINT, zero_point_scale
 
 __all__ = ["BandImage", "Tile", "TiledImages", "assign_to_tiles", "make_tiles", "open_images"]
 
@@ -120,112 +117,24 @@ def assign_to_tiles(x, y, shape, tile_size):
     return np.where(inside, tile, -1).astype(int)
 
 
-@dataclasses.dataclass
-class BandImage:
-    """One band of a field, opened lazily: a (memory-mapped) array, its WCS and zero point."""
-
-    band: str
-    data: object
-    wcs: WCS
-    zero_point: float
-    source: str
-    header: object = None
-
-    def header_value(self, *keys):
-        """The first of ``keys`` present in the header (None if absent or no header)."""
-        for key in keys:
-            if self.header is not None and key in self.header:
-                try:
-                    return float(self.header[key])
-                except (TypeError, ValueError):
-                    return None
-        return None
-
-    @property
-    def shape(self):
-        """``(ny, nx)`` of the image."""
-        return tuple(self.data.shape)
-
-
 def _describe(value):
     if isinstance(value, (str, os.PathLike)):
         return os.fspath(value)
     return f"<{type(value).__name__}>"
 
 
-def _open_fits(path, band, opened):
-    """Open ``path`` memory-mapped; return its first 2-D image HDU (file errors -> OSError).
+def _band_image(band, value, stack):
+    """Open one entry of an ``images`` dict as a `~clusterfinder.images.BandImage`.
 
-    The `~astropy.io.fits.HDUList` is appended to ``opened`` (to be closed by the caller).
+    Arrays and NDData without a zero point are taken to be on zero point 30.
     """
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            hdul = fits.open(path, memmap=True, lazy_load_hdus=False)
-        for item in caught:
-            if "truncated" in str(item.message):
-                hdul.close()
-                raise OSError(f"the FITS file of band {band!r} is truncated: {item.message}")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"the image of band {band!r} does not exist: {path}") from None
-    except OSError as exc:
-        raise OSError(f"cannot read the image of band {band!r} ({path}): {exc}") from None
-    opened.append(hdul)
-    return _first_image_hdu(hdul, band, path)
-
-
-def _first_image_hdu(hdul, band, where):
-    for hdu in hdul:
-        if isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
-            if hdu.header.get("NAXIS", 0) == 2:
-                return hdu
-    raise ValueError(f"the image of band {band!r} ({where}) holds no two-dimensional image HDU")
-
-
-def _band_image(band, value, opened):
-    """Turn one entry of an ``images`` dict into a `BandImage`."""
-    where = _describe(value)
-    header = None
-    if isinstance(value, (str, os.PathLike)):
-        hdu = _open_fits(value, band, opened)
-        header = hdu.header
-    elif isinstance(value, fits.HDUList):
-        hdu = _first_image_hdu(value, band, where)
-        header = hdu.header
-    elif isinstance(value, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
-        hdu, header = value, value.header
-    elif isinstance(value, NDData):
-        data, wcs = value.data, value.wcs
-        zero_point = read_zero_point(value.meta or {}, default=REFERENCE_ZEROPOINT)
-        return _checked(band, data, wcs, zero_point, where)
-    elif isinstance(value, tuple) and len(value) == 2:
-        data, wcs = value
-        return _checked(band, data, wcs, REFERENCE_ZEROPOINT, where)
-    else:
-        raise TypeError(
-            f"images[{band!r}] must be a FITS path, an HDU, an HDUList, an NDData or an "
-            f"(array, WCS) pair; got {type(value).__name__}"
-        )
-    try:
-        data = hdu.data
-    except (TypeError, ValueError) as exc:
-        raise OSError(f"cannot read the pixels of band {band!r} ({where}): {exc}") from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # FITSFixedWarning about harmless header fixes
-        wcs = WCS(header)
-    zero_point = read_zero_point(header, default=None) if header is not None else None
-    return _checked(band, data, wcs, zero_point, where, header)
-
-
-def _checked(band, data, wcs, zero_point, where, header=None):
-    if data is None or getattr(data, "ndim", 0) != 2:
-        raise ValueError(f"the image of band {band!r} ({where}) is not a two-dimensional image")
-    if not isinstance(wcs, WCS) or not wcs.has_celestial or wcs.pixel_n_dim != 2:
-        raise ValueError(
-            f"the image of band {band!r} ({where}) has no celestial WCS: sources cannot be "
-            "placed on it (add CTYPE/CRVAL/CRPIX/CD keywords to its header)"
-        )
-    return BandImage(band, data, wcs, float(zero_point), where, header)
+    return load_band(
+        value,
+        band,
+        label=f"the image of band {band!r}",
+        default_zero_point=REFERENCE_ZEROPOINT,
+        stack=stack,
+    )
 
 
 class TiledImages:
@@ -235,13 +144,21 @@ class TiledImages:
     ----------
     images : dict
         Band -> FITS path, HDU, HDUList, `~astropy.nddata.NDData` or ``(array, WCS)``.
-        Files are memory-mapped; a zero point is read from the header (``PHOTZP``...);
-        arrays and NDData without one are taken to be on zero point 30.
+        Each band is read by `clusterfinder.images.load_band` and must hold one
+        science image. Files are memory-mapped; a zero point is read from the header
+        (``PHOTZP``...); arrays and NDData without one are taken to be on zero point 30.
     bands : sequence of str, optional
         The bands to use, in order (default: the keys of ``images``). The first is
         the reference band whose grid is tiled.
     tile_size : int, optional
         Side of a tile in pixels of the reference band.
+
+    Attributes
+    ----------
+    images : dict
+        Band -> `~clusterfinder.images.BandImage`.
+    names : dict
+        Band -> where each image came from (path, or ``<type>``).
 
     Examples
     --------
@@ -270,15 +187,18 @@ class TiledImages:
             )
         self.bands = bands
         self.tile_size = check_tile_size(tile_size)
-        self._opened = []
+        self._files = contextlib.ExitStack()
         try:
-            self.images = {band: _band_image(band, images[band], self._opened) for band in bands}
+            self.images = {band: _band_image(band, images[band], self._files) for band in bands}
         except BaseException:
             self.close()
             raise
+        self.names = {band: _describe(images[band]) for band in bands}
         self.reference = self.images[bands[0]]
         self.tiles = make_tiles(self.shape, self.tile_size)
-        self.shared_grid = all(_same_grid(self.reference, image) for image in self.images.values())
+        self.shared_grid = all(
+            self.reference.same_grid(image, tolerance=1e-6) for image in self.images.values()
+        )
 
     @property
     def shape(self):
@@ -287,9 +207,7 @@ class TiledImages:
 
     def close(self):
         """Close the files opened (images given as paths)."""
-        for hdul in self._opened:
-            hdul.close()
-        self._opened = []
+        self._files.close()
 
     def __enter__(self):
         return self
@@ -297,11 +215,6 @@ class TiledImages:
     def __exit__(self, *exc):
         self.close()
         return False
-
-    @property
-    def names(self):
-        """Band -> description of where each image came from (file name or type)."""
-        return {band: image.source for band, image in self.images.items()}
 
     def footprint_coords(self):
         """Sky positions of the corners and centre of the reference image."""
@@ -362,7 +275,7 @@ class TiledImages:
             raise OSError(
                 f"cannot read the pixels of band {image.band!r} ({image.source}): {exc}"
             ) from None
-        _release_pages(image.data)
+        release_pages(image.data)
         scale = zero_point_scale(image.zero_point)
         if scale != 1.0:
             block *= np.float32(scale)
@@ -388,39 +301,6 @@ class TiledImages:
             blocks[band] = (block, image.wcs.slice((slice(y0, y1), slice(x0, x1))))
             zero_points[band] = REFERENCE_ZEROPOINT
         return blocks, zero_points
-
-
-def _release_pages(data):
-    """Drop the pages of a memory-mapped image from this process's resident set.
-
-    A scan reads every part of an image once; without this, every page read stays
-    counted in the process's memory until the file is closed. The file stays
-    mapped, and pages read again come back from the operating system's cache.
-    """
-    base = data
-    while base is not None and not isinstance(base, mmap.mmap):
-        base = getattr(base, "base", None)
-    if base is not None and hasattr(base, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-        try:
-            base.madvise(mmap.MADV_DONTNEED)
-        except (OSError, ValueError):  # pragma: no cover - platform dependent
-            pass
-
-
-def _same_grid(a, b):
-    """True if images ``a`` and ``b`` share one pixel grid (shape and WCS)."""
-    if a is b:
-        return True
-    if a.shape != b.shape:
-        return False
-    ny, nx = a.shape
-    x = np.array([0.0, nx - 1.0, 0.0, nx - 1.0, nx / 2])
-    y = np.array([0.0, 0.0, ny - 1.0, ny - 1.0, ny / 2])
-    try:
-        xo, yo = b.wcs.world_to_pixel(a.wcs.pixel_to_world(x, y))
-    except Exception:
-        return False
-    return bool(np.all(np.abs(xo - x) < 1e-6) and np.all(np.abs(yo - y) < 1e-6))
 
 
 def open_images(images, *, bands=None, tile_size=4096):

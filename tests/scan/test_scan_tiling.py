@@ -120,9 +120,9 @@ def test_truncated_and_corrupt_files_raise_oserror(one_field, tmp_path):
         TiledImages({"g": truncated})
     junk = tmp_path / "j_g.fits"
     junk.write_bytes(b"not a fits file" * 200)
-    with pytest.raises(OSError, match="cannot read the image of band 'g'"):
+    with pytest.raises(OSError, match=r"band 'g'.*cannot read"):
         TiledImages({"g": junk})
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="no such file"):
         TiledImages({"g": tmp_path / "missing.fits"})
 
 
@@ -132,9 +132,9 @@ def test_bad_images_argument(one_field):
         TiledImages([paths["g"]])
     with pytest.raises(ValueError, match="no band 'r'"):
         TiledImages(paths, bands=("g", "r"))
-    with pytest.raises(TypeError, match=r"images\['g'\] must be"):
+    with pytest.raises(TypeError, match=r"the image of band 'g' must be"):
         TiledImages({"g": 3})
     wcs = WCS(naxis=2)
     wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    with pytest.raises(ValueError, match="not a two-dimensional image"):
+    with pytest.raises(ValueError, match="must be a 2-d image"):
         TiledImages({"g": (np.zeros(10), wcs)})
