@@ -138,6 +138,7 @@ def main(argv=None):
             **scores,
         },
     }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     path = clf.save(args.output, overwrite=True)
 
     rows = [
