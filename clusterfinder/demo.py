@@ -122,6 +122,7 @@ def run_demo(outdir="clusterfinder-demo", *, size=2048, seed=1, model=None, prog
     `DemoResult`
     """
     from .classifier import ClusterClassifier
+    from .classifier.weights import DEFAULT_WEIGHTS
     from .inspect import make_inspection_page
     from .simulate import simulate_field
 
@@ -150,7 +151,7 @@ def run_demo(outdir="clusterfinder-demo", *, size=2048, seed=1, model=None, prog
     return DemoResult(
         size=size,
         seed=seed,
-        model=classifier.name if hasattr(classifier, "name") else str(model or "default"),
+        model=str(model) if model is not None else DEFAULT_WEIGHTS,
         threshold=float(threshold),
         n_truth_clusters=n_truth,
         n_sources=len(sources),
