@@ -7,17 +7,17 @@ reference, bibcode and VizieR identifier. Readers read the copy of their
 catalogue shipped with clusterfinder by default (or a file given as ``path``),
 and the whole catalogue from VizieR with ``online=True``.
 
-========================  ==========================================  ==============
-reader                    catalogue                                   VizieR
-========================  ==========================================  ==============
-`read_phat_ap`            PHAT Andromeda Project clusters (Johnson+15) J/ApJ/802/127
-`read_caldwell2011`       Hectospec old and young clusters (Caldwell+11) J/AJ/141/61
-`read_cr16`               known globular clusters (Caldwell & Romanowsky 16) J/ApJ/824/42
-`read_rbc`                Revised Bologna Catalogue v5 (Galleti+)     V/143
-`read_zhang2025`          PAndAS ResNet-50 candidates (online only)   J/ApJS/278/16
-`read_wang2022`           PAndAS CNN candidates (online only)         J/A+A/658/A51
-`read_quasars_m31`        quasars behind M31 (Nedialkov+26, local)    --
-========================  ==========================================  ==============
+=====================  ====================================================  ==============
+reader                 catalogue                                             VizieR
+=====================  ====================================================  ==============
+`read_phat_ap`         PHAT Andromeda Project clusters (Johnson+15)          J/ApJ/802/127
+`read_caldwell2011`    Hectospec old and young clusters (Caldwell+11)        J/AJ/141/61
+`read_cr16`            known globular clusters (Caldwell & Romanowsky 16)    J/ApJ/824/42
+`read_rbc`             Revised Bologna Catalogue v5 (Galleti+)               V/143
+`read_zhang2025`       PAndAS ResNet-50 candidates (online only)             J/ApJS/278/16
+`read_wang2022`        PAndAS CNN candidates (online only)                   J/A+A/658/A51
+`read_quasars_m31`     quasars behind M31 (Nedialkov+26, local)              --
+=====================  ====================================================  ==============
 """
 
 from .caldwell import read_caldwell2011, read_cr16
