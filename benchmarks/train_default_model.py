@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from clusterfinder import ClusterClassifier
+from clusterfinder.classifier.metrics import binary_metrics
 from clusterfinder.classifier.weights import DEFAULT_WEIGHTS
 from clusterfinder.datasets import simulated_stamps
 from clusterfinder.labels.split import group_split
@@ -50,22 +51,16 @@ def split_by_field(stamps, fraction, seed):
 def held_out_scores(clf, stamps):
     """Purity, recall and F1 at the model's threshold, per limiting magnitude."""
     proba = clf.predict_proba(stamps)
-    labels = np.asarray(stamps.table["label"]) == 1
+    labels = np.asarray(stamps.table["label"])
     mags = np.asarray(stamps.table["mag_g"], dtype=float)
     scores = {}
     for limit in MAG_LIMITS:
         bright = mags < limit
-        chosen = bright & (proba >= clf.threshold)
-        true_positive = int(np.sum(chosen & labels))
-        purity = true_positive / max(int(chosen.sum()), 1)
-        recall = true_positive / max(int(np.sum(bright & labels)), 1)
-        f1 = 2 * purity * recall / (purity + recall) if purity + recall else 0.0
+        metrics = binary_metrics(labels[bright], proba[bright], clf.threshold)
         scores[f"g<{limit:g}"] = {
             "n": int(bright.sum()),
-            "n_clusters": int(np.sum(bright & labels)),
-            "purity": round(purity, 4),
-            "recall": round(recall, 4),
-            "f1": round(f1, 4),
+            "n_clusters": int(metrics["tp"] + metrics["fn"]),
+            **{name: round(float(metrics[name]), 4) for name in ("purity", "recall", "f1")},
         }
     return scores
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from astropy import units as u
 
+from .classifier.metrics import binary_metrics
 from .datasets import CLUSTER_KINDS, label_from_truth
 
 __all__ = ["DemoResult", "run_demo", "score_candidates"]
@@ -82,19 +83,13 @@ def score_candidates(sources, truth, *, threshold, mag_limits=(21.0, 22.0), band
     scores = {}
     for limit in mag_limits:
         bright = mag < limit
-        chosen = bright & (prob >= threshold)
-        true_positive = int(np.sum(chosen & (label == 1)))
-        n_candidates = int(chosen.sum())
-        n_clusters = int(np.sum(bright & (label == 1)))
-        purity = true_positive / n_candidates if n_candidates else float("nan")
-        recall = true_positive / n_clusters if n_clusters else float("nan")
-        f1 = 2 * purity * recall / (purity + recall) if purity + recall > 0 else float("nan")
+        metrics = binary_metrics(label[bright], prob[bright], threshold)
         scores[float(limit)] = {
-            "purity": purity,
-            "recall": recall,
-            "f1": f1,
-            "n_clusters": n_clusters,
-            "n_candidates": n_candidates,
+            "purity": float(metrics["purity"]),
+            "recall": float(metrics["recall"]),
+            "f1": float(metrics["f1"]),
+            "n_clusters": int(metrics["tp"] + metrics["fn"]),
+            "n_candidates": int(metrics["tp"] + metrics["fp"]),
         }
     return scores
 
