@@ -458,6 +458,68 @@ class Cutout:
     def __bool__(self):
         return len(self) > 0
 
+    def crop(self, size):
+        """Return the stamps cut down to ``size`` pixels around their sources.
+
+        Each smaller stamp holds exactly the pixels that `Cutout.from_images`
+        would have cut at ``size`` (same centring rule, using the sub-pixel
+        source position in ``x_stamp``/``y_stamp`` where the table has it; the
+        middle of the stamp otherwise). The mask, the ``x_stamp``/``y_stamp``
+        columns and the stamp WCS follow. Cut wide stamps once, then crop them
+        to compare stamp sizes without going back to the images.
+
+        Parameters
+        ----------
+        size : int or `~astropy.units.Quantity`
+            New width in pixels (at most the present width), or an angle,
+            converted with the pixel scale of the first stamp's WCS.
+
+        Returns
+        -------
+        `Cutout`
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from clusterfinder import Cutout
+        >>> data = np.arange(2 * 8 * 8, dtype=float).reshape(2, 1, 8, 8)
+        >>> small = Cutout(data, bands="g").crop(4)
+        >>> small
+        <Cutout 2 stamps, bands=('g',), 4x4 pix>
+        >>> small.data[0, 0, 0].tolist()
+        [18.0, 19.0, 20.0, 21.0]
+        """
+        from .extract import size_in_pixels
+
+        first = next((self._wcs[k] for k in range(len(self)) if self._wcs.index[k] >= 0), None)
+        npix = size_in_pixels(size, first)
+        width = self.stamp_size
+        if npix > width:
+            raise ValueError(
+                f"cannot crop {width}x{width} pixel stamps to a larger size ({npix} pixels)"
+            )
+        table = QTable(self._table, copy=True) if self._table.colnames else QTable()
+        n = len(self)
+        starts = np.full((n, 2), (width - npix) // 2, dtype=np.intp)
+        for axis, name in enumerate(("x_stamp", "y_stamp")):
+            if name in table.colnames:
+                position = np.asarray(table[name], dtype=float)
+                known = np.isfinite(position)
+                starts[known, axis] = np.ceil(position[known] - npix / 2.0)
+        starts = np.clip(starts, 0, width - npix)
+        data = np.empty((n, self._data.shape[1], npix, npix), dtype=np.float32)
+        mask = np.empty(data.shape, dtype=bool)
+        pairs, which = np.unique(starts, axis=0, return_inverse=True)
+        for k, (x0, y0) in enumerate(pairs):
+            rows = np.flatnonzero(which.ravel() == k)
+            data[rows] = self._data[rows, :, y0 : y0 + npix, x0 : x0 + npix]
+            mask[rows] = self._mask[rows, :, y0 : y0 + npix, x0 : x0 + npix]
+        for axis, name in enumerate(("x_stamp", "y_stamp")):
+            if name in table.colnames:
+                table[name] = np.asarray(table[name], dtype=float) - starts[:, axis]
+        wcs = StampWCS(self._wcs.bases, self._wcs.index, self._wcs.origin + starts, npix)
+        return self._from_parts(data, mask, self._bands, table, wcs)
+
     # -- input/output and display ---------------------------------------------------------
 
     def write(self, path, *, overwrite=False):
