@@ -39,6 +39,11 @@ def _table_hdu(table):
     """A binary-table HDU of ``table``, mixin columns (SkyCoord...) serialised by astropy."""
     buffer = io.BytesIO()
     flat = QTable(table, copy=False)
+    # astropy writes int8 columns in a form that reads back as bool (labels 0/1 would
+    # come back as False/True): store them as int16 instead.
+    for name in flat.colnames:
+        if getattr(flat[name], "dtype", None) == np.int8:
+            flat[name] = np.asarray(flat[name], dtype=np.int16)
     # Nested metadata (dicts, lists) cannot be FITS keywords: it travels as JSON.
     flat.meta = {META_KEYWORD: meta_to_json(table.meta)} if table.meta else {}
     flat.write(buffer, format="fits")

@@ -133,3 +133,13 @@ def test_nested_table_metadata_round_trips(tmp_path):
     cut = Cutout(np.ones((2, 1, 5, 5)), bands="g", table=QTable({"label": [0, 1]}, meta=meta))
     cut.write(tmp_path / "stamps.fits")
     assert Cutout.read(tmp_path / "stamps.fits").table.meta == meta
+
+
+def test_small_integer_labels_come_back_as_integers(tmp_path):
+    # astropy alone would read an int8 column back as bool
+    table = QTable({"label": np.array([0, 1, 1], dtype=np.int8)})
+    cut = Cutout(np.zeros((3, 1, 4, 4)), bands="g", table=table)
+    cut.write(tmp_path / "c.fits")
+    back = Cutout.read(tmp_path / "c.fits")
+    assert back.table["label"].dtype.kind == "i"
+    assert back.table["label"].tolist() == [0, 1, 1]
