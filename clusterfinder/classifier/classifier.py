@@ -50,14 +50,18 @@ def _check_threshold(value):
 
 
 def _versions():
-    import torchvision
+    from importlib.metadata import PackageNotFoundError, version
 
     from clusterfinder import __version__
 
+    try:  # read from the installed metadata: importing torchvision takes seconds
+        torchvision_version = version("torchvision")
+    except PackageNotFoundError:
+        torchvision_version = None
     return {
         "clusterfinder": __version__,
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        "torchvision": torchvision_version,
     }
 
 
