@@ -6,6 +6,7 @@ it is made of, for users who want to build their own models or evaluations.
 
 from .architectures import build_model, list_architectures
 from .classifier import ClusterClassifier
+from .features import morphology_features
 from .metrics import (
     Evaluation,
     binary_metrics,
@@ -29,6 +30,7 @@ __all__ = [
     "choose_threshold",
     "list_architectures",
     "list_weights",
+    "morphology_features",
     "pr_auc",
     "precision_recall_curve",
     "register_weights",
