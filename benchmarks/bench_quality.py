@@ -182,12 +182,10 @@ def train_validation(cache, size=STAMP_SIZE):
 
 
 def held_out(cache, size=STAMP_SIZE):
+    """The inner-disc stamps followed by the outer-disc ones."""
     from clusterfinder import Cutout
 
-    inner, outer = load(cache, "inner", size), load(cache, "outer", size)
-    inner.table["region"] = "inner"
-    outer.table["region"] = "outer"
-    return Cutout.concatenate([inner, outer])
+    return Cutout.concatenate([load(cache, "inner", size), load(cache, "outer", size)])
 
 
 # -- cases ----------------------------------------------------------------------------------
