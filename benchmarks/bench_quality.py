@@ -59,6 +59,7 @@ THRESHOLDS = np.round(np.arange(0.1, 0.91, 0.1), 2)
 STAMP_SIZE = 32
 WIDE = 48
 SIZES = (16, 24, 32, 48)
+SIZE_SEEDS = (1, 2)
 
 #: Training settings of each architecture. The torchvision networks use their
 #: standard (ImageNet) stem: with the small stem they train 4-15x slower on this
@@ -197,7 +198,7 @@ def _timed_proba(predict, stamps):
     return proba, len(stamps) / (time.perf_counter() - start)
 
 
-def case_network(architecture, size, cache, epochs_scale):
+def case_network(architecture, size, cache, epochs_scale, seed=0):
     import torch
 
     from clusterfinder import ClusterClassifier
@@ -208,9 +209,9 @@ def case_network(architecture, size, cache, epochs_scale):
     stem = settings.pop("stem", "auto")
     settings["epochs"] = max(1, round(settings["epochs"] * epochs_scale))
     train, validation = train_validation(cache, size)
-    clf = ClusterClassifier(architecture, bands=("g", "i"), cutout_size=size, stem=stem, seed=0)
+    clf = ClusterClassifier(architecture, bands=("g", "i"), cutout_size=size, stem=stem, seed=seed)
     start = time.perf_counter()
-    history = clf.fit(train, validation, seed=0, progress_bar=False, **settings)
+    history = clf.fit(train, validation, seed=seed, progress_bar=False, **settings)
     seconds = time.perf_counter() - start
 
     def predict(stamps):
@@ -222,6 +223,7 @@ def case_network(architecture, size, cache, epochs_scale):
     return {
         "model": architecture,
         "size": size,
+        "seed": seed,
         "stem": stem,
         "parameters": count_parameters(clf.model),
         "threshold": clf.threshold,
@@ -303,6 +305,8 @@ def all_cases(quick):
     sizes = (16, 32) if quick else SIZES
     cases = [f"arch/{name}" for name in architectures]
     cases += [f"size/{n}" for n in sizes if n != STAMP_SIZE]
+    # Training noise: the sizes that compete are trained again with other seeds.
+    cases += [f"size/{n}/seed{k}" for k in SIZE_SEEDS for n in sizes if n <= STAMP_SIZE]
     return [*cases, "baseline", "default"]
 
 
@@ -313,7 +317,8 @@ def run_one(name, cache, epochs_scale, data):
     if kind == "arch":
         meta, proba = case_network(arg, STAMP_SIZE, cache, epochs_scale)
     elif kind == "size":
-        meta, proba = case_network("small_cnn", int(arg), cache, epochs_scale)
+        size, _, seed = arg.partition("/seed")
+        meta, proba = case_network("small_cnn", int(size), cache, epochs_scale, int(seed or 0))
     elif name == "baseline":
         meta, proba = case_baseline(cache)
     elif name == "default":
@@ -414,8 +419,8 @@ def report(cache, names, config, outdir):
     ]
     header = [
         "model", "P g<21", "R g<21", "F1 g<21", "P g<22", "R g<22", "F1 g<22",
-        "F1 inner", "F1 outer", "F1 detected", "ROC-AUC g<22", "threshold", "epochs",
-        "train (s)", "stamps/s",
+        "F1 inner", "F1 outer", "F1 detected", "best F1 g<21", "ROC-AUC g<22", "threshold",
+        "epochs", "train (s)", "stamps/s",
     ]  # fmt: skip
     rows, size_rows, grids = [], [], {}
     for name, (meta, proba) in results.items():
@@ -427,25 +432,47 @@ def report(cache, names, config, outdir):
             keep = region == where
             cells.append(_f(scores(labels[keep], p[keep], mags[keep], t, 21.0)[2]))
         cells.append(_f(scores(det_labels, proba["detected"], det_mags, t, 21.0)[2]))
+        grid = Evaluation.from_predictions(
+            labels, p, threshold=t, magnitudes=mags, thresholds=THRESHOLDS, mag_limits=MAG_LIMITS
+        ).grid
+        cells.append(_f(np.nanmax(np.asarray(grid["f1"])[np.asarray(grid["mag_limit"]) == 21])))
         cells += [_f(roc_auc(labels, p)), f"{t:.3f}"]
         epochs = meta.get("settings", {}).get("epochs")
         cells.append(f"{meta['epochs_run']}/{epochs}" if epochs else "-")
         cells.append(f"{meta['train_seconds']:.0f}" if "train_seconds" in meta else "-")
         cells.append(f"{meta['stamps_per_second']:,.0f}")
         if name.startswith("size/") or name == "arch/small_cnn":
-            size_rows.append((meta["size"], cells))
+            size_rows.append((meta["size"], meta.get("seed", 0), cells))
         if not name.startswith("size/"):
             rows.append(cells)
-        grids[_label(name, meta)] = Evaluation.from_predictions(
-            labels, p, threshold=t, magnitudes=mags, thresholds=THRESHOLDS, mag_limits=MAG_LIMITS
-        ).grid
+        if not meta.get("seed"):
+            grids[_label(name, meta)] = grid
     lines += [markdown_table(header, rows), ""]
-    lines += ["The small CNN trained at each stamp size (the same stamps, cropped):", ""]
-    size_rows.sort(key=lambda row: row[0])
     lines += [
-        markdown_table(["stamp", *header[1:]], [[f"{n} px", *c[1:]] for n, c in size_rows]),
+        "The small CNN trained at each stamp size (the same stamps, cropped), with "
+        "several training seeds where the sizes compete:",
         "",
     ]
+    size_rows.sort(key=lambda row: row[:2])
+    lines += [
+        markdown_table(
+            ["stamp", "seed", *header[1:]], [[f"{n} px", k, *c[1:]] for n, k, c in size_rows]
+        ),
+        "",
+    ]
+    summary = []
+    for n in sorted({n for n, _, _ in size_rows}):
+        cells = [c for m, _, c in size_rows if m == n]
+        median = {
+            col: np.median([float(c[header.index(col)].replace(",", "")) for c in cells])
+            for col in ("F1 g<21", "F1 g<22", "best F1 g<21", "stamps/s")
+        }
+        summary.append(
+            f"{n} px: F1 {median['F1 g<21']:.3f} (g<21), {median['F1 g<22']:.3f} (g<22), "
+            f"{median['best F1 g<21']:.3f} at the best threshold, "
+            f"{median['stamps/s']:,.0f} stamps/s"
+        )
+    lines += [f"Medians over seeds: {'; '.join(summary)}.", ""]
     for limit in (21.0, 22.0):
         lines += [f"F1 by threshold, g < {limit:g} (held-out, true positions):", ""]
         grid_rows = []
