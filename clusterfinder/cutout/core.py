@@ -491,7 +491,7 @@ class Cutout:
         """
         from .extract import size_in_pixels
 
-        first = next((self._wcs[k] for k in range(len(self)) if self._wcs.index[k] >= 0), None)
+        first = self._wcs[int(np.argmax(self._wcs.index >= 0))] if self._wcs.any() else None
         npix = size_in_pixels(size, first)
         width = self.stamp_size
         if npix > width:
