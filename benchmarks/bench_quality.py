@@ -372,6 +372,11 @@ def _balance(what, labels, mags):
     return f"- {what}: " + "; ".join(parts)
 
 
+def _last_run(cache):
+    newest = max((p.stat().st_mtime for p in cache.glob("*.json")), default=time.time())
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(newest))
+
+
 def _label(name, meta):
     return f"small_cnn, {meta['size']} px" if name.startswith("size/") else meta["model"]
 
@@ -396,7 +401,8 @@ def report(cache, names, config, outdir):
     lines = [
         "## Classifier quality on held-out simulated fields (`bench_quality.py`)",
         "",
-        machine_summary(),
+        f"Cases last run {_last_run(cache)}; machine (load average when the report was "
+        f"written, not during the cases): {machine_summary()}",
         "",
         f"Training: {first.get('n_train', '?')} stamps, validation "
         f"{first.get('n_validation', '?')} (whole fields held apart). Held-out sources, "
