@@ -8,8 +8,6 @@ frame, and the meta as a JSON ``INFO`` element named ``clusterfinder_meta``.
 Every writer goes through a temporary file in the target folder renamed at the end.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import astropy.units as u
@@ -17,6 +15,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable
 
+from ..utils.files import atomic_write
 from ..utils.meta import META_KEYWORD, meta_from_json, meta_to_json
 
 __all__ = ["read_catalog", "write_catalog"]
@@ -93,10 +92,8 @@ def write_catalog(catalog, path, *, format=None, overwrite=False):
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder {path.parent} does not exist")
     catalog.validate()
-    suffix = "".join(path.suffixes) or ".tmp"
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
-    os.close(handle)
-    try:
+
+    def write(tmp):
         if fmt == "ecsv":
             QTable(catalog, copy=False).write(tmp, format="ascii.ecsv", overwrite=True)
         elif fmt == "fits":
@@ -105,12 +102,8 @@ def write_catalog(catalog, path, *, format=None, overwrite=False):
             out.write(tmp, format="fits", overwrite=True)
         else:
             _write_votable(catalog, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+
+    return atomic_write(path, write, suffix="".join(path.suffixes) or ".tmp")
 
 
 def _plain_columns(table):

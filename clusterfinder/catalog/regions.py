@@ -6,12 +6,12 @@ known catalogues (``status`` column) are drawn in cyan when known and red when n
 otherwise in green.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
+
+from ..utils.files import atomic_write_text
 
 __all__ = ["to_regions", "write_regions"]
 
@@ -122,13 +122,4 @@ def write_regions(catalog, path, *, format="ds9", radius=1 * u.arcsec, overwrite
         text = regions.serialize(format=format)
     else:
         text = "# Region file format: DS9\nicrs\n" if format == "ds9" else "#CRTFv0\n"
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    return atomic_write_text(path, text)

@@ -21,10 +21,11 @@ on a GPU loads on any machine.
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
+
+from ..utils.files import atomic_write
 
 __all__ = ["file_sha256", "load_weights", "save_weights", "weights_paths"]
 
@@ -75,20 +76,6 @@ def weights_paths(path):
     return path
 
 
-def _atomic_write(target, write):
-    """Call ``write(temporary_path)`` then move the result onto ``target``."""
-    target = Path(target)
-    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def save_weights(path, state_dict, metadata, *, overwrite=True, use_safetensors=None):
     """Write ``state_dict`` and ``metadata`` (a JSON-serialisable dict).
 
@@ -123,9 +110,9 @@ def save_weights(path, state_dict, metadata, *, overwrite=True, use_safetensors=
         from safetensors.torch import save_file
 
         header = {_METADATA_KEY: json.dumps(metadata)}
-        _atomic_write(weights_path, lambda tmp: save_file(tensors, tmp, metadata=header))
+        atomic_write(weights_path, lambda tmp: save_file(tensors, tmp, metadata=header))
     else:
-        _atomic_write(weights_path, lambda tmp: torch.save(tensors, tmp))
+        atomic_write(weights_path, lambda tmp: torch.save(tensors, tmp))
     metadata["weights_file"] = weights_path.name
     metadata["sha256"] = file_sha256(weights_path)
 
@@ -134,7 +121,7 @@ def save_weights(path, state_dict, metadata, *, overwrite=True, use_safetensors=
             json.dump(metadata, handle, indent=2, sort_keys=True)
             handle.write("\n")
 
-    _atomic_write(json_path, write_json)
+    atomic_write(json_path, write_json)
     return weights_path, json_path
 
 

@@ -19,7 +19,6 @@ Choices, each a keyword of ``fit``:
 
 import copy
 import math
-import os
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import torch
 from astropy.table import QTable
 
 from ..utils import progress_bar as _progress_bar
+from ..utils.files import atomic_write
 from .augment import augment_batch
 from .metrics import binary_metrics, roc_auc
 
@@ -89,11 +89,8 @@ def _save_checkpoint(model, directory, epoch):
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"epoch_{epoch:03d}.pt"
-    tmp = directory / f".{target.name}.tmp"
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save(state, tmp)
-    os.replace(tmp, target)
-    return target
+    return atomic_write(target, lambda tmp: torch.save(state, tmp))
 
 
 def train_model(

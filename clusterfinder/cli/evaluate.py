@@ -1,8 +1,8 @@
 """``clusterfinder evaluate``: metrics of a saved model on labelled stamps."""
 
-import os
-import tempfile
 from pathlib import Path
+
+from ..utils.files import atomic_write
 
 __all__ = ["add_parser", "run"]
 
@@ -55,14 +55,7 @@ def _write_table(table, path, overwrite):
         raise ValueError(f"--output must end in one of {', '.join(_FORMATS)}; got {str(path)!r}")
     if path.exists() and not overwrite:
         raise OSError(f"{str(path)!r} exists; pass --overwrite to replace it")
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        table.write(tmp, format=fmt, overwrite=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: table.write(tmp, format=fmt, overwrite=True), suffix=path.suffix)
 
 
 def run(args):

@@ -18,7 +18,6 @@ The file is first written under a temporary name in the same folder, then rename
 
 import io
 import os
-import tempfile
 import warnings
 
 import numpy as np
@@ -26,6 +25,7 @@ from astropy.io import fits
 from astropy.table import QTable
 from astropy.wcs import WCS, FITSFixedWarning
 
+from ..utils.files import atomic_write
 from ..utils.meta import META_KEYWORD, meta_from_json, meta_to_json
 from .core import Cutout
 from .wcs import StampWCS
@@ -122,15 +122,7 @@ def write_cutout(cutout, path, *, overwrite=False):
             hdu.header["EXTVER"] = k
             hdus.append(hdu)
 
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".fits", dir=folder)
-    os.close(fd)
-    try:
-        fits.HDUList(hdus).writeto(tmp, overwrite=True)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda tmp: fits.HDUList(hdus).writeto(tmp, overwrite=True), suffix=".fits")
 
 
 def read_cutout(path):

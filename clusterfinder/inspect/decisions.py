@@ -16,12 +16,13 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
+
+from ..utils.files import atomic_write_text
 
 __all__ = [
     "DECISIONS",
@@ -285,26 +286,7 @@ def write_decisions(decisions, path, *, n_candidates=None):
     if not isinstance(decisions, Decisions):
         raise TypeError(f"decisions must be a Decisions object; got {type(decisions).__name__}")
     text = json.dumps(decisions.to_json(n_candidates=n_candidates), indent=1, sort_keys=True)
-    return _atomic_write_text(path, text + "\n")
-
-
-def _atomic_write_text(path, text):
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename.
-
-    Returns the path as a `pathlib.Path`. An interrupted write leaves the old file
-    (or none), never a truncated one.
-    """
-    path = Path(path)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, text + "\n")
 
 
 def apply_decisions(catalog, decisions):

@@ -13,7 +13,8 @@ from importlib import resources
 import numpy as np
 from astropy.table import Table
 
-from .decisions import _atomic_write_text, candidate_ids, catalog_id
+from ..utils.files import atomic_write_text
+from .decisions import candidate_ids, catalog_id
 from .stamps import channel_of_band, stamps_to_png_base64
 
 __all__ = ["make_inspection_page", "page_data"]
@@ -267,4 +268,4 @@ def make_inspection_page(
     else:
         stamps = [None] * len(catalog)
     text = _render_page(page_data(catalog, stamps, bands=bands, title=title))
-    return _atomic_write_text(output, text)
+    return atomic_write_text(output, text)

@@ -9,8 +9,6 @@ else), plus optional ``mag_g``, ``mag_i``, ``source`` (catalogue of origin),
 balanced (`LabelSet.balance`) and split without leaks (`LabelSet.split`).
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import astropy.units as u
@@ -18,6 +16,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table, vstack
 
+from ..utils.files import atomic_write
 from .balance import balance_indices
 from .merge import merge_catalogs
 from .region import in_region
@@ -500,15 +499,7 @@ class LabelSet:
         path = Path(path)
         if path.exists() and not overwrite:
             raise OSError(f"{path} exists; pass overwrite=True to replace it")
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            self._table.write(tmp, format="ascii.ecsv", overwrite=True)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        atomic_write(path, lambda tmp: self._table.write(tmp, format="ascii.ecsv", overwrite=True))
 
     @classmethod
     def read(cls, path):

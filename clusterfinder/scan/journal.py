@@ -20,8 +20,6 @@ A scan writes, in its output folder:
 
 import datetime
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable, vstack
 
 from ..utils import ClusterFinderWarning
+from ..utils.files import atomic_write, atomic_write_text
 
 __all__ = ["ScanJournal", "merge_rows"]
 
@@ -49,18 +48,6 @@ _MUST_MATCH = {
     "sources_sha256": "source list",
     "fields": "field list",
 }
-
-
-def _atomic_write_text(path, text):
-    path = Path(path)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _short(value):
@@ -186,7 +173,7 @@ class ScanJournal:
     def save_manifest(self):
         """Write the manifest (atomically)."""
         text = json.dumps(self.manifest, indent=1, sort_keys=False, default=str)
-        _atomic_write_text(self.path / self.MANIFEST, text + "\n")
+        atomic_write_text(self.path / self.MANIFEST, text + "\n")
 
     def part_path(self, unit):
         """The part file of ``unit`` (field index, tile index)."""
@@ -215,15 +202,9 @@ class ScanJournal:
             table.add_column(np.asarray(coord.ra.deg, dtype=np.float64), name="_ra_icrs", index=0)
             table.add_column(np.asarray(coord.dec.deg, dtype=np.float64), name="_dec_icrs", index=1)
         table.meta = {"unit": [int(unit[0]), int(unit[1])], "n_sources": int(n_sources)}
-        handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(handle)
-        try:
-            table.write(tmp, format="ascii.ecsv", overwrite=True)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        return atomic_write(
+            target, lambda tmp: table.write(tmp, format="ascii.ecsv", overwrite=True)
+        )
 
     def record_failure(self, field, reason, *, tile=None):
         """Add a failed field (or tile) to the manifest and warn."""

@@ -16,6 +16,7 @@ from astropy.io import fits
 from clusterfinder.galaxy import M31
 from clusterfinder.utils import progress_bar
 
+from ..utils.files import atomic_write
 from .config import KINDS, PANDAS
 from .plan import FieldPlan
 
@@ -81,8 +82,12 @@ class SimulatedField:
         """
         outdir, paths, truth_path = _prepare_outputs(outdir, name, self.bands, overwrite)
         for band, path in paths.items():
-            _atomic(path, lambda tmp, band=band: self.images[band].writeto(tmp))
-        _atomic(truth_path, lambda tmp: self.truth.write(tmp, format="ascii.ecsv"))
+            atomic_write(
+                path, lambda tmp, band=band: self.images[band].writeto(tmp, overwrite=True)
+            )
+        atomic_write(
+            truth_path, lambda tmp: self.truth.write(tmp, format="ascii.ecsv", overwrite=True)
+        )
         return paths
 
 
@@ -112,18 +117,6 @@ def _prepare_outputs(outdir, name, bands, overwrite):
 def _temporary_name(path):
     """A fresh hidden name beside ``path`` for writing before the final rename."""
     return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-
-
-def _atomic(path, write):
-    """Call ``write(tmp)`` on a temporary name beside ``path``, then rename it to ``path``."""
-    tmp = _temporary_name(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def simulate_field(
@@ -306,7 +299,7 @@ def _write_field(
             handles[band].close()
             os.replace(temps[band], path)
         truth = setup.truth()
-        _atomic(truth_path, lambda tmp: truth.write(tmp, format="ascii.ecsv"))
+        atomic_write(truth_path, lambda tmp: truth.write(tmp, format="ascii.ecsv", overwrite=True))
     finally:
         for band, handle in handles.items():
             handle.close()
