@@ -23,7 +23,7 @@ The data (cached in ``benchmarks/.quality_cache``):
 - held-out: 20 fields of the inner disc (4-10 kpc, seed 2026) and 30 of the
   outer disc (sparser) (10-20 kpc, seed 2027), objects with g <= 22; no field is shared
   with training;
-- detection: three inner and three outer fields of 2048 px (seeds 3026-3031).
+- detection: twelve inner and twelve outer fields of 2048 px (seeds 3026-3049).
 
 Stamps are cut once at 48 px and cropped (`clusterfinder.Cutout.crop`) to each
 size. Every case runs in its own process with one torch thread (``--jobs``
@@ -85,9 +85,7 @@ FULL = dict(
     train=dict(n_fields=160, size=1024, seed=0, radii=(4, 20)),
     inner=dict(n_fields=20, size=1024, seed=2026, radii=(4, 10)),
     outer=dict(n_fields=30, size=1024, seed=2027, radii=(10, 20)),
-    detection=dict(
-        size=2048, seeds=(3026, 3027, 3028, 3029, 3030, 3031), radii=((4, 10), (10, 20)) * 3
-    ),
+    detection=dict(size=2048, seeds=tuple(range(3026, 3050)), radii=((4, 10), (10, 20)) * 12),
     epochs_scale=1.0,
 )
 QUICK = dict(
@@ -106,6 +104,11 @@ def fingerprint(spec):
 
 def data_fingerprint(config):
     return fingerprint({k: config[k] for k in ("train", "inner", "outer", "detection")})
+
+
+def train_fingerprint(config):
+    """What a trained network depends on: its training data and the epoch scale."""
+    return fingerprint({"train": config["train"], "epochs_scale": config["epochs_scale"]})
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -198,46 +201,102 @@ def _timed_proba(predict, stamps):
     return proba, len(stamps) / (time.perf_counter() - start)
 
 
-def case_network(architecture, size, cache, epochs_scale, seed=0):
+def _stem(cache, name):
+    return cache / name.replace("/", "_")
+
+
+def _model_path(cache, name):
+    return cache / "models" / name.replace("/", "_")
+
+
+def _trained(cache, name, trained):
+    """The saved network of case ``name`` and its training record, if they match ``trained``."""
+    from clusterfinder import ClusterClassifier
+
+    record = Path(f"{_model_path(cache, name)}.training.json")
+    if not record.exists():
+        return None, None
+    meta = json.loads(record.read_text())
+    if meta.get("trained") != trained:
+        return None, None
+    return ClusterClassifier.load(_model_path(cache, name)), meta
+
+
+def case_network(name, architecture, size, cache, epochs_scale, trained, seed=0):
+    """Train (or reload the trained) network of case ``name``; predict the held-out data.
+
+    The trained network is kept in ``cache/models``, so that changing the
+    held-out data does not mean training every network again.
+    """
     import torch
 
     from clusterfinder import ClusterClassifier
     from clusterfinder.classifier.architectures import count_parameters
 
     torch.set_num_threads(1)
-    settings = {**DEFAULTS, **SETTINGS[architecture]}
-    stem = settings.pop("stem", "auto")
-    settings["epochs"] = max(1, round(settings["epochs"] * epochs_scale))
-    train, validation = train_validation(cache, size)
-    clf = ClusterClassifier(architecture, bands=("g", "i"), cutout_size=size, stem=stem, seed=seed)
-    start = time.perf_counter()
-    history = clf.fit(train, validation, seed=seed, progress_bar=False, **settings)
-    seconds = time.perf_counter() - start
+    clf, meta = _trained(cache, name, trained)
+    if clf is None:
+        settings = {**DEFAULTS, **SETTINGS[architecture]}
+        stem = settings.pop("stem", "auto")
+        settings["epochs"] = max(1, round(settings["epochs"] * epochs_scale))
+        train, validation = train_validation(cache, size)
+        clf = ClusterClassifier(
+            architecture, bands=("g", "i"), cutout_size=size, stem=stem, seed=seed
+        )
+        start = time.perf_counter()
+        history = clf.fit(train, validation, seed=seed, progress_bar=False, **settings)
+        meta = {
+            "model": architecture,
+            "size": size,
+            "seed": seed,
+            "stem": stem,
+            "parameters": count_parameters(clf.model),
+            "threshold": clf.threshold,
+            "train_seconds": time.perf_counter() - start,
+            "epochs_run": len(history),
+            "best_epoch": clf.training["best_epoch"],
+            "settings": {**settings, "stem": stem},
+            "n_train": len(train),
+            "n_validation": len(validation),
+            "trained": trained,
+        }
+        (cache / "models").mkdir(exist_ok=True)
+        clf.save(_model_path(cache, name))
+        Path(f"{_model_path(cache, name)}.training.json").write_text(json.dumps(meta, indent=1))
 
     def predict(stamps):
         return clf.predict_proba(stamps, batch_size=256, device="cpu")
 
-    test = held_out(cache, size)
-    proba, rate = _timed_proba(predict, test)
-    detected, _ = _timed_proba(predict, load(cache, "detected", size))
-    return {
-        "model": architecture,
-        "size": size,
-        "seed": seed,
-        "stem": stem,
-        "parameters": count_parameters(clf.model),
-        "threshold": clf.threshold,
-        "train_seconds": seconds,
-        "epochs_run": len(history),
-        "best_epoch": clf.training["best_epoch"],
-        "settings": {**settings, "stem": stem},
-        "n_train": len(train),
-        "n_validation": len(validation),
-        "stamps_per_second": rate,
-    }, {"held_out": proba, "detected": detected}
+    proba, meta["stamps_per_second"] = _timed_proba(predict, held_out(cache, size))
+    detected = predict(load(cache, "detected", size))
+    return meta, {"held_out": proba, "detected": detected}
 
 
-def case_baseline(cache):
+def _jittered(stamps, copies, max_shift, seed=0):
+    """``copies`` versions of ``stamps`` whose source positions are moved at random.
+
+    Each source position (``x_stamp``, ``y_stamp``) moves by up to ``max_shift``
+    pixels along each axis: the baseline's counterpart of the sub-pixel shifts with
+    which the networks are trained, and of the centroid errors of detected sources.
+    """
+    from clusterfinder import Cutout
+
+    rng = np.random.default_rng(seed)
+    parts = []
+    for _ in range(copies):
+        table = stamps.table.copy()
+        for name in ("x_stamp", "y_stamp"):
+            table[name] = table[name] + rng.uniform(-max_shift, max_shift, len(table))
+        parts.append(Cutout(stamps.data, bands=stamps.bands, mask=stamps.mask, table=table))
+    return Cutout.concatenate([stamps, *parts])
+
+
+def case_baseline(cache, shifts=0.0):
+    """Morphology and colour features + gradient-boosted trees.
+
+    With ``shifts`` (pixels), the training set also holds four copies of each
+    stamp measured at positions moved by up to that much (see `_jittered`).
+    """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from clusterfinder.classifier import choose_threshold, morphology_features
@@ -248,6 +307,8 @@ def case_baseline(cache):
         return names, np.column_stack([np.asarray(table[c], dtype=float) for c in names])
 
     train, validation = train_validation(cache)
+    if shifts:
+        train = _jittered(train, 4, shifts)
     names, x_train = features(train)
     y_train = np.asarray(train.table["label"])
     weight = np.where(y_train == 1, (y_train == 0).sum() / max(1, (y_train == 1).sum()), 1.0)
@@ -264,10 +325,12 @@ def case_baseline(cache):
 
     proba, rate = _timed_proba(predict, held_out(cache))
     detected = predict(load(cache, "detected"))
+    label = "baseline (morphology + HGB)"
     return {
-        "model": "baseline (morphology + HGB)",
+        "model": label if not shifts else f"{label[:-1]}, shifted positions)",
         "size": STAMP_SIZE,
         "features": names,
+        "shifts": shifts,
         "threshold": threshold,
         "train_seconds": seconds,
         "n_train": len(train),
@@ -307,20 +370,24 @@ def all_cases(quick):
     cases += [f"size/{n}" for n in sizes if n != STAMP_SIZE]
     # Training noise: the sizes that compete are trained again with other seeds.
     cases += [f"size/{n}/seed{k}" for k in SIZE_SEEDS for n in sizes if n <= STAMP_SIZE]
-    return [*cases, "baseline", "default"]
+    return [*cases, "baseline", "baseline/shifted", "default"]
 
 
-def run_one(name, cache, epochs_scale, data):
+def run_one(name, cache, epochs_scale, data, trained):
     """Run case ``name`` in this process and cache its result; return the name."""
     start = time.perf_counter()
     kind, _, arg = name.partition("/")
     if kind == "arch":
-        meta, proba = case_network(arg, STAMP_SIZE, cache, epochs_scale)
+        meta, proba = case_network(name, arg, STAMP_SIZE, cache, epochs_scale, trained)
     elif kind == "size":
         size, _, seed = arg.partition("/seed")
-        meta, proba = case_network("small_cnn", int(size), cache, epochs_scale, int(seed or 0))
+        meta, proba = case_network(
+            name, "small_cnn", int(size), cache, epochs_scale, trained, int(seed or 0)
+        )
     elif name == "baseline":
         meta, proba = case_baseline(cache)
+    elif name == "baseline/shifted":
+        meta, proba = case_baseline(cache, shifts=0.5)
     elif name == "default":
         meta, proba = case_default(cache)
     else:
@@ -328,14 +395,14 @@ def run_one(name, cache, epochs_scale, data):
     meta["case"] = name
     meta["data"] = data
     meta["case_seconds"] = time.perf_counter() - start
-    stem = cache / name.replace("/", "_")
+    stem = _stem(cache, name)
     np.savez(stem.with_suffix(".npz"), **proba)
     stem.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     return name
 
 
 def cached(cache, name, data):
-    stem = cache / name.replace("/", "_")
+    stem = _stem(cache, name)
     if not stem.with_suffix(".json").exists() or not stem.with_suffix(".npz").exists():
         return None
     meta = json.loads(stem.with_suffix(".json").read_text())
@@ -355,6 +422,28 @@ def scores(labels, proba, mags, threshold, limit):
     bright = mags < limit
     m = binary_metrics(labels[bright], proba[bright], threshold)
     return m["purity"], m["recall"], m["f1"]
+
+
+def f1_difference(labels, picked_a, picked_b, *, n_resamples=2000, seed=0):
+    """F1 of selection ``a`` minus F1 of ``b`` and its 95 % paired-bootstrap interval.
+
+    The sources are resampled with replacement, the same resampling for both,
+    so that what the two classifiers have in common cancels.
+    """
+    labels = np.asarray(labels, dtype=bool)
+    counts = np.random.default_rng(seed).multinomial(
+        len(labels), np.full(len(labels), 1.0 / len(labels)), size=n_resamples
+    )
+
+    def f1(picked, weights):
+        tp = weights @ (picked & labels)
+        wrong = weights @ (picked ^ labels)  # false positives + false negatives
+        return 2.0 * tp / np.maximum(2.0 * tp + wrong, 1.0)
+
+    ones = np.ones(len(labels), dtype=np.int64)
+    point = f1(picked_a, ones) - f1(picked_b, ones)
+    low, high = np.percentile(f1(picked_a, counts) - f1(picked_b, counts), [2.5, 97.5])
+    return float(point), float(low), float(high)
 
 
 def _f(value):
@@ -379,6 +468,45 @@ def _last_run(cache):
 
 def _label(name, meta):
     return f"small_cnn, {meta['size']} px" if name.startswith("size/") else meta["model"]
+
+
+def _comparison(results, labels, mags, det_labels, det_mags):
+    """Lines of the table of F1 differences from the stronger baseline, with intervals."""
+    sets = {"held-out": (labels, mags, "held_out"), "detected": (det_labels, det_mags, "detected")}
+    baselines = [r for n, r in results.items() if n.startswith("baseline")]
+    if not baselines:
+        return []
+
+    def f1(result, where):
+        truth, magnitudes, key = sets[where]
+        return scores(truth, result[1][key], magnitudes, result[0]["threshold"], 21.0)[2]
+
+    strongest = {where: max(baselines, key=lambda r, w=where: f1(r, w)) for where in sets}
+    rows = []
+    for name, (meta, proba) in results.items():
+        if name.startswith(("baseline", "size/")):
+            continue
+        cells = [_label(name, meta)]
+        for where, (truth, magnitudes, key) in sets.items():
+            keep = magnitudes < 21.0
+            other_meta, other_proba = strongest[where]
+            diff, low, high = f1_difference(
+                truth[keep],
+                proba[key][keep] >= meta["threshold"],
+                other_proba[key][keep] >= other_meta["threshold"],
+            )
+            cells.append(f"{diff:+.3f} [{low:+.3f}, {high:+.3f}]")
+        rows.append(cells)
+    return [
+        "F1 (g < 21) of each network minus that of the stronger baseline on the same sources "
+        f"(held-out: {strongest['held-out'][0]['model']}; detected: "
+        f"{strongest['detected'][0]['model']}), each at its own threshold, with the 95 % "
+        "interval of 2,000 paired bootstrap resamplings of the sources. An interval that "
+        "excludes 0 is a difference these test data can tell apart from chance.",
+        "",
+        markdown_table(["model", "ΔF1 held-out", "ΔF1 detected"], rows),
+        "",
+    ]
 
 
 def report(cache, names, config, outdir):
@@ -454,6 +582,7 @@ def report(cache, names, config, outdir):
         if not meta.get("seed"):
             grids[_label(name, meta)] = grid
     lines += [markdown_table(header, rows), ""]
+    lines += _comparison(results, labels, mags, det_labels, det_mags)
     lines += [
         "The small CNN trained at each stamp size (the same stamps, cropped), with "
         "several training seeds where the sizes compete:",
@@ -508,14 +637,15 @@ def main(argv=None):
     cache = HERE / (".quality_cache_quick" if args.quick else ".quality_cache")
     prepare_data(config, cache)
     names = all_cases(args.quick)
-    data = data_fingerprint(config)
+    data, trained = data_fingerprint(config), train_fingerprint(config)
     todo = [n for n in (args.cases or names) if cached(cache, n, data) is None]
     todo.sort(key=lambda n: -COST.get(n.partition("/")[2], 1))
     if todo and not args.report_only:
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
             futures = {
-                pool.submit(run_one, n, cache, config["epochs_scale"], data): n for n in todo
+                pool.submit(run_one, n, cache, config["epochs_scale"], data, trained): n
+                for n in todo
             }
             for future in concurrent.futures.as_completed(futures):
                 try:
