@@ -37,6 +37,7 @@ def detect_tile(stack, stack_rms, invalid, *, kernel_sigma, nsigma, npixels, deb
     from scipy.ndimage import gaussian_filter
 
     segmentation = import_photutils()
+    from astropy.utils.exceptions import AstropyUserWarning
     from photutils.utils import NoDetectionsWarning
 
     smoothed = gaussian_filter(np.where(invalid, 0.0, stack), kernel_sigma, mode="constant")
@@ -49,6 +50,10 @@ def detect_tile(stack, stack_rms, invalid, *, kernel_sigma, nsigma, npixels, deb
         if segm is None:
             return None
         if deblend:
+            # photutils falls back from exponential to linear deblending levels for
+            # segments with more than 200 peaks (a bulge, a bright star's halo) and
+            # warns once per tile; the fallback is the right thing, not news.
+            warnings.filterwarnings("ignore", "The deblending mode", AstropyUserWarning)
             segm = segmentation.deblend_sources(
                 smoothed, segm, npixels, n_levels=32, contrast=0.001, progress_bar=False
             )

@@ -270,3 +270,29 @@ def test_aperture_correction_without_bright_stars_warns():
             {"i": (image, make_wcs(shape))}, zero_points=30, aperture_correction="auto"
         )
     assert sources.meta["detection"]["aperture_correction_mag"] == {"i": 0.0}
+
+
+def test_many_peaks_in_one_segment_deblend_without_warnings():
+    # A plateau carrying 17 x 17 peaks: more than the 200 that photutils deblends
+    # with exponential levels, so it falls back to linear ones and warns. The
+    # fallback is expected (a bulge, a bright halo) and must not reach the user
+    # (warnings are errors in this test suite).
+    from clusterfinder.detection.segment import detect_tile
+
+    n = 256
+    yy, xx = np.mgrid[:n, :n]
+    stack = np.zeros((n, n))
+    stack[20:236, 20:236] = 5.0
+    for cy in range(28, 230, 12):
+        for cx in range(28, 230, 12):
+            stack += 50.0 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 1.5**2))
+    x, *_ = detect_tile(
+        stack,
+        np.ones((n, n)),
+        np.zeros((n, n), dtype=bool),
+        kernel_sigma=1.0,
+        nsigma=3.0,
+        npixels=5,
+        deblend=True,
+    )
+    assert len(x) >= 17 * 17
