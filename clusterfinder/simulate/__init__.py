@@ -6,10 +6,12 @@ the M31 disc, renders them with a Moffat PSF on top of the smooth disc light, ad
 Poisson noise and saturation, and returns the images (one per band) with their truth
 table. `write_field` does the same block by block into FITS files, for fields too large to
 hold in memory. The survey is described by a `SurveyConfig` (presets `PANDAS`, `HSC`).
+`degrade_image` shows a real, sharper image (from Hubble, say) as the survey would.
 """
 
 from .calibration import phat_distributions
 from .config import HSC, KINDS, PANDAS, BandConfig, DiscModel, SurveyConfig
+from .degrade import degrade_image, resample_flux
 from .field import SimulatedField, simulate_field, write_field
 
 __all__ = [
@@ -20,7 +22,9 @@ __all__ = [
     "DiscModel",
     "SimulatedField",
     "SurveyConfig",
+    "degrade_image",
     "phat_distributions",
+    "resample_flux",
     "simulate_field",
     "write_field",
 ]
