@@ -397,6 +397,31 @@ class Cutout:
             raise ValueError(f"band {band!r} is not one of {self._bands}") from None
         return self._data[:, k]
 
+    def select_bands(self, bands):
+        """Return the stamps with only ``bands``, in that order.
+
+        The table and the stamp WCS are shared by all bands and carried over.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from clusterfinder import Cutout
+        >>> stamps = Cutout(np.zeros((4, 3, 5, 5)), bands=("g", "r", "i"))
+        >>> stamps.select_bands(["i", "g"])
+        <Cutout 4 stamps, bands=('i', 'g'), 5x5 pix>
+        """
+        if isinstance(bands, str):
+            bands = (bands,)
+        bands = tuple(bands)
+        unknown = [band for band in bands if band not in self._bands]
+        if unknown or not bands or len(set(bands)) != len(bands):
+            raise ValueError(
+                f"bands must be distinct bands of these stamps {self._bands}; got {bands!r}"
+            )
+        k = [self._bands.index(band) for band in bands]
+        table = self._table.copy()  # the stamp WCS is immutable: shared
+        return self._from_parts(self._data[:, k], self._mask[:, k], bands, table, self._wcs)
+
     # -- array behaviour --------------------------------------------------------------------
 
     def __len__(self):

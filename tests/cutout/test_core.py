@@ -191,3 +191,24 @@ def test_concatenate_errors(parts, error, match):
         parts = [base, other]
     with pytest.raises(error, match=match):
         Cutout.concatenate(parts)
+
+
+def test_select_bands_keeps_pixels_table_and_wcs():
+    from astropy.table import QTable
+
+    rng = np.random.default_rng(0)
+    data = rng.random((3, 3, 5, 5)).astype(np.float32)
+    mask = rng.random((3, 3, 5, 5)) < 0.1
+    table = QTable({"x_stamp": [2.0, 2.1, 1.9], "label": [1, 0, 1]})
+    stamps = Cutout(data, bands=("g", "r", "i"), mask=mask, table=table)
+    picked = stamps.select_bands(["i", "g"])
+    assert picked.bands == ("i", "g")
+    np.testing.assert_array_equal(picked.data, data[:, [2, 0]])
+    np.testing.assert_array_equal(picked.mask, mask[:, [2, 0]])
+    assert list(picked.table["label"]) == [1, 0, 1]
+    picked.table["label"][0] = 0  # the new stamps own their table
+    assert stamps.table["label"][0] == 1
+    assert stamps.select_bands("r").bands == ("r",)
+    for bad in (["z"], [], ["g", "g"]):
+        with pytest.raises(ValueError, match="distinct bands"):
+            stamps.select_bands(bad)
