@@ -194,8 +194,6 @@ def test_concatenate_errors(parts, error, match):
 
 
 def test_select_bands_keeps_pixels_table_and_wcs():
-    from astropy.table import QTable
-
     rng = np.random.default_rng(0)
     data = rng.random((3, 3, 5, 5)).astype(np.float32)
     mask = rng.random((3, 3, 5, 5)) < 0.1
