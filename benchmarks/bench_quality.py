@@ -466,6 +466,15 @@ def _last_run(cache):
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(newest))
 
 
+def _slug(name, meta):
+    """The file-name part of the grid of case ``name``."""
+    if name.startswith("size/"):
+        return f"small_cnn_{meta['size']}_px"
+    if name.startswith("arch/"):
+        return name.partition("/")[2]
+    return "bundled_default" if name == "default" else name.replace("/", "_")
+
+
 def _label(name, meta):
     return f"small_cnn, {meta['size']} px" if name.startswith("size/") else meta["model"]
 
@@ -580,7 +589,7 @@ def report(cache, names, config, outdir):
         if not name.startswith("size/"):
             rows.append(cells)
         if not meta.get("seed"):
-            grids[_label(name, meta)] = grid
+            grids[_label(name, meta)] = (_slug(name, meta), grid)
     lines += [markdown_table(header, rows), ""]
     lines += _comparison(results, labels, mags, det_labels, det_mags)
     lines += [
@@ -611,13 +620,12 @@ def report(cache, names, config, outdir):
     for limit in (21.0, 22.0):
         lines += [f"F1 by threshold, g < {limit:g} (held-out, true positions):", ""]
         grid_rows = []
-        for model, grid in grids.items():
+        for model, (_, grid) in grids.items():
             at = np.asarray(grid["mag_limit"]) == limit
             grid_rows.append([model, *(_f(v) for v in np.asarray(grid["f1"])[at])])
         lines += [markdown_table(["model", *(f"{x:.1f}" for x in THRESHOLDS)], grid_rows), ""]
     outdir.mkdir(parents=True, exist_ok=True)
-    for model, grid in grids.items():
-        slug = model.split(" (")[0].replace(", ", "_").replace(" ", "_")
+    for slug, grid in grids.values():
         grid.write(outdir / f"grid_{slug}.ecsv", overwrite=True)
     lines.append(
         f"Full grids (purity, recall, F1, accuracy for thresholds 0.1-0.9 and g < 19-22) in "
