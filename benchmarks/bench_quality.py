@@ -8,12 +8,16 @@ One command measures, on the same training data and the same held-out fields:
   whole threshold x limiting-magnitude grid;
 - a classical baseline without deep learning: morphology and colour features
   (`clusterfinder.classifier.morphology_features`) fed to scikit-learn's
-  histogram gradient-boosted trees;
+  histogram gradient-boosted trees; once as is, once also trained on features
+  measured at source positions shifted by up to half a pixel (what the
+  networks' sub-pixel shifts are to them);
 - the small CNN trained at several stamp sizes (quality against speed), which
   is how the default stamp size is chosen;
 - the bundled default model, on the held-out stamps and on the sources that
   `clusterfinder.detection.detect_sources` finds on held-out fields (real
-  detections, matched to the truth, instead of true positions).
+  detections, matched to the truth, instead of true positions);
+- how much each network's F1 differs from the stronger baseline, with a 95 %
+  paired-bootstrap interval, on the held-out and on the detected sources.
 
 The data (cached in ``benchmarks/.quality_cache``):
 
@@ -28,11 +32,12 @@ The data (cached in ``benchmarks/.quality_cache``):
 Stamps are cut once at 48 px and cropped (`clusterfinder.Cutout.crop`) to each
 size. Every case runs in its own process with one torch thread (``--jobs``
 processes at a time); its predictions are cached, so an interrupted run
-resumes where it stopped. The report (tables in ``RESULTS.md`` and one ECSV
+resumes where it stopped, and so is every trained network (``models/``), so
+that new held-out data only need new predictions. The report (tables in ``RESULTS.md`` and one ECSV
 grid per model in ``benchmarks/quality/``) is computed from the cached
 predictions. Usage::
 
-    python benchmarks/bench_quality.py             # full run (about an hour on 2 cores)
+    python benchmarks/bench_quality.py             # full run (about 1.5 hours on 2 cores)
     python benchmarks/bench_quality.py --quick     # smoke run on tiny data
     python benchmarks/bench_quality.py --cases arch/resnet50 baseline
 """
