@@ -121,8 +121,9 @@ def degrade_image(
         Seeing of the result; the band's nominal FWHM by default.
     source_fwhm : `~astropy.units.Quantity`, optional
         FWHM of the input's own PSF. The Moffat kernel has the width
-        ``sqrt(fwhm**2 - source_fwhm**2)``, which is exact for Gaussians and close
-        enough when the input PSF is much sharper than the seeing.
+        ``sqrt(fwhm**2 - (distance_ratio * source_fwhm)**2)``, which is exact for
+        Gaussians and close enough when the input PSF is much sharper than the
+        seeing.
     distance_ratio : float, optional
         Distance of the object in the input over the distance it should appear
         at (e.g. 840 / 785 to show an M33 cluster at the distance of M31): angles
@@ -177,15 +178,14 @@ def degrade_image(
     if not math.isfinite(ratio) or ratio <= 0:
         raise ValueError(f"distance_ratio must be positive; got {distance_ratio!r}")
     seeing = _arcsec(conf.fwhm if fwhm is None else fwhm, "fwhm")
-    sharp = _arcsec(source_fwhm, "source_fwhm", allow_zero=True)
+    # At the new distance an input pixel, and the input PSF, span ``ratio`` times more.
+    scale_at = scale_in * ratio
+    sharp = _arcsec(source_fwhm, "source_fwhm", allow_zero=True) * ratio
     if sharp >= seeing:
         raise ValueError(
-            f"the input PSF ({sharp:.3f} arcsec) is not sharper than the seeing to reach "
-            f"({seeing:.3f} arcsec): it cannot be degraded to it"
+            f"the input PSF ({sharp:.3f} arcsec at the new distance) is not sharper than "
+            f"the seeing to reach ({seeing:.3f} arcsec): it cannot be degraded to it"
         )
-
-    # At the new distance an input pixel spans ``scale_in * ratio`` arcsec.
-    scale_at = scale_in * ratio
     kernel_fwhm = math.sqrt(seeing**2 - sharp**2) / scale_at  # input pixels
     radius = math.ceil(6.0 * moffat_alpha(kernel_fwhm, conf.moffat_beta))
     kernel = MoffatPSF(

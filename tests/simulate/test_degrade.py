@@ -124,3 +124,12 @@ def test_bad_input(kwargs, error, match):
     data = arguments.pop("data")
     with pytest.raises(error, match=match):
         degrade_image(data, **arguments)
+
+
+def test_source_psf_grows_with_the_move():
+    # 0.5" input PSF shown twice as close is a 1.0" PSF: sharper than 0.8" no more.
+    with pytest.raises(ValueError, match="at the new distance"):
+        degrade_image(
+            np.zeros((60, 60)), pixel_scale=HST, zero_point=30.0, fwhm=0.8 * u.arcsec,
+            source_fwhm=0.5 * u.arcsec, distance_ratio=2.0,
+        )  # fmt: skip
