@@ -99,7 +99,6 @@ def simulated(bench_cache):
 
 def train_cnn(seed, train, validation):
     import torch
-
     from bench_quality import SETTINGS
 
     from clusterfinder import ClusterClassifier
