@@ -24,7 +24,7 @@ disc, neighbouring stars, the diffuse light. There are no real negatives to spea
 F814W stands in for i (ACS/WFC F814W AB zero point 25.94 for e-/s). Usage::
 
     python benchmarks/bench_quality.py --cases baseline   # makes the simulated stamps
-    python benchmarks/bench_real_m33.py [--data PATH]
+    python benchmarks/bench_real_m33.py [--data PATH] [--quick]
 """
 
 import argparse
@@ -44,17 +44,20 @@ from _common import machine_summary, markdown_table, write_results_block
 
 HERE = Path(__file__).parent
 DATA = HERE.resolve().parents[1] / "shared" / "data" / "m33_hst_f814w"
-CACHE = HERE / ".real_cache"
 SIZE = 24
 BAND = "i"
 ACS_F814W_AB = 25.94  # AB magnitude of 1 e-/s in ACS/WFC F814W
 HST_SCALE = 0.05 * u.arcsec / u.pix
-REALISATIONS = 5
-SEEDS = (0, 1, 2)
+FULL = dict(
+    realisations=5, seeds=(0, 1, 2), epochs=None, cache=".real_cache", stamps=".quality_cache"
+)
+QUICK = dict(
+    realisations=1, seeds=(0,), epochs=1, cache=".real_cache_quick", stamps=".quality_cache_quick"
+)
 CLASSES = {"Cluster": 1, "Stellar": 0, "Galaxy": 0}
 
 
-def real_stamps(data_dir):
+def real_stamps(data_dir, realisations):
     """The degraded cutouts as an i-band `~clusterfinder.Cutout` (all noise realisations)."""
     from clusterfinder import Cutout
     from clusterfinder.classifier import morphology_features
@@ -71,7 +74,7 @@ def real_stamps(data_dir):
         if match is None or match.group(2) not in CLASSES:
             continue
         hst = fits.getdata(path).astype(float)
-        for realisation in range(REALISATIONS):
+        for realisation in range(realisations):
             image = degrade_image(
                 np.nan_to_num(hst), pixel_scale=HST_SCALE, zero_point=ACS_F814W_AB,
                 band=BAND, distance_ratio=ratio, seed=[int(match.group(1)), realisation],
@@ -91,27 +94,31 @@ def simulated(bench_cache):
     import bench_quality
 
     if not (bench_cache / "train.fits").exists():
-        raise SystemExit("no simulated stamps: run `python benchmarks/bench_quality.py` first")
+        raise SystemExit(
+            f"no simulated stamps in {bench_cache}: run `python benchmarks/bench_quality.py` "
+            "(with --quick for --quick) first"
+        )
     train, validation = bench_quality.train_validation(bench_cache, SIZE)
     test = bench_quality.held_out(bench_cache, SIZE)
     return [part.select_bands(BAND) for part in (train, validation, test)]
 
 
-def train_cnn(seed, train, validation):
+def train_cnn(seed, train, validation, cache, epochs=None):
     import torch
     from bench_quality import SETTINGS
 
     from clusterfinder import ClusterClassifier
 
-    path = CACHE / f"small_cnn_i_seed{seed}"
+    path = cache / f"small_cnn_i_seed{seed}"
     if Path(f"{path}.json").exists():
         return ClusterClassifier.load(path), None
     torch.set_num_threads(1)
     clf = ClusterClassifier("small_cnn", bands=(BAND,), cutout_size=SIZE, seed=seed)
     start = time.perf_counter()
-    clf.fit(train, validation, seed=seed, progress_bar=False, **SETTINGS["small_cnn"])
+    settings = {**SETTINGS["small_cnn"], **({"epochs": epochs} if epochs else {})}
+    clf.fit(train, validation, seed=seed, progress_bar=False, **settings)
     seconds = time.perf_counter() - start
-    CACHE.mkdir(exist_ok=True)
+    cache.mkdir(exist_ok=True)
     clf.save(path)
     return clf, seconds
 
@@ -162,18 +169,21 @@ def summary(name, proba, threshold, test, real):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the m33_hst_f814w folder")
+    parser.add_argument("--quick", action="store_true", help="one seed, one epoch, one noise")
     args = parser.parse_args(argv)
-    real = real_stamps(args.data)
-    train, validation, test = simulated(HERE / ".quality_cache")
+    config = QUICK if args.quick else FULL
+    realisations = config["realisations"]
+    real = real_stamps(args.data, realisations)
+    train, validation, test = simulated(HERE / config["stamps"])
     kind = np.asarray(real.table["kind"])
     mag = np.asarray(real.table["mag_i"], dtype=float)
-    n = {k: int((kind == k).sum() // REALISATIONS) for k in CLASSES}
+    n = {k: int((kind == k).sum() // realisations) for k in CLASSES}
     rows, record = [], {}
     predict, threshold = train_baseline(train, validation)
     proba = {"test": predict(test), "real": predict(real)}
     rows.append(summary("baseline (morphology + HGB), i only", proba, threshold, test, real))
-    for seed in SEEDS:
-        clf, seconds = train_cnn(seed, train, validation)
+    for seed in config["seeds"]:
+        clf, seconds = train_cnn(seed, train, validation, HERE / config["cache"], config["epochs"])
         proba = {p: clf.predict_proba(s, device="cpu") for p, s in (("test", test), ("real", real))}
         rows.append(summary(f"small_cnn, i only, seed {seed}", proba, clf.threshold, test, real))
         record[f"seed{seed}"] = seconds
@@ -187,9 +197,9 @@ def main(argv=None):
         f"Machine: {machine_summary()}",
         "",
         f"Hubble ACS/WFC F814W cutouts of M33: {n['Cluster']} clusters "
-        f"({int((mag[kind == 'Cluster'] < 21).sum() // REALISATIONS)} brighter than i = 21 "
+        f"({int((mag[kind == 'Cluster'] < 21).sum() // realisations)} brighter than i = 21 "
         f"after degrading), {n['Stellar']} Stellar, {n['Galaxy']} Galaxy; each degraded "
-        f"to PAndAS i at the distance of M31 in {REALISATIONS} noise realisations, "
+        f"to PAndAS i at the distance of M31 in {realisations} noise realisations, "
         f"{SIZE} x {SIZE} pixels. Classifiers trained on the simulated stamps of "
         f"`bench_quality.py` (band i only, {len(train)} training and {len(validation)} "
         "validation stamps), each at its own validation threshold. Fractions are over all "
@@ -204,7 +214,8 @@ def main(argv=None):
     text = "\n".join(lines)
     print(text)
     print(json.dumps({"train_seconds": record}))
-    write_results_block("bench_real_m33", text)
+    if not args.quick:
+        write_results_block("bench_real_m33", text)
 
 
 if __name__ == "__main__":
