@@ -33,9 +33,9 @@ Stamps are cut once at 48 px and cropped (`clusterfinder.Cutout.crop`) to each
 size. Every case runs in its own process with one torch thread (``--jobs``
 processes at a time); its predictions are cached, so an interrupted run
 resumes where it stopped, and so is every trained network (``models/``), so
-that new held-out data only need new predictions. The report (tables in ``RESULTS.md`` and one ECSV
-grid per model in ``benchmarks/quality/``) is computed from the cached
-predictions. Usage::
+that new held-out data only need new predictions. The report (tables in
+``RESULTS.md`` and one ECSV grid per model in ``benchmarks/quality/``) is
+computed from the cached predictions. Usage::
 
     python benchmarks/bench_quality.py             # full run (about 1.5 hours on 2 cores)
     python benchmarks/bench_quality.py --quick     # smoke run on tiny data
@@ -211,7 +211,7 @@ def _stem(cache, name):
 
 
 def _model_path(cache, name):
-    return cache / "models" / name.replace("/", "_")
+    return _stem(cache / "models", name)
 
 
 def _trained(cache, name, trained):
@@ -296,11 +296,11 @@ def _jittered(stamps, copies, max_shift, seed=0):
     return Cutout.concatenate([stamps, *parts])
 
 
-def case_baseline(cache, shifts=0.0):
-    """Morphology and colour features + gradient-boosted trees.
+def fit_baseline(train, validation):
+    """Morphology and colour features + gradient-boosted trees, threshold on validation.
 
-    With ``shifts`` (pixels), the training set also holds four copies of each
-    stamp measured at positions moved by up to that much (see `_jittered`).
+    Returns the function that gives P(cluster) of stamps, the threshold, the
+    feature names and the training time (s).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -311,9 +311,6 @@ def case_baseline(cache, shifts=0.0):
         names = [c for c in table.colnames if not c.startswith(("bkg_", "flux_"))]
         return names, np.column_stack([np.asarray(table[c], dtype=float) for c in names])
 
-    train, validation = train_validation(cache)
-    if shifts:
-        train = _jittered(train, 4, shifts)
     names, x_train = features(train)
     y_train = np.asarray(train.table["label"])
     weight = np.where(y_train == 1, (y_train == 0).sum() / max(1, (y_train == 1).sum()), 1.0)
@@ -321,18 +318,28 @@ def case_baseline(cache, shifts=0.0):
     start = time.perf_counter()
     model.fit(x_train, y_train, sample_weight=weight)
     seconds = time.perf_counter() - start
-    threshold = choose_threshold(
-        np.asarray(validation.table["label"]), model.predict_proba(features(validation)[1])[:, 1]
-    )
 
     def predict(stamps):
         return model.predict_proba(features(stamps)[1])[:, 1]
 
+    threshold = choose_threshold(np.asarray(validation.table["label"]), predict(validation))
+    return predict, threshold, names, seconds
+
+
+def case_baseline(cache, shifts=0.0):
+    """The baseline of `fit_baseline` on the benchmark's data.
+
+    With ``shifts`` (pixels), the training set also holds four copies of each
+    stamp measured at positions moved by up to that much (see `_jittered`).
+    """
+    train, validation = train_validation(cache)
+    if shifts:
+        train = _jittered(train, 4, shifts)
+    predict, threshold, names, seconds = fit_baseline(train, validation)
     proba, rate = _timed_proba(predict, held_out(cache))
     detected = predict(load(cache, "detected"))
-    label = "baseline (morphology + HGB)"
     return {
-        "model": label if not shifts else f"{label[:-1]}, shifted positions)",
+        "model": "baseline (morphology + HGB" + (", shifted positions)" if shifts else ")"),
         "size": STAMP_SIZE,
         "features": names,
         "shifts": shifts,

@@ -41,6 +41,7 @@ from astropy.table import QTable
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine_summary, markdown_table, write_results_block
+from bench_quality import SETTINGS, fit_baseline, held_out, train_validation
 
 HERE = Path(__file__).parent
 DATA = HERE.resolve().parents[1] / "shared" / "data" / "m33_hst_f814w"
@@ -91,21 +92,18 @@ def real_stamps(data_dir, realisations):
 
 def simulated(bench_cache):
     """Training, validation and held-out simulated stamps, band i, 24 pixels."""
-    import bench_quality
-
     if not (bench_cache / "train.fits").exists():
         raise SystemExit(
             f"no simulated stamps in {bench_cache}: run `python benchmarks/bench_quality.py` "
             "(with --quick for --quick) first"
         )
-    train, validation = bench_quality.train_validation(bench_cache, SIZE)
-    test = bench_quality.held_out(bench_cache, SIZE)
+    train, validation = train_validation(bench_cache, SIZE)
+    test = held_out(bench_cache, SIZE)
     return [part.select_bands(BAND) for part in (train, validation, test)]
 
 
 def train_cnn(seed, train, validation, cache, epochs=None):
     import torch
-    from bench_quality import SETTINGS
 
     from clusterfinder import ClusterClassifier
 
@@ -121,28 +119,6 @@ def train_cnn(seed, train, validation, cache, epochs=None):
     cache.mkdir(exist_ok=True)
     clf.save(path)
     return clf, seconds
-
-
-def train_baseline(train, validation):
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    from clusterfinder.classifier import choose_threshold, morphology_features
-
-    def features(stamps):
-        table = morphology_features(stamps)
-        names = [c for c in table.colnames if not c.startswith(("bkg_", "flux_"))]
-        return np.column_stack([np.asarray(table[c], dtype=float) for c in names])
-
-    y = np.asarray(train.table["label"])
-    weight = np.where(y == 1, (y == 0).sum() / max(1, (y == 1).sum()), 1.0)
-    model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0)
-    model.fit(features(train), y, sample_weight=weight)
-
-    def predict(stamps):
-        return model.predict_proba(features(stamps))[:, 1]
-
-    threshold = choose_threshold(np.asarray(validation.table["label"]), predict(validation))
-    return predict, threshold
 
 
 def summary(name, proba, threshold, test, real):
@@ -179,7 +155,7 @@ def main(argv=None):
     mag = np.asarray(real.table["mag_i"], dtype=float)
     n = {k: int((kind == k).sum() // realisations) for k in CLASSES}
     rows, record = [], {}
-    predict, threshold = train_baseline(train, validation)
+    predict, threshold, _, _ = fit_baseline(train, validation)
     proba = {"test": predict(test), "real": predict(real)}
     rows.append(summary("baseline (morphology + HGB), i only", proba, threshold, test, real))
     for seed in config["seeds"]:
