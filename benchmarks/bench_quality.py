@@ -436,28 +436,6 @@ def scores(labels, proba, mags, threshold, limit):
     return m["purity"], m["recall"], m["f1"]
 
 
-def f1_difference(labels, picked_a, picked_b, *, n_resamples=2000, seed=0):
-    """F1 of selection ``a`` minus F1 of ``b`` and its 95 % paired-bootstrap interval.
-
-    The sources are resampled with replacement, the same resampling for both,
-    so that what the two classifiers have in common cancels.
-    """
-    labels = np.asarray(labels, dtype=bool)
-    counts = np.random.default_rng(seed).multinomial(
-        len(labels), np.full(len(labels), 1.0 / len(labels)), size=n_resamples
-    )
-
-    def f1(picked, weights):
-        tp = weights @ (picked & labels)
-        wrong = weights @ (picked ^ labels)  # false positives + false negatives
-        return 2.0 * tp / np.maximum(2.0 * tp + wrong, 1.0)
-
-    ones = np.ones(len(labels), dtype=np.int64)
-    point = f1(picked_a, ones) - f1(picked_b, ones)
-    low, high = np.percentile(f1(picked_a, counts) - f1(picked_b, counts), [2.5, 97.5])
-    return float(point), float(low), float(high)
-
-
 def _f(value):
     return "-" if value is None or not np.isfinite(value) else f"{value:.3f}"
 
@@ -493,6 +471,8 @@ def _label(name, meta):
 
 def _comparison(results, labels, mags, det_labels, det_mags):
     """Lines of the table of F1 differences from the stronger baseline, with intervals."""
+    from clusterfinder.classifier import compare_classifiers
+
     sets = {"held-out": (labels, mags, "held_out"), "detected": (det_labels, det_mags, "detected")}
     baselines = [r for n, r in results.items() if n.startswith("baseline")]
     if not baselines:
@@ -511,12 +491,13 @@ def _comparison(results, labels, mags, det_labels, det_mags):
         for where, (truth, magnitudes, key) in sets.items():
             keep = magnitudes < 21.0
             other_meta, other_proba = strongest[where]
-            diff, low, high = f1_difference(
-                truth[keep],
-                proba[key][keep] >= meta["threshold"],
-                other_proba[key][keep] >= other_meta["threshold"],
+            result = compare_classifiers(
+                truth[keep], proba[key][keep], other_proba[key][keep],
+                threshold_a=meta["threshold"], threshold_b=other_meta["threshold"], seed=0,
+            )  # fmt: skip
+            cells.append(
+                f"{result['difference']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}]"
             )
-            cells.append(f"{diff:+.3f} [{low:+.3f}, {high:+.3f}]")
         rows.append(cells)
     return [
         "F1 (g < 21) of each network minus that of the stronger baseline on the same sources "

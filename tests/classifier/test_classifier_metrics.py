@@ -7,6 +7,7 @@ from clusterfinder.classifier import (
     Evaluation,
     binary_metrics,
     choose_threshold,
+    compare_classifiers,
     pr_auc,
     precision_recall_curve,
     roc_auc,
@@ -133,3 +134,75 @@ def test_evaluation_summary(scores):
     d = ev.as_dict()
     assert d["f1"] == pytest.approx(metrics.f1_score(labels, proba >= 0.5))
     assert "PR-AUC" in str(ev)
+
+
+def _pair(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    good = np.clip(labels + rng.normal(0, 0.3, n), 0, 1)
+    poor = np.clip(labels + rng.normal(0, 0.9, n), 0, 1)
+    return labels, good, poor
+
+
+def test_compare_classifiers_difference_and_interval():
+    labels, good, poor = _pair()
+    result = compare_classifiers(labels, good, poor, seed=0)
+    expected = binary_metrics(labels, good)["f1"] - binary_metrics(labels, poor)["f1"]
+    assert result["difference"] == pytest.approx(expected)
+    assert 0 < result["low"] < result["difference"] < result["high"]
+    # The same classifier against itself: no difference in any resampling.
+    same = compare_classifiers(labels, good, good, seed=0)
+    assert same["difference"] == same["low"] == same["high"] == 0
+    # Each classifier's own threshold is used.
+    shifted = compare_classifiers(labels, good, good * 0.5, threshold_b=0.25, seed=0)
+    assert shifted["difference"] == pytest.approx(0.0)
+    # Reproducible with a seed; other metrics; a wider interval at higher confidence.
+    assert compare_classifiers(labels, good, poor, seed=0) == result
+    recall = compare_classifiers(labels, good, poor, metric="recall", seed=0)
+    assert recall["metric_a"] == pytest.approx(binary_metrics(labels, good)["recall"])
+    wide = compare_classifiers(labels, good, poor, confidence=0.99, seed=0)
+    assert wide["low"] <= result["low"] and wide["high"] >= result["high"]
+
+
+def test_compare_classifiers_interval_matches_a_plain_bootstrap():
+    # The vectorised resampling against a direct loop with the same draws.
+    labels, good, poor = _pair(n=150, seed=3)
+    rng = np.random.default_rng(7)
+    diffs = []
+    for _ in range(300):
+        k = np.repeat(np.arange(150), rng.multinomial(150, np.full(150, 1 / 150)))
+        diffs.append(
+            binary_metrics(labels[k], good[k])["f1"] - binary_metrics(labels[k], poor[k])["f1"]
+        )
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    result = compare_classifiers(labels, good, poor, n_resamples=300, seed=7)
+    assert (result["low"], result["high"]) == pytest.approx((low, high))
+
+
+def test_compare_classifiers_a_tie_is_not_called_a_win():
+    # Two equally good classifiers: the interval holds zero.
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 2, 300)
+    one = np.clip(labels + rng.normal(0, 0.6, 300), 0, 1)
+    two = np.clip(labels + rng.normal(0, 0.6, 300), 0, 1)
+    result = compare_classifiers(labels, one, two, seed=0)
+    assert result["low"] < 0 < result["high"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"metric": "auc"}, "metric must be one of"),
+        ({"confidence": 1.5}, "confidence"),
+        ({"n_resamples": 0}, "n_resamples"),
+        ({"n_resamples": 2.5}, "n_resamples"),
+    ],
+)
+def test_compare_classifiers_bad_input(kwargs, match):
+    labels, good, poor = _pair(n=20)
+    with pytest.raises(ValueError, match=match):
+        compare_classifiers(labels, good, poor, **kwargs)
+    with pytest.raises(ValueError, match="same length"):
+        compare_classifiers(labels, good, poor[:-1])
+    with pytest.raises(ValueError, match="no sources"):
+        compare_classifiers([], [], [])
