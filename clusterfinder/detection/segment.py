@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+from astropy.utils.exceptions import AstropyUserWarning
 
 from .centroid import windowed_centroids
 
@@ -37,7 +38,6 @@ def detect_tile(stack, stack_rms, invalid, *, kernel_sigma, nsigma, npixels, deb
     from scipy.ndimage import gaussian_filter
 
     segmentation = import_photutils()
-    from astropy.utils.exceptions import AstropyUserWarning
     from photutils.utils import NoDetectionsWarning
 
     smoothed = gaussian_filter(np.where(invalid, 0.0, stack), kernel_sigma, mode="constant")
