@@ -44,6 +44,15 @@ def _ratio(numerator, denominator):
         return np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
 
 
+#: Each metric from the counts of true/false positives/negatives.
+_COUNT_METRICS = {
+    "purity": lambda tp, fp, fn, tn: _ratio(tp, tp + fp),
+    "recall": lambda tp, fp, fn, tn: _ratio(tp, tp + fn),
+    "f1": lambda tp, fp, fn, tn: _ratio(2 * tp, 2 * tp + fp + fn),
+    "accuracy": lambda tp, fp, fn, tn: _ratio(tp + tn, tp + fp + fn + tn),
+}
+
+
 def binary_metrics(labels, probabilities, threshold=0.5):
     """Purity, recall, F1 and accuracy of the decision ``probability >= threshold``.
 
@@ -75,29 +84,11 @@ def binary_metrics(labels, probabilities, threshold=0.5):
     fp = (called & ~labels[:, None]).sum(axis=0)
     fn = (~called & labels[:, None]).sum(axis=0)
     tn = (~called & ~labels[:, None]).sum(axis=0)
-    n = labels.size
-    out = {
-        "n": np.full(tp.shape, n),
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "tn": tn,
-        "purity": _ratio(tp, tp + fp),
-        "recall": _ratio(tp, tp + fn),
-        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        "accuracy": _ratio(tp + tn, np.full(tp.shape, n)),
-    }
+    out = {"n": np.full(tp.shape, labels.size), "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+    out.update({name: score(tp, fp, fn, tn) for name, score in _COUNT_METRICS.items()})
     if threshold.ndim == 0:
         out = {key: value[0] for key, value in out.items()}
     return out
-
-
-_COUNT_METRICS = {
-    "purity": lambda tp, fp, fn, tn: _ratio(tp, tp + fp),
-    "recall": lambda tp, fp, fn, tn: _ratio(tp, tp + fn),
-    "f1": lambda tp, fp, fn, tn: _ratio(2 * tp, 2 * tp + fp + fn),
-    "accuracy": lambda tp, fp, fn, tn: _ratio(tp + tn, tp + fp + fn + tn),
-}
 
 
 def compare_classifiers(
@@ -156,7 +147,7 @@ def compare_classifiers(
     (True, 0.19)
     """
     labels, probabilities_a = _check_inputs(labels, probabilities_a)
-    _, probabilities_b = _check_inputs(labels.astype(int), probabilities_b)
+    _, probabilities_b = _check_inputs(labels, probabilities_b)
     if metric not in _COUNT_METRICS:
         raise ValueError(f"metric must be one of {sorted(_COUNT_METRICS)}; got {metric!r}")
     if not 0 < confidence < 1:

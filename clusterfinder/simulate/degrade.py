@@ -15,19 +15,15 @@ import astropy.units as u
 import numpy as np
 from scipy.signal import fftconvolve
 
-from .config import PANDAS, SurveyConfig, moffat_alpha
+from .config import PANDAS, SurveyConfig, _angle_arcsec, moffat_alpha
 from .profiles import MoffatPSF
 
 __all__ = ["degrade_image", "resample_flux"]
 
 
-def _arcsec(value, name, *, allow_zero=False):
-    if not isinstance(value, u.Quantity) or not value.unit.is_equivalent(u.arcsec):
-        raise TypeError(f"{name} must be an angle Quantity (e.g. 0.6 * u.arcsec); got {value!r}")
-    value = float(value.to_value(u.arcsec))
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a positive finite angle; got {value} arcsec")
-    return value
+def _arcsec(value, name):
+    """``value`` (a positive angle Quantity) in arcsec, as a float."""
+    return float(_angle_arcsec(value, name).value)
 
 
 def _pixel_scale(value):
@@ -180,7 +176,9 @@ def degrade_image(
     seeing = _arcsec(conf.fwhm if fwhm is None else fwhm, "fwhm")
     # At the new distance an input pixel, and the input PSF, span ``ratio`` times more.
     scale_at = scale_in * ratio
-    sharp = _arcsec(source_fwhm, "source_fwhm", allow_zero=True) * ratio
+    sharp = 0.0
+    if not (isinstance(source_fwhm, u.Quantity) and source_fwhm.value == 0):  # zero: no PSF
+        sharp = _arcsec(source_fwhm, "source_fwhm") * ratio
     if sharp >= seeing:
         raise ValueError(
             f"the input PSF ({sharp:.3f} arcsec at the new distance) is not sharper than "
