@@ -34,6 +34,14 @@ def add_parser(subparsers):
         help="seeing FWHM in arcsec for every band, or 'random' (default: the configuration's)",
     )
     parser.add_argument(
+        "--randomize",
+        action="store_true",
+        help=(
+            "draw the seeing, PSF shape (Moffat/Kolmogorov, ellipticity, halo), depth, noise "
+            "correlation and hard negatives from clusterfinder.simulate.DomainRandomization"
+        ),
+    )
+    parser.add_argument(
         "--center",
         default=None,
         help='field centre "RA DEC" in degrees or sexagesimal (default: a PHAT disc field)',
@@ -93,6 +101,8 @@ def run(args):
         config=config,
         seed=args.seed,
         fwhm=_parse_fwhm(args.fwhm),
+        psf=None,
+        randomize=args.randomize,
         kinds=None,
         noise=True,
         disc_light=True,

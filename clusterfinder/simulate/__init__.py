@@ -2,9 +2,12 @@
 
 `simulate_field` draws a catalogue of objects (Milky Way stars, resolved M31 stars,
 asterisms, young and old star clusters, background galaxies, HII regions) over a patch of
-the M31 disc, renders them with a Moffat PSF on top of the smooth disc light, adds sky and
-Poisson noise and saturation, and returns the images (one per band) with their truth
-table. `write_field` does the same block by block into FITS files, for fields too large to
+the M31 disc, renders them with a PSF (a Moffat by default; Moffat, Kolmogorov, halo and
+ellipticity with `PSFShape`) on top of the smooth disc light, adds sky and Poisson noise
+and saturation, and returns the images (one per band) with their truth table.
+`DomainRandomization` draws each field's seeing, PSF, depth, noise correlation and hard
+negatives from realistic ranges, so that a model trained on many fields has seen many
+skies. `write_field` does the same block by block into FITS files, for fields too large to
 hold in memory. The survey is described by a `SurveyConfig` (presets `PANDAS`, `HSC`).
 `degrade_image` shows a real, sharper image (from Hubble, say) as the survey would.
 """
@@ -13,6 +16,8 @@ from .calibration import phat_distributions
 from .config import HSC, KINDS, PANDAS, BandConfig, DiscModel, SurveyConfig
 from .degrade import degrade_image, resample_flux
 from .field import SimulatedField, simulate_field, write_field
+from .psf import PSFShape
+from .randomize import DomainRandomization
 
 __all__ = [
     "HSC",
@@ -20,6 +25,8 @@ __all__ = [
     "PANDAS",
     "BandConfig",
     "DiscModel",
+    "DomainRandomization",
+    "PSFShape",
     "SimulatedField",
     "SurveyConfig",
     "degrade_image",

@@ -330,7 +330,7 @@ class SurveyConfig:
                 f"unknown band {name!r} for survey {self.name}; expected one of {tuple(self.bands)}"
             ) from None
 
-    def sky_sigma(self, band, fwhm=None):
+    def sky_sigma(self, band, fwhm=None, *, noise_area=None):
         """Sky noise per pixel (ADU on ``zero_point``) that gives the configured depth.
 
         ``sigma_pix = 10**(-0.4 * (depth - zero_point)) / (N_sigma * sqrt(4 pi) * sigma_psf)``
@@ -345,10 +345,18 @@ class SurveyConfig:
             Band name.
         fwhm : `~astropy.units.Quantity`, optional
             The seeing of the field; the configured FWHM by default.
+        noise_area : float, optional
+            Noise-equivalent area (pixels) of the field's PSF when it is not the configured
+            Moffat (see `~clusterfinder.simulate.profiles.PixelPSF.noise_area`); it then
+            replaces the Moffat's and ``fwhm`` is not used.
         """
         conf = self.band(band)
-        fwhm_pix = (conf.fwhm if fwhm is None else fwhm).to_value(u.arcsec) / self.arcsec_per_pixel
-        sigma_psf = math.sqrt(pixel_noise_area(fwhm_pix, conf.moffat_beta) / (4.0 * math.pi))
+        if noise_area is None:
+            fwhm_pix = (conf.fwhm if fwhm is None else fwhm).to_value(
+                u.arcsec
+            ) / self.arcsec_per_pixel
+            noise_area = pixel_noise_area(fwhm_pix, conf.moffat_beta)
+        sigma_psf = math.sqrt(noise_area / (4.0 * math.pi))
         flux = 10.0 ** (-0.4 * (conf.depth - self.zero_point))
         return flux / (self.depth_nsigma * math.sqrt(4.0 * math.pi) * sigma_psf)
 

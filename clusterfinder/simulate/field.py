@@ -126,6 +126,8 @@ def simulate_field(
     config=PANDAS,
     seed=0,
     fwhm=None,
+    psf=None,
+    randomize=None,
     kinds=None,
     noise=True,
     disc_light=True,
@@ -150,6 +152,14 @@ def simulate_field(
         Seeing of the field: None for each band's configured FWHM; ``"random"`` for one draw
         per field in 0.5-0.9" (bands keep their configured ratios); an angle for every band;
         or a dict band -> angle (other bands keep the configured value).
+    psf : None, `~clusterfinder.simulate.PSFShape` or dict, optional
+        Shape of the PSF (family, Moffat index, ellipticity, halo) for every band, or a
+        dict band -> shape; None for the configured round Moffat of each band.
+    randomize : None, bool or `~clusterfinder.simulate.DomainRandomization`, optional
+        Draw this field's seeing, PSF shapes, depth, noise correlation and hard negatives
+        from a `~clusterfinder.simulate.DomainRandomization` (True: the default ranges).
+        ``fwhm`` and ``psf``, when given, still decide those. None or False (default):
+        a fixed field as configured.
     kinds : sequence of str, optional
         Object kinds to include (see `~clusterfinder.simulate.KINDS`); all by default. The
         objects of a kind do not depend on which other kinds are included.
@@ -179,7 +189,10 @@ def simulate_field(
     >>> field.images["g"].data.dtype.name
     'float32'
     """
-    setup = FieldPlan(size, center, config, seed, fwhm, kinds, noise, disc_light, galaxy)
+    setup = FieldPlan(
+        size, center, config, seed, fwhm, kinds, noise, disc_light, galaxy,
+        psf=psf, randomize=randomize,
+    )  # fmt: skip
     ny, nx = setup.shape
     data = {band: np.empty((ny, nx), dtype=np.float32) for band in config.bands}
     blocks = setup.blocks(BLOCK_SIZE)
@@ -189,7 +202,7 @@ def simulate_field(
     images = {
         band: fits.PrimaryHDU(data=data[band], header=setup.header(band)) for band in config.bands
     }
-    return SimulatedField(images, setup.truth(), setup.wcs, config)
+    return SimulatedField(images, setup.truth(), setup.wcs, setup.config)
 
 
 #: Block size of `simulate_field` (any size gives the same pixels; this bounds memory).
@@ -208,6 +221,8 @@ def write_field(
     config=PANDAS,
     seed=0,
     fwhm=None,
+    psf=None,
+    randomize=None,
     kinds=None,
     noise=True,
     disc_light=True,
@@ -234,7 +249,9 @@ def write_field(
         Replace existing files; otherwise an existing file is an error.
     block_size : int, optional
         Side of the blocks rendered at once (pixels).
-    size, center, config, seed, fwhm, kinds, noise, disc_light, galaxy, progress_bar
+    size, center, config, seed, fwhm, psf, randomize, kinds, noise, disc_light, galaxy
+        As in `simulate_field`.
+    progress_bar : bool, optional
         As in `simulate_field`.
 
     Returns
@@ -252,23 +269,26 @@ def write_field(
     ['field_g.fits', 'field_i.fits']
     """
     paths, _ = _write_field(
-        outdir, size=size, center=center, config=config, seed=seed, fwhm=fwhm, kinds=kinds,
-        noise=noise, disc_light=disc_light, galaxy=galaxy, name=name, overwrite=overwrite,
-        block_size=block_size, progress_bar=progress_bar,
+        outdir, size=size, center=center, config=config, seed=seed, fwhm=fwhm, psf=psf,
+        randomize=randomize, kinds=kinds, noise=noise, disc_light=disc_light, galaxy=galaxy,
+        name=name, overwrite=overwrite, block_size=block_size, progress_bar=progress_bar,
     )  # fmt: skip
     return paths
 
 
 def _write_field(
-    outdir, *, size, center, config, seed, fwhm, kinds, noise, disc_light, galaxy, name,
-    overwrite, block_size, progress_bar,
+    outdir, *, size, center, config, seed, fwhm, psf, randomize, kinds, noise, disc_light,
+    galaxy, name, overwrite, block_size, progress_bar,
 ):  # fmt: skip
     """`write_field` returning ``(paths, truth)``."""
     if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)):
         raise TypeError(f"block_size must be a positive integer; got {block_size!r}")
     if block_size < 1:
         raise ValueError(f"block_size must be a positive integer; got {block_size!r}")
-    setup = FieldPlan(size, center, config, seed, fwhm, kinds, noise, disc_light, galaxy)
+    setup = FieldPlan(
+        size, center, config, seed, fwhm, kinds, noise, disc_light, galaxy,
+        psf=psf, randomize=randomize,
+    )  # fmt: skip
     outdir, paths, truth_path = _prepare_outputs(outdir, name, tuple(config.bands), overwrite)
     ny, nx = setup.shape
     temps = {}

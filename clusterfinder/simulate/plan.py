@@ -6,6 +6,7 @@ and prepares the `~clusterfinder.simulate.render.Scene`; it also makes the truth
 and the FITS headers. Both functions share it, which is why they agree pixel for pixel.
 """
 
+import dataclasses
 import math
 
 import astropy.units as u
@@ -20,10 +21,12 @@ from clusterfinder.utils import as_generator
 from .config import KINDS, SurveyConfig
 from .disc import DiscLight
 from .population import BAND_WAVELENGTHS, draw_population
-from .profiles import MoffatPSF
+from .profiles import MoffatPSF, PixelPSF
+from .psf import PSFShape
+from .randomize import DomainRandomization, draw_conditions
 from .render import Scene
 
-__all__ = ["DEFAULT_CENTER", "FieldPlan"]
+__all__ = ["DEFAULT_CENTER", "FieldPlan", "pixel_psf"]
 
 #: Default field centre: a disc field of M31 inside the PHAT footprint (R_deproj ~ 8 kpc).
 DEFAULT_CENTER = SkyCoord(11.15 * u.deg, 41.75 * u.deg, frame="icrs")
@@ -126,6 +129,53 @@ def _resolve_fwhm(fwhm, config, rng):
     return dict.fromkeys(nominal, value)
 
 
+def _resolve_psf(psf, config):
+    """Band -> `PSFShape` given explicitly, or None where the configuration decides."""
+    if psf is None:
+        return {}
+    if isinstance(psf, PSFShape):
+        return dict.fromkeys(config.bands, psf)
+    if isinstance(psf, dict):
+        unknown = [b for b in psf if b not in config.bands]
+        if unknown:
+            raise ValueError(f"psf has unknown band(s) {unknown}; bands are {tuple(config.bands)}")
+        for band, shape in psf.items():
+            if not isinstance(shape, PSFShape):
+                raise TypeError(f"psf[{band!r}] must be a PSFShape; got {type(shape).__name__}")
+        return dict(psf)
+    raise TypeError(f"psf must be None, a PSFShape or a dict band -> PSFShape; got {psf!r}")
+
+
+def _resolve_randomization(randomize):
+    if randomize is None or randomize is False:
+        return None
+    if randomize is True:
+        return DomainRandomization()
+    if isinstance(randomize, DomainRandomization):
+        return randomize
+    raise TypeError(
+        f"randomize must be None, a bool or a DomainRandomization; got {type(randomize).__name__}"
+    )
+
+
+def _with_depth_offsets(config, offsets):
+    """The survey configuration with each band's depth moved by ``offsets[band]`` mag."""
+    if not any(offsets.values()):
+        return config
+    bands = {
+        band: dataclasses.replace(conf, depth=conf.depth + offsets.get(band, 0.0))
+        for band, conf in config.bands.items()
+    }
+    return dataclasses.replace(config, bands=bands)
+
+
+def pixel_psf(fwhm_pix, shape):
+    """The shared pixel-integrated PSF table of a FWHM (pixels) and a `PSFShape`."""
+    if shape.is_plain_moffat:
+        return MoffatPSF.cached(fwhm_pix, shape.beta)
+    return PixelPSF.cached(float(fwhm_pix), shape)
+
+
 def _make_wcs(shape, center, config):
     ny, nx = shape
     scale = config.arcsec_per_pixel / 3600.0
@@ -143,7 +193,21 @@ def _make_wcs(shape, center, config):
 class FieldPlan:
     """Everything decided before the first pixel: arguments, WCS, population, scene."""
 
-    def __init__(self, size, center, config, seed, fwhm, kinds, noise, disc_light, galaxy):
+    def __init__(
+        self,
+        size,
+        center,
+        config,
+        seed,
+        fwhm,
+        kinds,
+        noise,
+        disc_light,
+        galaxy,
+        *,
+        psf=None,
+        randomize=None,
+    ):
         if not isinstance(config, SurveyConfig):
             raise TypeError(f"config must be a SurveyConfig; got {type(config).__name__}")
         if not isinstance(galaxy, GalaxyGeometry):
@@ -165,8 +229,26 @@ class FieldPlan:
             seed = int(np.random.SeedSequence().entropy % 2**63)
         self.seed = seed
         rng = as_generator(seed)
-        population_rng, fwhm_rng, noise_rng = rng.spawn(3)
-        self.fwhm = _resolve_fwhm(fwhm, config, fwhm_rng)
+        population_rng, fwhm_rng, noise_rng, domain_rng = rng.spawn(4)
+        randomization = _resolve_randomization(randomize)
+        shapes = _resolve_psf(psf, config)
+        self.randomization = randomization
+        self.noise_shift = None
+        hard_negatives = False
+        if randomization is not None:
+            conditions = draw_conditions(randomization, config, domain_rng)
+            self.fwhm = conditions.fwhm if fwhm is None else _resolve_fwhm(fwhm, config, fwhm_rng)
+            shapes = {**conditions.psf, **shapes}
+            config = _with_depth_offsets(config, conditions.depth_offset)
+            self.config = config
+            self.noise_shift = conditions.noise_shift
+            hard_negatives = conditions.hard_negatives
+        else:
+            self.fwhm = _resolve_fwhm(fwhm, config, fwhm_rng)
+        self.psf_shapes = {
+            band: shapes.get(band, PSFShape("moffat", beta=conf.moffat_beta))
+            for band, conf in config.bands.items()
+        }
         self.wcs = _make_wcs(self.shape, self.center, config)
         if self.center.separation(galaxy.center) > 80 * u.deg:
             raise ValueError(
@@ -175,11 +257,18 @@ class FieldPlan:
             )
         disc = DiscLight(self.shape, self.wcs, config, galaxy, pad=MARGIN)
         self.population = draw_population(
-            self.shape, config, galaxy, disc, population_rng, kinds=self.kinds, pad=MARGIN
+            self.shape,
+            config,
+            galaxy,
+            disc,
+            population_rng,
+            kinds=self.kinds,
+            pad=MARGIN,
+            hard_negatives=hard_negatives,
         )
         psfs = {
-            band: MoffatPSF.cached(self.fwhm[band] / config.arcsec_per_pixel, conf.moffat_beta)
-            for band, conf in config.bands.items()
+            band: pixel_psf(self.fwhm[band] / config.arcsec_per_pixel, self.psf_shapes[band])
+            for band in config.bands
         }
         self.scene = Scene(
             self.shape,
@@ -190,6 +279,7 @@ class FieldPlan:
             noise_key=int(noise_rng.integers(2**63)),
             noise=self.noise,
             fwhm=self.fwhm,
+            noise_shift=self.noise_shift,
         )
 
     def truth(self):
@@ -237,6 +327,9 @@ class FieldPlan:
             "kinds": list(self.kinds),
             "noise": self.noise,
             "disc_light": self.disc_light,
+            "psf": {band: shape.to_dict() for band, shape in self.psf_shapes.items()},
+            "randomized": self.randomization is not None,
+            "noise_shift": None if self.noise_shift is None else list(self.noise_shift),
         }
 
     def header(self, band):
@@ -246,8 +339,16 @@ class FieldPlan:
         header["BUNIT"] = ("adu", "counts on the PHOTZP scale")
         header["PHOTZP"] = (config.zero_point, "AB = -2.5 log10(counts) + PHOTZP")
         header["FILTER"] = (band, "band")
-        header["FWHM"] = (round(self.fwhm[band], 6), "[arcsec] Moffat PSF FWHM")
-        header["BETA"] = (conf.moffat_beta, "Moffat PSF power index")
+        shape = self.psf_shapes[band]
+        header["FWHM"] = (round(self.fwhm[band], 6), "[arcsec] PSF FWHM (core)")
+        header["PSFFAM"] = (shape.family, "PSF family of the core")
+        if shape.family == "moffat":
+            header["BETA"] = (round(shape.beta, 6), "Moffat PSF power index")
+        header["PSFELL"] = (round(shape.ellipticity, 6), "PSF ellipticity 1 - b/a")
+        header["PSFANG"] = (round(shape.angle, 4), "[deg] PSF major axis from +x to +y")
+        header["HALOFRAC"] = (round(shape.halo_fraction, 6), "fraction of PSF flux in its halo")
+        header["HALOSCL"] = (round(shape.halo_scale, 6), "halo FWHM / core FWHM")
+        header["NOISECOR"] = (self.noise_shift is not None, "noise correlated by resampling")
         header["GAIN"] = (conf.gain, "[e-/ADU] effective gain")
         header["SATURATE"] = (round(config.saturation_level(band), 3), "[ADU] saturation level")
         header["SKYSIG"] = (

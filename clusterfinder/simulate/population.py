@@ -171,7 +171,12 @@ def _internal_ebv(rng, n, disc_model, scale=1.0):
     return disc_model.foreground_ebv + rng.exponential(disc_model.internal_ebv * scale, n)
 
 
-def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64):
+#: Brightest member (g, AB, at M31) of a chance asterism: default and with hard negatives.
+ASTERISM_BRIGHT = 21.0
+HARD_ASTERISM_BRIGHT = 19.5
+
+
+def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64, hard_negatives=False):
     """Draw the objects of a field.
 
     Parameters
@@ -187,6 +192,11 @@ def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64):
         Kinds to draw.
     pad : int
         Margin (pixels) around the image over which objects are also drawn.
+    hard_negatives : bool
+        Draw the negatives that look most like clusters more often: asterisms of 2-6
+        stars from the bright end of the disc's luminosity function (brightest member
+        g = 19.5 rather than 21) spread over up to 1.5" rather than 1", and background
+        galaxies from r_e = 0.1" (compact) rather than 0.2".
 
     Returns
     -------
@@ -227,7 +237,7 @@ def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64):
             owners = build.add_objects(n, x=x, y=y, kind=kind, mag_g=g, mag_i=g - color, ebv=ebv)
             build.add_points(x=x, y=y, owner=owners, mag_g=g, mag_i=g - color, ebv=ebv)
         elif kind == "asterism":
-            _draw_asterisms(build, r, x, y, scale, shift, dm)
+            _draw_asterisms(build, r, x, y, scale, shift, dm, hard=hard_negatives)
         elif kind == "young_cluster":
             _draw_young_clusters(build, r, x, y, pc_per_pix, scale, galaxy)
         elif kind == "old_cluster":
@@ -257,7 +267,8 @@ def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64):
             if kind == "galaxy":
                 color = r.uniform(0.2, 1.6, n)
                 ebv = _internal_ebv(r, n, dm, scale=2.0)
-                reff_arcsec = 10.0 ** r.uniform(math.log10(0.2), math.log10(1.5), n)
+                smallest = 0.1 if hard_negatives else 0.2
+                reff_arcsec = 10.0 ** r.uniform(math.log10(smallest), math.log10(1.5), n)
                 sersic_n = r.uniform(1.0, 4.0, n)
                 ell = r.uniform(0.0, 0.7, n)
             else:
@@ -283,13 +294,16 @@ def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64):
     return build.finish()
 
 
-def _draw_asterisms(build, r, x, y, scale, shift, dm):
+def _draw_asterisms(build, r, x, y, scale, shift, dm, *, hard=False):
+    bright, most, spread, extent = (
+        (HARD_ASTERISM_BRIGHT, 7, 0.6, 1.5) if hard else (ASTERISM_BRIGHT, 6, 0.45, 1.0)
+    )
     for k in range(x.size):
-        m = int(r.integers(2, 6))
-        g = _luminosity_function(r, m, 21.0, 25.0, 0.3) + shift
+        m = int(r.integers(2, most))
+        g = _luminosity_function(r, m, bright, 25.0, 0.3) + shift
         color = _star_colours(r, m, "m31_star")
         ebv = _internal_ebv(r, m, dm)
-        radius = np.minimum(np.abs(r.normal(0.0, 0.45, m)), 1.0) / scale
+        radius = np.minimum(np.abs(r.normal(0.0, spread, m)), extent) / scale
         angle = r.uniform(0.0, 2.0 * math.pi, m)
         sx = x[k] + radius * np.cos(angle)
         sy = y[k] + radius * np.sin(angle)

@@ -15,9 +15,16 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.signal import fftconvolve
 
-from .config import moffat_alpha
+from .psf import PSFShape
 
-__all__ = ["MoffatPSF", "extended_stamp", "radial_profile", "sample_radii", "scale_for_reff"]
+__all__ = [
+    "MoffatPSF",
+    "PixelPSF",
+    "extended_stamp",
+    "radial_profile",
+    "sample_radii",
+    "scale_for_reff",
+]
 
 #: Sub-pixel resolution of the tabulated PSF (positions are quantised to 1/PSF_OVERSAMPLE).
 PSF_OVERSAMPLE = 16
@@ -26,47 +33,69 @@ PSF_OVERSAMPLE = 16
 TRUNCATION = 6.0
 
 
-class MoffatPSF:
-    """A pixel-integrated Moffat PSF at any sub-pixel position.
+class PixelPSF:
+    """A pixel-integrated PSF of any `~clusterfinder.simulate.psf.PSFShape` at any position.
 
     Parameters
     ----------
     fwhm : float
-        Full width at half maximum in pixels.
-    beta : float
-        Moffat power index.
+        Full width at half maximum of the core, in pixels.
+    shape : `~clusterfinder.simulate.psf.PSFShape`
+        Family, ellipticity and halo of the PSF.
     small_radius : int, optional
-        Half-size of the stamps of faint stars (default ``ceil(5 alpha)``).
+        Half-size of the stamps of faint stars (default ``ceil(5 alpha)``, or the halo's
+        reach if larger).
     large_radius : int, optional
         Half-size of the stamps of bright stars (default ``ceil(14 alpha)``).
 
     Examples
     --------
-    >>> psf = MoffatPSF(3.6, 3.0)
+    >>> from clusterfinder.simulate.psf import PSFShape
+    >>> psf = PixelPSF(3.6, PSFShape("kolmogorov", ellipticity=0.08, angle=30.0))
     >>> stamp = psf.stamp(0.25, -0.1, 10)
     >>> stamp.shape, round(float(stamp.sum()), 12)
     ((21, 21), 1.0)
     """
 
-    def __init__(self, fwhm, beta, *, small_radius=None, large_radius=None):
+    def __init__(self, fwhm, shape, *, small_radius=None, large_radius=None):
         self.fwhm = float(fwhm)
-        self.beta = float(beta)
-        self.alpha = moffat_alpha(self.fwhm, self.beta)
-        self.small_radius = int(small_radius or max(6, math.ceil(5.0 * self.alpha)))
+        self.shape = shape
+        self.alpha = shape.width(self.fwhm)
+        #: Radius (pixels) within which the light of the PSF is followed around a source.
+        self.reach = max(5.0 * self.alpha, shape.halo_radius(self.fwhm))
+        self.small_radius = int(small_radius or max(6, math.ceil(self.reach)))
         self.large_radius = int(
             large_radius or max(self.small_radius, math.ceil(14.0 * self.alpha))
         )
         os_ = PSF_OVERSAMPLE
         half = (self.large_radius + 1) * os_
         centres = (np.arange(-half, half) + 0.5) / os_
-        r2 = centres[:, None] ** 2 + centres[None, :] ** 2
-        cells = (1.0 + r2 / self.alpha**2) ** (-self.beta)
+        cells = self._evaluate(centres[None, :], centres[:, None])
         table = np.zeros((2 * half + 1, 2 * half + 1))
         table[1:, 1:] = cells.cumsum(axis=0).cumsum(axis=1)
         self._table = table
         self._half = half
         self._library = None
         self._kernels = {}
+
+    def _evaluate(self, x, y):
+        """The PSF's surface brightness on a grid (any normalisation)."""
+        if self.shape.is_plain_moffat:
+            beta = self.shape.beta
+            return (1.0 + (x**2 + y**2) / self.alpha**2) ** (-beta)
+        return self.shape.surface_brightness(x, y, fwhm=self.fwhm)
+
+    @property
+    def noise_area(self):
+        """Noise-equivalent area ``1 / sum(P**2)`` (pixels) of a star centred on a pixel."""
+        centre = self.library[PSF_OVERSAMPLE // 2, PSF_OVERSAMPLE // 2]
+        return float(1.0 / np.sum(centre**2))
+
+    @classmethod
+    @functools.lru_cache(maxsize=8)
+    def cached(cls, fwhm, shape):
+        """A shared instance for ``fwhm, shape`` (the tables take a moment to build)."""
+        return cls(fwhm, shape)
 
     def _sum_boxes(self, qy, qx, radius):
         """Sums of the tabulated PSF over the pixels of a stamp at phases ``qy, qx``."""
@@ -86,12 +115,6 @@ class MoffatPSF:
             + t[low_y[:, :, None], low_x[:, None, :]]
         )
         return boxes / boxes.sum(axis=(1, 2), keepdims=True)
-
-    @classmethod
-    @functools.lru_cache(maxsize=4)
-    def cached(cls, fwhm, beta):
-        """A shared instance for ``fwhm, beta`` (the tables take a moment to build)."""
-        return cls(fwhm, beta)
 
     @staticmethod
     def phases(x):
@@ -123,11 +146,53 @@ class MoffatPSF:
     def kernel(self, oversample):
         """The PSF sampled on a grid ``oversample`` times finer than pixels (sum 1, odd size)."""
         if oversample not in self._kernels:
-            half = math.ceil(5.0 * self.alpha * oversample)
+            half = math.ceil(self.reach * oversample)
             u = np.arange(-half, half + 1) / oversample
-            kernel = (1.0 + (u[:, None] ** 2 + u[None, :] ** 2) / self.alpha**2) ** (-self.beta)
+            kernel = self._evaluate(u[None, :], u[:, None])
             self._kernels[oversample] = kernel / kernel.sum()
         return self._kernels[oversample]
+
+
+class MoffatPSF(PixelPSF):
+    """A pixel-integrated round Moffat PSF at any sub-pixel position.
+
+    Parameters
+    ----------
+    fwhm : float
+        Full width at half maximum in pixels.
+    beta : float
+        Moffat power index.
+    small_radius : int, optional
+        Half-size of the stamps of faint stars (default ``ceil(5 alpha)``).
+    large_radius : int, optional
+        Half-size of the stamps of bright stars (default ``ceil(14 alpha)``).
+
+    Examples
+    --------
+    >>> psf = MoffatPSF(3.6, 3.0)
+    >>> stamp = psf.stamp(0.25, -0.1, 10)
+    >>> stamp.shape, round(float(stamp.sum()), 12)
+    ((21, 21), 1.0)
+    """
+
+    def __init__(self, fwhm, beta, *, small_radius=None, large_radius=None):
+        self.beta = float(beta)
+        super().__init__(
+            fwhm,
+            PSFShape("moffat", beta=self.beta),
+            small_radius=small_radius,
+            large_radius=large_radius,
+        )
+
+    @classmethod
+    def cached(cls, fwhm, beta):
+        """A shared instance for ``fwhm, beta`` (the tables take a moment to build)."""
+        return _cached_moffat(float(fwhm), float(beta))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_moffat(fwhm, beta):
+    return MoffatPSF(fwhm, beta)
 
 
 def _sersic_b(n):
@@ -234,7 +299,7 @@ def extended_stamp(psf, x, y, profile, scale, rt, ellipticity, theta, **shape):
     ndarray
         The stamp (odd square size) summing to 1.
     """
-    radius = math.ceil(rt + 5.0 * psf.alpha) + 1
+    radius = math.ceil(rt + psf.reach) + 1
     # The PSF (FWHM of several pixels) smooths everything: 3 samples per pixel suffice for
     # compact objects, and larger ones are smooth on the pixel scale already.
     extent = min(scale, rt / TRUNCATION) * (1.0 - ellipticity)

@@ -51,7 +51,7 @@ class Scene:
     disc : `~clusterfinder.simulate.disc.DiscLight` or None
         Galaxy light to add (None for none).
     psfs : dict
-        Band -> `~clusterfinder.simulate.profiles.MoffatPSF`.
+        Band -> `~clusterfinder.simulate.profiles.PixelPSF`.
     config : `~clusterfinder.simulate.SurveyConfig`
     noise_key : int
         Seed material of the noise streams.
@@ -59,14 +59,20 @@ class Scene:
         Add noise (and saturation); if False the ideal image is rendered.
     fwhm : dict
         Band -> FWHM of the field in arcsec (for the sky noise).
+    noise_shift : tuple of float, optional
+        Sub-pixel phase ``(dy, dx)`` of the bilinear resampling that correlates the noise
+        as in a resampled stack; None (default) for white noise.
     """
 
-    def __init__(self, shape, population, disc, psfs, config, *, noise_key, noise, fwhm):
+    def __init__(
+        self, shape, population, disc, psfs, config, *, noise_key, noise, fwhm, noise_shift=None
+    ):
         self.shape = tuple(shape)
         self.population = population
         self.disc = disc
         self.noise = bool(noise)
         self.noise_key = int(noise_key)
+        self.noise_kernel = None if noise_shift is None else _resampling_kernel(*noise_shift)
         self.bands = tuple(config.bands)
         # Faint stars are rendered in batches of neighbours: sort them once, along y then x,
         # so that each batch touches a narrow strip of the image.
@@ -80,10 +86,7 @@ class Scene:
             np.rint(extended["y"]).astype(np.int64),
         )
         self._ext_radius = np.array(
-            [
-                math.ceil(rt + 5.0 * max(p.alpha for p in psfs.values())) + 1
-                for rt in extended["rt"]
-            ],
+            [math.ceil(rt + max(p.reach for p in psfs.values())) + 1 for rt in extended["rt"]],
             dtype=np.int64,
         )
         self.state = {}
@@ -91,9 +94,13 @@ class Scene:
             conf = config.band(band)
             point_flux = _flux(points, band, conf, config.zero_point)
             sat_level = config.saturation_level(band)
+            psf = psfs[band]
+            configured = psf.shape.is_plain_moffat and psf.shape.beta == conf.moffat_beta
             state = _BandState(
-                psf=psfs[band],
-                sky_sigma=config.sky_sigma(band, fwhm[band] * u.arcsec),
+                psf=psf,
+                sky_sigma=config.sky_sigma(
+                    band, fwhm[band] * u.arcsec, noise_area=None if configured else psf.noise_area
+                ),
                 gain=conf.gain,
                 saturation=sat_level,
                 point_flux=point_flux,
@@ -224,11 +231,29 @@ class Scene:
             )
 
     def _normal_deviates(self, band, y0, y1, x0, x1):
+        """Unit-variance noise of the pixels ``[y0:y1, x0:x1]``, white or correlated."""
+        if self.noise_kernel is None:
+            return self._white_deviates(band, y0, y1, x0, x1)
+        # Correlated: the white noise of a grid one pixel larger, resampled bilinearly.
+        # Its tiles have their own streams (offset keys), so white and correlated fields
+        # never share noise, and block rendering stays identical to whole-image rendering.
+        white = self._white_deviates(band, y0 + 1, y1 + 2, x0 + 1, x1 + 2, key=1)
+        k = self.noise_kernel
+        height, width = y1 - y0, x1 - x0
+        return (
+            k[0, 0] * white[:height, :width]
+            + k[0, 1] * white[:height, 1:]
+            + k[1, 0] * white[1:, :width]
+            + k[1, 1] * white[1:, 1:]
+        )
+
+    def _white_deviates(self, band, y0, y1, x0, x1, key=None):
         out = np.empty((y1 - y0, x1 - x0))
         band_index = self.bands.index(band)
+        extra = [] if key is None else [key]
         for ty in range(y0 // NOISE_TILE, (y1 - 1) // NOISE_TILE + 1):
             for tx in range(x0 // NOISE_TILE, (x1 - 1) // NOISE_TILE + 1):
-                rng = np.random.default_rng([self.noise_key, band_index, ty, tx])
+                rng = np.random.default_rng([self.noise_key, band_index, ty, tx, *extra])
                 tile = rng.standard_normal((NOISE_TILE, NOISE_TILE))
                 ya, yb = max(ty * NOISE_TILE, y0), min((ty + 1) * NOISE_TILE, y1)
                 xa, xb = max(tx * NOISE_TILE, x0), min((tx + 1) * NOISE_TILE, x1)
@@ -237,6 +262,16 @@ class Scene:
                     xa - tx * NOISE_TILE : xb - tx * NOISE_TILE,
                 ]
         return out
+
+
+def _resampling_kernel(dy, dx):
+    """2 x 2 bilinear interpolation weights at phase ``(dy, dx)``, scaled to unit variance.
+
+    Resampling white noise with these weights leaves each pixel's variance unchanged and
+    correlates neighbours, as in a stack of resampled exposures.
+    """
+    kernel = np.outer([1.0 - dy, dy], [1.0 - dx, dx])
+    return kernel / math.sqrt(np.sum(kernel**2))
 
 
 def _flux(table, band, conf, zero_point):
