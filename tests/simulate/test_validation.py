@@ -35,15 +35,14 @@ import numpy as np
 import pytest
 from astropy.wcs import WCS
 from scipy import ndimage
-from scipy.optimize import least_squares
 from scipy.spatial import cKDTree
+from simulate_helpers import FIT_HALF, fit_moffat, pixel_moffat
 
 from clusterfinder.galaxy import M31
 from clusterfinder.simulate import KINDS, PANDAS, simulate_field
 
 photutils = pytest.importorskip("photutils")
 
-from astropy.modeling.functional_models import Moffat2D  # noqa: E402
 from astropy.stats import sigma_clipped_stats  # noqa: E402
 from photutils.aperture import CircularAperture, aperture_photometry  # noqa: E402
 from photutils.centroids import centroid_2dg  # noqa: E402
@@ -62,44 +61,12 @@ FWHM_CASES = {
     "custom_dict": {"g": 0.85 * u.arcsec, "i": 0.52 * u.arcsec},
     "custom_scalar": 0.75 * u.arcsec,
 }
-FIT_HALF = 10  # half-size of the stamps fitted with a Moffat profile
 N_FIT = 12  # stars fitted per band and field
 
 
 # ---------------------------------------------------------------------------------------
 # Measurement helpers (independent of the simulator's code)
 # ---------------------------------------------------------------------------------------
-
-
-def pixel_moffat(shape, x0, y0, alpha, beta, *, oversample=4):
-    """Unit-flux Moffat profile integrated over the pixels of a ``shape`` grid."""
-    ny, nx = shape
-    sub_y = (np.arange(ny * oversample) + 0.5) / oversample - 0.5
-    sub_x = (np.arange(nx * oversample) + 0.5) / oversample - 0.5
-    yy, xx = np.meshgrid(sub_y, sub_x, indexing="ij")
-    # astropy's Moffat2D calls the core width "gamma" and the power index "alpha"
-    values = Moffat2D.evaluate(xx, yy, 1.0, x0, y0, alpha, beta)
-    values = values.reshape(ny, oversample, nx, oversample).mean(axis=(1, 3))
-    return values * (beta - 1.0) / (np.pi * alpha**2)
-
-
-def fit_moffat(image, x, y, *, half=FIT_HALF):
-    """Fit a pixel-integrated Moffat profile plus a constant around ``(x, y)``."""
-    ix, iy = round(x), round(y)
-    stamp = np.asarray(image[iy - half : iy + half + 1, ix - half : ix + half + 1], dtype=float)
-
-    def residuals(p):
-        flux, dx, dy, alpha, beta, background = p
-        model = pixel_moffat(stamp.shape, half + dx, half + dy, alpha, beta)
-        return (flux * model + background - stamp).ravel()
-
-    start = [stamp.sum(), x - ix, y - iy, 3.0, 3.0, 0.0]
-    lower = [0.0, -2.0, -2.0, 0.3, 1.05, -np.inf]
-    upper = [np.inf, 2.0, 2.0, 30.0, 30.0, np.inf]
-    result = least_squares(residuals, start, bounds=(lower, upper), x_scale="jac")
-    flux, dx, dy, alpha, beta, _ = result.x
-    fwhm = 2.0 * alpha * np.sqrt(2.0 ** (1.0 / beta) - 1.0)
-    return {"flux": flux, "x": ix + dx, "y": iy + dy, "alpha": alpha, "beta": beta, "fwhm": fwhm}
 
 
 def isolated(x, y, flux, radius, ratio):
