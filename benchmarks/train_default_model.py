@@ -77,6 +77,11 @@ def main(argv=None):
         default=1,
         help="torch CPU threads (1: the same weights whatever the machine's core count)",
     )
+    parser.add_argument(
+        "--no-randomize",
+        action="store_true",
+        help="train on fixed fields (no domain randomisation), as before version 0.2",
+    )
     parser.add_argument("--quick", action="store_true", help="a few fields, throw-away output")
     parser.add_argument("--output", type=Path, default=WEIGHTS_DIR / DEFAULT_WEIGHTS)
     args = parser.parse_args(argv)
@@ -91,6 +96,7 @@ def main(argv=None):
         size=args.field_size,
         cutout_size=32,
         mag_max=22.0,
+        randomize=not args.no_randomize,
         seed=TRAIN_SEED,
         progress_bar=True,
     )
@@ -99,6 +105,7 @@ def main(argv=None):
         size=args.field_size,
         cutout_size=32,
         mag_max=23.0,
+        randomize=not args.no_randomize,
         seed=HELD_OUT_SEED,
         progress_bar=True,
     )
@@ -117,8 +124,10 @@ def main(argv=None):
         progress_bar=True,
         description=(
             f"{args.fields} simulated PAndAS fields of {args.field_size} px over the M31 disc "
-            f"(4-20 kpc, seed {TRAIN_SEED}), objects with g <= 22, young and old clusters "
-            f"labelled 1; validation on whole held-apart fields"
+            f"(4-20 kpc, seed {TRAIN_SEED}"
+            + ("" if args.no_randomize else ", domain randomisation")
+            + "), objects with g <= 22, young and old clusters labelled 1; validation on "
+            "whole held-apart fields"
         ),
     )
     trained = time.perf_counter()

@@ -90,6 +90,7 @@ def simulated_stamps(
     config=None,
     galaxy=M31,
     fwhm="random",
+    randomize=True,
     seed=0,
     progress_bar=False,
 ):
@@ -120,7 +121,13 @@ def simulated_stamps(
     galaxy : `~clusterfinder.galaxy.GalaxyGeometry`
         The galaxy (M31 by default).
     fwhm : None, "random" or `~astropy.units.Quantity`
-        Seeing of each field, as in `~clusterfinder.simulate.simulate_field`.
+        Seeing of each field, as in `~clusterfinder.simulate.simulate_field`. With
+        ``randomize`` and ``"random"``, the randomisation draws the seeing.
+    randomize : bool or `~clusterfinder.simulate.DomainRandomization`
+        Domain randomisation of every field (seeing, PSF family and shape, depth, noise
+        correlation, hard negatives; see `~clusterfinder.simulate.DomainRandomization`).
+        On by default: a model trained on one sky learns that sky. False gives the fixed
+        configured fields of earlier versions.
     seed : int
         Random seed of the whole set.
     progress_bar : bool
@@ -130,8 +137,9 @@ def simulated_stamps(
     -------
     `~clusterfinder.Cutout`
         The stamps, with a table holding ``coord``, ``label``, ``kind``,
-        ``mag_g``, ``mag_i``, ``reff``, ``r_deproj`` and ``field`` (the index of
-        the field the stamp comes from).
+        ``mag_g``, ``mag_i``, ``reff``, ``r_deproj``, ``field`` (the index of
+        the field the stamp comes from) and ``seeing_<band>`` (the true FWHM of
+        the field's PSF in each band, arcsec).
 
     Examples
     --------
@@ -163,12 +171,14 @@ def simulated_stamps(
     )
     for index in fields:
         field_seed = int(field_seeds[index].generate_state(1)[0])
+        randomized = randomize is not False and randomize is not None
         field = simulate_field(
             size=size,
             center=centers[index],
             config=config,
             seed=field_seed,
-            fwhm=fwhm,
+            fwhm=None if randomized and isinstance(fwhm, str) and fwhm == "random" else fwhm,
+            randomize=randomize if randomized else None,
             galaxy=galaxy,
         )
         truth = field.truth
@@ -178,6 +188,8 @@ def simulated_stamps(
         labels = LabelSet.from_truth(truth[bright], positive_kinds=positive_kinds)
         table = QTable(labels.table, copy=True)
         table["field"] = np.full(len(table), index, dtype=np.int32)
+        for name, image in field.images.items():
+            table[f"seeing_{name}"] = np.full(len(table), image.header["FWHM"]) * u.arcsec
         stamps = Cutout.from_images(field.images, labels.coords, size=cutout_size, table=table)
         whole = ~stamps.mask.any(axis=(1, 2, 3))
         parts.append(stamps[whole])
