@@ -13,6 +13,7 @@ from ..utils import progress_bar as _progress_bar
 from .architectures import build_model, list_architectures
 from .metrics import Evaluation, choose_threshold
 from .persistence import load_weights, save_weights
+from .psf_input import psf_fwhm_arcsec, psf_images
 from .training import autocast_context, resolve_device, train_model
 from .transform import InputTransform
 
@@ -238,7 +239,44 @@ class ClusterClassifier:
             start = (size - self._cutout_size) // 2
             window = slice(start, start + self._cutout_size)
             data, mask = data[..., window, window], mask[..., window, window]
+        if self._transform.psf_channels:
+            psf = psf_images(
+                getattr(cutout, "table", None), self.bands, self._cutout_size, self.pixel_scale
+            )
+            data = np.concatenate([np.asarray(data, dtype=np.float32), psf], axis=1)
+            mask = np.concatenate([mask, np.zeros(psf.shape, dtype=bool)], axis=1)
         return data, mask
+
+    def _psf_range(self, cutout):
+        """Band -> [smallest, largest] PSF FWHM (arcsec) of ``cutout``'s stamps, if known."""
+        table = getattr(cutout, "table", None)
+        out = {}
+        for band in self.bands:
+            if table is not None and f"psf_fwhm_{band}" in table.colnames and len(table):
+                fwhm = psf_fwhm_arcsec(table, band)
+                if np.isfinite(fwhm).any():
+                    out[band] = [float(np.nanmin(fwhm)), float(np.nanmax(fwhm))]
+        return out
+
+    def _warn_psf_outside_training(self, cutout):
+        """Warn when stamps come from fields whose seeing the model never saw in training."""
+        trained = (self.training or {}).get("psf_fwhm_range") or {}
+        given = self._psf_range(cutout)
+        for band, (low, high) in trained.items():
+            if band not in given:
+                continue
+            table = cutout.table
+            fwhm = psf_fwhm_arcsec(table, band)
+            outside = (fwhm < 0.95 * low) | (fwhm > 1.05 * high)
+            if outside.any():
+                warnings.warn(
+                    f"{int(outside.sum())} stamp(s) come from fields whose {band} PSF FWHM "
+                    f"({given[band][0]:.2f}-{given[band][1]:.2f} arcsec) lies outside what "
+                    f"this model was trained on ({low:.2f}-{high:.2f} arcsec); their "
+                    "probabilities are extrapolations",
+                    ClusterFinderWarning,
+                    stacklevel=3,
+                )
 
     def _labels(self, cutout, labels, name):
         if labels is None:
@@ -297,6 +335,7 @@ class ClusterClassifier:
         batch_size = _check_batch_size(batch_size)
         device = resolve_device(device)
         self._warn_empty(mask)
+        self._warn_psf_outside_training(cutout)
         model = self._model.to(device).eval()
         # On the CPU, the channels-last layout makes the convolutions about 1.5x
         # faster (benchmarks/bench_inference.py); the results are the same.
@@ -486,6 +525,9 @@ class ClusterClassifier:
                 "target_recall": target_recall,
             },
         }
+        psf_range = self._psf_range(train)
+        if psf_range:
+            self.training["psf_fwhm_range"] = psf_range
         return history
 
     # -- evaluation -------------------------------------------------------------------------

@@ -17,6 +17,12 @@ and applied, identically, in training and in prediction. It does, in order:
 6. optionally clip the scaled values;
 7. set invalid pixels to 0 and, optionally, append a mask channel (1 where
    the pixel is invalid in any band).
+
+A seeing-aware model (``psf_channels=True``) also reads, after the stamps' bands,
+one image of the field's point-spread function per band (unit flux, centred; the
+classifier renders it from the PSF measured on the field, see `clusterfinder.psf`).
+Each is scaled like the data, as the image of a ``psf_magnitude`` star, so that
+the network compares a source with what a star looks like on the same field.
 """
 
 import dataclasses
@@ -48,6 +54,11 @@ class InputTransform:
         Clip the scaled values to this range.
     mask_channel : bool, optional
         Append a channel that is 1 on invalid pixels.
+    psf_channels : bool, optional
+        The input holds, after the bands, one unit-flux PSF image per band, scaled as a
+        star of ``psf_magnitude`` (AB on zero point 30).
+    psf_magnitude : float, optional
+        Magnitude of the reference star drawn in the PSF channels.
 
     Examples
     --------
@@ -67,6 +78,8 @@ class InputTransform:
     background_radius: float = 0.75
     clip: tuple | None = None
     mask_channel: bool = False
+    psf_channels: bool = False
+    psf_magnitude: float = 20.0
 
     def __post_init__(self):
         bands = self.bands
@@ -94,11 +107,21 @@ class InputTransform:
             object.__setattr__(self, "clip", (low, high))
         object.__setattr__(self, "subtract_background", bool(self.subtract_background))
         object.__setattr__(self, "mask_channel", bool(self.mask_channel))
+        object.__setattr__(self, "psf_channels", bool(self.psf_channels))
+        magnitude = float(self.psf_magnitude)
+        if not (math.isfinite(magnitude) and 10.0 <= magnitude <= 30.0):
+            raise ValueError(f"psf_magnitude must lie between 10 and 30 AB; got {magnitude!r}")
+        object.__setattr__(self, "psf_magnitude", magnitude)
 
     @property
     def in_channels(self):
         """Number of channels of the network input."""
-        return len(self.bands) + int(self.mask_channel)
+        return len(self.bands) * (2 if self.psf_channels else 1) + int(self.mask_channel)
+
+    @property
+    def data_channels(self):
+        """Number of channels the transform takes: the bands, then their PSFs if it reads them."""
+        return len(self.bands) * (2 if self.psf_channels else 1)
 
     def to_dict(self):
         """A JSON-serialisable dictionary of the transform."""
@@ -137,20 +160,27 @@ class InputTransform:
         ----------
         data : `torch.Tensor`
             Stamps ``(N, len(bands), H, W)`` in counts on zero point 30, bands
-            already in this transform's order.
+            already in this transform's order; with ``psf_channels``, followed by
+            one unit-flux PSF image per band: ``(N, 2 * len(bands), H, W)``.
         mask : `torch.Tensor` of bool, optional
-            True on invalid pixels, same shape as ``data``.
+            True on invalid pixels, same shape as ``data`` (PSF channels are
+            never invalid).
 
         Returns
         -------
         `torch.Tensor`
             ``(N, in_channels, H, W)`` float32, finite everywhere.
         """
-        if data.ndim != 4 or data.shape[1] != len(self.bands):
+        if data.ndim != 4 or data.shape[1] != self.data_channels:
             raise ValueError(
-                f"expected stamps of shape (N, {len(self.bands)}, H, W); got {tuple(data.shape)}"
+                f"expected stamps of shape (N, {self.data_channels}, H, W); got {tuple(data.shape)}"
             )
         data = data.float()
+        psf = None
+        if self.psf_channels:
+            n = len(self.bands)
+            data, psf = data[:, :n], data[:, n:]
+            mask = None if mask is None else mask[:, :n]
         bad = self.invalid(data, mask)
         clean = torch.where(bad, torch.zeros((), dtype=data.dtype, device=data.device), data)
         if self.subtract_background:
@@ -159,6 +189,12 @@ class InputTransform:
         if self.clip is not None:
             scaled = scaled.clamp(*self.clip)
         scaled = scaled.masked_fill(bad, 0.0)
+        if psf is not None:
+            star = 10.0 ** (-0.4 * (self.psf_magnitude - 30.0))
+            psf = torch.asinh(torch.nan_to_num(psf) * (star / self.softening))
+            if self.clip is not None:
+                psf = psf.clamp(*self.clip)
+            scaled = torch.cat([scaled, psf], dim=1)
         if self.mask_channel:
             scaled = torch.cat([scaled, bad.any(dim=1, keepdim=True).to(scaled.dtype)], dim=1)
         return scaled

@@ -1,0 +1,306 @@
+"""Robustness: models trained on one sky, tested on skies they were not trained on.
+
+A figure measured on the simulator a model was trained on says little about the sky.
+This benchmark measures every model on several *domains*, each a set of labelled stamps
+(32 x 32 pixels, g and i, cut at the true positions of every object brighter than
+g = 22) that the models did not train on:
+
+``fixed``
+    the simulator as it was before domain randomisation (round Moffat beta = 3, white
+    noise, nominal depth; seeing 0.5-0.9"): the domain the v1 bundled model learnt;
+``randomized``
+    held-out fields of the randomised simulator (`DomainRandomization` defaults);
+``extreme_psf``
+    a PSF family held out of training: Moffat beta 2.0-2.5 with a 4-6 % halo at 2-4x the
+    FWHM and ellipticity 0.05-0.1 on every field (training draws beta 2-5, half the fields
+    Kolmogorov, half with a 1-6 % halo);
+``seeing_<s>``
+    randomised PSF shapes at one seeing ``s`` (both bands), from 0.45" to 1.0": the
+    bright-star false-positive rate as a curve over seeing;
+``outside``
+    fields rendered by an independently written GalSim renderer
+    (`clusterfinder.outside_renderer`), never used for training.
+
+Models: the v1 bundled model (trained on fixed fields), the small CNN trained on the
+randomised simulator (``benchmarks/train_default_model.py``; pass its path with
+``--randomized``), and the morphology + gradient-boosting baseline trained on the
+randomised training stamps in the same run. Each model decides at its own threshold
+(chosen on its own validation set). Per domain and model: purity, recall and F1 at
+g < 21 and g < 22; per seeing: the fraction of stars brighter than g = 21 called
+clusters and the recall of clusters brighter than g = 21.
+
+Usage::
+
+    python benchmarks/train_default_model.py --output PATH
+    python benchmarks/bench_robustness.py --model randomized PATH [--quick]
+
+Stamps and predictions are cached in ``benchmarks/.robustness_cache/`` (ignored by git).
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine_summary, markdown_table, write_results_block
+from bench_quality import fit_baseline
+
+HERE = Path(__file__).parent
+CACHE = HERE / ".robustness_cache"
+STAMP_SIZE = 32
+SEEINGS = (0.45, 0.55, 0.65, 0.75, 0.85, 1.0)
+STARS = ("mw_star", "m31_star")
+FULL = dict(train_fields=160, domain_fields=40, seeing_fields=12, outside_fields=8, size=1024)
+QUICK = dict(train_fields=4, domain_fields=2, seeing_fields=1, outside_fields=1, size=512)
+
+
+def extreme_psf():
+    """The held-out PSF family of the ``extreme_psf`` domain."""
+    from clusterfinder.simulate import DomainRandomization
+
+    return DomainRandomization(
+        kolmogorov_fraction=0.0,
+        beta=(2.0, 2.5),
+        halo_probability=1.0,
+        halo_fraction=(0.04, 0.06),
+        ellipticity=(0.05, 0.1),
+    )
+
+
+def domains(settings):
+    """Domain name -> function making its labelled stamps."""
+    from clusterfinder.datasets import simulated_stamps
+
+    n, size = settings["domain_fields"], settings["size"]
+    common = dict(size=size, cutout_size=STAMP_SIZE, mag_max=22.0)
+    out = {
+        "fixed": lambda: simulated_stamps(n_fields=n, randomize=False, seed=2026, **common),
+        "randomized": lambda: simulated_stamps(n_fields=n, seed=2026, **common),
+        "extreme_psf": lambda: simulated_stamps(
+            n_fields=max(1, n // 2), randomize=extreme_psf(), seed=4046, **common
+        ),
+    }
+    for k, seeing in enumerate(SEEINGS):
+        out[f"seeing_{seeing:.2f}"] = lambda seeing=seeing, k=k: simulated_stamps(
+            n_fields=settings["seeing_fields"], fwhm=seeing * u.arcsec, seed=5000 + k, **common
+        )
+    out["outside"] = lambda: outside_stamps(settings)
+    return out
+
+
+def outside_stamps(settings):
+    """Stamps of fields made by the GalSim renderer (None when GalSim is missing)."""
+    try:
+        from clusterfinder.outside_renderer import render_outside_field
+    except ImportError as exc:
+        print(f"outside renderer unavailable ({exc}); domain skipped")
+        return None
+    from astropy.table import QTable
+
+    from clusterfinder import Cutout
+    from clusterfinder.datasets import CLUSTER_KINDS
+
+    parts = []
+    for index in range(settings["outside_fields"]):
+        folder = CACHE / "outside_fields" / f"field_{index:03d}"
+        if (folder / "truth.ecsv").exists():
+            truth = QTable.read(folder / "truth.ecsv")
+            images = {band: folder / f"outside_{band}.fits" for band in ("g", "i")}
+        else:
+            field = render_outside_field(folder, size=settings["size"], seed=7000 + index)
+            truth, images = field.truth, field.images
+        bright = truth[np.asarray(truth["mag_g"]) <= 22.0]
+        table = QTable()
+        table["coord"] = bright["coord"]
+        table["label"] = np.isin(np.asarray(bright["kind"]), CLUSTER_KINDS).astype(int)
+        for name in ("kind", "mag_g", "mag_i"):
+            table[name] = bright[name]
+        table["field"] = np.full(len(table), index, dtype=np.int32)
+        stamps = Cutout.from_images(images, table["coord"], size=STAMP_SIZE, table=table)
+        parts.append(stamps[~stamps.mask.any(axis=(1, 2, 3))])
+    return Cutout.concatenate(parts)
+
+
+def cached_stamps(name, make):
+    from clusterfinder import Cutout
+
+    path = CACHE / "stamps" / f"{name}.fits"
+    if path.exists():
+        return Cutout.read(path)
+    stamps = make()
+    if stamps is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamps.write(path, overwrite=True)
+    return stamps
+
+
+def models(args, train, validation):
+    """Model name -> (predict function, threshold, what it was trained on)."""
+    from clusterfinder import ClusterClassifier
+
+    out = {}
+    bundled = ClusterClassifier.from_pretrained()
+    out["v1 bundled (fixed fields)"] = (bundled.predict_proba, bundled.threshold)
+    for label, path in args.model or []:
+        clf = ClusterClassifier.load(path)
+        out[label] = (clf.predict_proba, clf.threshold)
+    start = time.perf_counter()
+    predict, threshold, _, _ = fit_baseline(train, validation)
+    print(f"baseline trained in {time.perf_counter() - start:.0f} s")
+    out["baseline (randomized)"] = (predict, threshold)
+    return out
+
+
+def split_fields(stamps, fraction=0.15, seed=0):
+    from clusterfinder.labels.split import group_split
+
+    fields = np.unique(np.asarray(stamps.table["field"]), return_inverse=True)[1]
+    part = group_split(
+        fields, np.asarray(stamps.table["label"]), (1 - fraction, fraction), seed=seed
+    )
+    return stamps[part == 0], stamps[part == 1]
+
+
+def domain_scores(labels, proba, mags, threshold):
+    from clusterfinder.classifier import binary_metrics
+
+    row = []
+    for limit in (21.0, 22.0):
+        bright = mags < limit
+        m = binary_metrics(labels[bright], proba[bright], threshold)
+        row += [m["purity"], m["recall"], m["f1"]]
+    return row
+
+
+def star_rates(stamps, proba, threshold):
+    """Fraction of g < 21 stars called clusters, recall of g < 21 clusters, and counts."""
+    kind = np.asarray(stamps.table["kind"], dtype=str)
+    bright = np.asarray(stamps.table["mag_g"], dtype=float) < 21.0
+    star = bright & np.isin(kind, STARS)
+    cluster = bright & (np.asarray(stamps.table["label"]) == 1)
+    called = proba >= threshold
+    return (
+        float(called[star].mean()) if star.any() else np.nan,
+        float(called[cluster].mean()) if cluster.any() else np.nan,
+        int(star.sum()),
+        int(cluster.sum()),
+    )
+
+
+def _f(value):
+    return "-" if value is None or not np.isfinite(value) else f"{value:.3f}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model",
+        nargs=2,
+        action="append",
+        metavar=("LABEL", "PATH"),
+        help="a trained model to measure too (repeatable)",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny domains, throw-away")
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    global CACHE
+    if args.quick:
+        CACHE = HERE / ".robustness_cache_quick"
+    start = time.perf_counter()
+
+    from clusterfinder.datasets import simulated_stamps
+
+    stamps = cached_stamps(
+        "train",
+        lambda: simulated_stamps(
+            n_fields=settings["train_fields"], size=settings["size"], cutout_size=STAMP_SIZE,
+            mag_max=22.0, seed=0, progress_bar=True,
+        ),
+    )  # fmt: skip
+    train, validation = split_fields(stamps)
+    test_sets = {}
+    for name, make in domains(settings).items():
+        t0 = time.perf_counter()
+        cut = cached_stamps(name, make)
+        if cut is not None:
+            test_sets[name] = cut
+            print(f"domain {name}: {len(cut)} stamps ({time.perf_counter() - t0:.0f} s)")
+    predictors = models(args, train, validation)
+
+    domain_rows, seeing_rows, results = [], [], {}
+    for model, (predict, threshold) in predictors.items():
+        for name, cut in test_sets.items():
+            proba = np.asarray(predict(cut), dtype=float)
+            labels = np.asarray(cut.table["label"])
+            mags = np.asarray(cut.table["mag_g"], dtype=float)
+            results[model, name] = (proba, threshold)
+            if name.startswith("seeing_"):
+                fp, recall, n_star, n_cluster = star_rates(cut, proba, threshold)
+                seeing_rows.append(
+                    [model, name.split("_")[1], _f(fp), _f(recall), n_star, n_cluster]
+                )
+            else:
+                scores = domain_scores(labels, proba, mags, threshold)
+                fp, recall, n_star, _ = star_rates(cut, proba, threshold)
+                domain_rows.append(
+                    [model, name, f"{threshold:.3f}", *map(_f, scores), _f(fp), n_star]
+                )
+    worst = {}
+    for model, _, _, fp, _, _ in seeing_rows:
+        value = float(fp) if fp != "-" else np.nan
+        worst[model] = np.nanmax([worst.get(model, np.nan), value])
+
+    counts = {
+        name: f"{len(cut)} ({int(np.sum(cut.table['label']))} clusters)"
+        for name, cut in test_sets.items()
+    }
+    text = "\n".join(
+        [
+            "## Robustness across domains (`bench_robustness.py`)",
+            "",
+            machine_summary(),
+            "",
+            f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+            + (" (--quick)" if args.quick else "")
+            + f"; {time.perf_counter() - start:.0f} s. Stamps 32 px at the true positions of "
+            "every object with g <= 22; each model at its own validation threshold. "
+            "Every figure is measured on simulated data, on the domain named in its row; "
+            "none is a figure on real PAndAS images.",
+            "",
+            "Domains (stamps): " + "; ".join(f"{k} {v}" for k, v in counts.items()),
+            "",
+            markdown_table(
+                [
+                    "model", "domain", "threshold", "purity g<21", "recall g<21", "F1 g<21",
+                    "purity g<22", "recall g<22", "F1 g<22", "stars g<21 called clusters",
+                    "stars g<21",
+                ],
+                domain_rows,
+            ),
+            "",
+            "Bright stars (g < 21) called clusters, and recall of g < 21 clusters, by seeing "
+            "(randomised PSF shapes, one FWHM for both bands; target: <= 5 % at every seeing):",
+            "",
+            markdown_table(
+                ["model", "seeing (\")", "stars called clusters", "cluster recall", "stars",
+                 "clusters"],
+                seeing_rows,
+            ),
+            "",
+            "Worst star false-positive rate over seeing: "
+            + "; ".join(f"{m} {_f(v)}" for m, v in worst.items()),
+        ]
+    )  # fmt: skip
+    print(text)
+    if not args.quick:
+        write_results_block("bench_robustness", text)
+    return results
+
+
+if __name__ == "__main__":
+    main()
