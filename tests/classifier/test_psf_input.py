@@ -1,0 +1,154 @@
+"""Seeing-aware models: PSF channels rendered from the stamps' PSF columns."""
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+import pytest
+import torch
+from astropy.table import QTable
+
+from clusterfinder import ClusterClassifier, Cutout
+from clusterfinder.classifier import InputTransform, binary_metrics
+from clusterfinder.classifier.psf_input import elliptical_moffat, psf_column_names, psf_images
+from clusterfinder.utils import ClusterFinderWarning
+
+SCALE = 0.186 * u.arcsec / u.pix
+
+
+def with_psf(table, fwhm_arcsec, *, beta=3.0, ellipticity=0.0, theta=0.0, bands=("g", "i")):
+    for band in bands:
+        fwhm_name, beta_name, ell_name, theta_name = psf_column_names(band)
+        table[fwhm_name] = np.broadcast_to(fwhm_arcsec, (len(table),)) * u.arcsec
+        table[beta_name] = np.full(len(table), beta)
+        table[ell_name] = np.full(len(table), ellipticity)
+        table[theta_name] = np.full(len(table), theta) * u.deg
+    return table
+
+
+def seeing_confounded(n, *, seed, size=16):
+    """Stars and clusters whose widths overlap unless the seeing of each stamp is known.
+
+    The PSF is a Gaussian of sigma ``s`` drawn per stamp from 1.0-2.2 pixels; a star has
+    width ``s``, a cluster ``1.5 s``: a star in bad seeing is as wide as a cluster in good.
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    seeing = rng.uniform(1.0, 2.2, n)
+    sigma = seeing * np.where(labels == 1, 1.5, 1.0)
+    flux = 10 ** (-0.4 * (rng.uniform(19.5, 21.0, n) - 30))
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    profile = np.exp(-(xx**2 + yy**2)[None] / (2 * sigma[:, None, None] ** 2))
+    profile /= profile.sum(axis=(1, 2), keepdims=True)
+    data = np.stack([profile * flux[:, None, None]] * 2, axis=1)
+    data = (data + rng.normal(0, 1.5, data.shape)).astype(np.float32)
+    table = QTable({"label": labels, "mag_g": np.full(n, 20.0)})
+    # a Gaussian is a Moffat of very large beta
+    fwhm = 2.3548 * seeing * SCALE.to_value(u.arcsec / u.pix)
+    with_psf(table, fwhm, beta=50.0)
+    return Cutout(data, bands=("g", "i"), table=table)
+
+
+def test_elliptical_moffat_fwhm_and_shape():
+    """The rendered PSF has unit flux, its FWHM and its ellipticity (second moments)."""
+    image = elliptical_moffat(41, 4.0, 3.0, 0.0, 0.0, oversample=9)
+    assert image.sum() == pytest.approx(1.0)
+    profile = image[20]
+    above = np.flatnonzero(profile >= 0.5 * profile.max())
+    # pixel-integrated, so the half-maximum width is within a pixel of 4
+    assert abs((above[-1] - above[0] + 1) - 4.0) <= 1.0
+    tilted = elliptical_moffat(41, 4.0, 20.0, 0.2, 30.0)
+    yy, xx = np.mgrid[-20:21, -20:21]
+    mxx, myy, mxy = (np.sum(tilted * a) for a in (xx * xx, yy * yy, xx * yy))
+    angle = 0.5 * np.degrees(np.arctan2(2 * mxy, mxx - myy))
+    assert angle == pytest.approx(30.0, abs=1.0)
+
+
+def test_psf_images_render_each_distinct_psf():
+    table = with_psf(QTable({"label": [0, 1, 0]}), np.array([0.6, 0.6, 0.9]))
+    images = psf_images(table, ("g", "i"), 15, SCALE)
+    assert images.shape == (3, 2, 15, 15) and images.dtype == np.float32
+    assert np.array_equal(images[0], images[1])
+    assert images[2, 0].max() < images[0, 0].max()  # wider PSF, lower peak
+    assert np.allclose(images.sum(axis=(2, 3)), 1.0, atol=1e-5)
+
+
+def test_psf_images_refuse_missing_or_bad_columns():
+    table = QTable({"label": [0, 1]})
+    with pytest.raises(ValueError, match=r"needs the PSF of each stamp.s field.*psf_fwhm_g"):
+        psf_images(table, ("g",), 15, SCALE)
+    with_psf(table, np.array([0.6, np.nan]), bands=("g",))
+    with pytest.raises(ValueError, match=r"1 stamp\(s\) have an invalid PSF in band 'g'"):
+        psf_images(table, ("g",), 15, SCALE)
+    with_psf(table, np.array([0.6, 0.7]), bands=("g",))
+    with pytest.raises(ValueError, match="needs its pixel scale"):
+        psf_images(table, ("g",), 15, None)
+
+
+def test_transform_psf_channels():
+    transform = InputTransform(bands=("g", "i"), psf_channels=True)
+    assert transform.in_channels == 4 and transform.data_channels == 4
+    data = torch.zeros(2, 4, 9, 9)
+    data[:, 2:, 4, 4] = 1.0  # a delta-function PSF
+    out = transform(data)
+    assert out.shape == (2, 4, 9, 9)
+    star = 10 ** (-0.4 * (20 - 30))
+    assert float(out[0, 2, 4, 4]) == pytest.approx(np.arcsinh(star / 5.0))
+    with pytest.raises(ValueError, match=r"expected stamps of shape \(N, 4, H, W\)"):
+        transform(torch.zeros(1, 2, 9, 9))
+    assert InputTransform.from_dict(transform.to_dict()) == transform
+    with pytest.raises(ValueError, match="psf_magnitude must lie between 10 and 30"):
+        InputTransform(psf_channels=True, psf_magnitude=40)
+
+
+def test_seeing_aware_model_needs_the_psf_columns():
+    clf = ClusterClassifier(
+        "small_cnn",
+        bands=("g", "i"),
+        cutout_size=16,
+        transform=InputTransform(bands=("g", "i"), psf_channels=True),
+        pixel_scale=SCALE,
+    )
+    cut = seeing_confounded(4, seed=0)
+    for name in psf_column_names("i"):
+        cut.table.remove_column(name)
+    with pytest.raises(ValueError, match="stamps lack the columns"):
+        clf.predict_proba(cut)
+
+
+@pytest.mark.slow
+def test_psf_channels_resolve_seeing_confusion(tmp_path):
+    """Where width alone cannot tell stars from clusters, the PSF channels can.
+
+    A seeing-blind and a seeing-aware small CNN, trained alike on the same stamps: the
+    aware one is clearly better on new stamps; saved and loaded it predicts the same, and
+    it warns on stamps from a seeing outside its training range.
+    """
+    train, val, test = (seeing_confounded(n, seed=s) for n, s in ((1500, 1), (400, 2), (600, 3)))
+    scores = {}
+    for aware in (False, True):
+        clf = ClusterClassifier(
+            "small_cnn",
+            bands=("g", "i"),
+            cutout_size=16,
+            transform=InputTransform(bands=("g", "i"), psf_channels=aware),
+            pixel_scale=SCALE,
+            seed=0,
+        )
+        clf.fit(train, val, epochs=12, batch_size=64, learning_rate=3e-3, patience=None, seed=0)
+        proba = clf.predict_proba(test)
+        scores[aware] = binary_metrics(np.asarray(test.table["label"]), proba, clf.threshold)["f1"]
+    assert scores[True] > scores[False] + 0.1
+    assert scores[True] > 0.85
+    low, high = clf.training["psf_fwhm_range"]["g"]
+    assert low == pytest.approx(2.3548 * 1.0 * 0.186, rel=0.01)
+    path = clf.save(tmp_path / "aware.safetensors")
+    again = ClusterClassifier.load(path)
+    assert np.allclose(again.predict_proba(test), proba)
+    with_psf(test.table, 3.0 * high)
+    with pytest.warns(ClusterFinderWarning, match="lies outside what this model was trained on"):
+        again.predict_proba(test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with_psf(test.table, 0.5 * (low + high))
+        again.predict_proba(test)
