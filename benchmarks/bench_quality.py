@@ -296,11 +296,12 @@ def _jittered(stamps, copies, max_shift, seed=0):
     return Cutout.concatenate([stamps, *parts])
 
 
-def fit_baseline(train, validation):
+def fit_baseline(train, validation, *, extra_columns=()):
     """Morphology and colour features + gradient-boosted trees, threshold on validation.
 
-    Returns the function that gives P(cluster) of stamps, the threshold, the
-    feature names and the training time (s).
+    ``extra_columns`` names columns of the stamps' tables used as features too (for
+    example the PSF FWHM of each stamp's field). Returns the function that gives
+    P(cluster) of stamps, the threshold, the feature names and the training time (s).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -309,7 +310,11 @@ def fit_baseline(train, validation):
     def features(stamps):
         table = morphology_features(stamps)
         names = [c for c in table.colnames if not c.startswith(("bkg_", "flux_"))]
-        return names, np.column_stack([np.asarray(table[c], dtype=float) for c in names])
+        columns = [np.asarray(table[c], dtype=float) for c in names]
+        for name in extra_columns:
+            value = stamps.table[name]
+            columns.append(np.asarray(getattr(value, "value", value), dtype=float))
+        return [*names, *extra_columns], np.column_stack(columns)
 
     names, x_train = features(train)
     y_train = np.asarray(train.table["label"])

@@ -21,11 +21,13 @@ g = 22) that the models did not train on:
     fields rendered by an independently written GalSim renderer
     (`clusterfinder.outside_renderer`), never used for training.
 
-Models: the v1 bundled model (trained on fixed fields), the small CNN trained on the
-randomised simulator (``benchmarks/train_default_model.py``; pass its path with
-``--randomized``), and the morphology + gradient-boosting baseline trained on the
-randomised training stamps in the same run. Each model decides at its own threshold
-(chosen on its own validation set). Per domain and model: purity, recall and F1 at
+Models: the v1 bundled model (trained on fixed fields), the networks given with
+``--model LABEL PATH`` (e.g. the small CNNs of ``benchmarks/train_default_model.py``,
+seeing-blind or seeing-aware), and the morphology + gradient-boosting baseline trained
+on the randomised training stamps in the same run, without and with the field's PSF
+FWHM as two more features. The PSF of every field (training and test) is measured on
+its own stars with `clusterfinder.psf.measure_psf`, as it would be on a survey image.
+Each model decides at its own threshold (chosen on its own validation set). Per domain and model: purity, recall and F1 at
 g < 21 and g < 22; per seeing: the fraction of stars brighter than g = 21 called
 clusters and the recall of clusters brighter than g = 21.
 
@@ -76,7 +78,7 @@ def domains(settings):
     from clusterfinder.datasets import simulated_stamps
 
     n, size = settings["domain_fields"], settings["size"]
-    common = dict(size=size, cutout_size=STAMP_SIZE, mag_max=22.0)
+    common = dict(size=size, cutout_size=STAMP_SIZE, mag_max=22.0, measure_psf=True)
     out = {
         "fixed": lambda: simulated_stamps(n_fields=n, randomize=False, seed=2026, **common),
         "randomized": lambda: simulated_stamps(n_fields=n, seed=2026, **common),
@@ -102,7 +104,9 @@ def outside_stamps(settings):
     from astropy.table import QTable
 
     from clusterfinder import Cutout
+    from clusterfinder.classifier.psf_input import attach_psf
     from clusterfinder.datasets import CLUSTER_KINDS
+    from clusterfinder.psf import measure_psf
 
     parts = []
     for index in range(settings["outside_fields"]):
@@ -121,6 +125,7 @@ def outside_stamps(settings):
             table[name] = bright[name]
         table["field"] = np.full(len(table), index, dtype=np.int32)
         stamps = Cutout.from_images(images, table["coord"], size=STAMP_SIZE, table=table)
+        attach_psf(stamps, {band: measure_psf(path) for band, path in images.items()})
         parts.append(stamps[~stamps.mask.any(axis=(1, 2, 3))])
     return Cutout.concatenate(parts)
 
@@ -149,10 +154,14 @@ def models(args, train, validation):
     for label, path in args.model or []:
         clf = ClusterClassifier.load(path)
         out[label] = (clf.predict_proba, clf.threshold)
-    start = time.perf_counter()
-    predict, threshold, _, _ = fit_baseline(train, validation)
-    print(f"baseline trained in {time.perf_counter() - start:.0f} s")
-    out["baseline (randomized)"] = (predict, threshold)
+    for label, extra in (
+        ("baseline (randomized)", ()),
+        ("baseline + PSF FWHM (randomized)", ("psf_fwhm_g", "psf_fwhm_i")),
+    ):
+        start = time.perf_counter()
+        predict, threshold, _, _ = fit_baseline(train, validation, extra_columns=extra)
+        print(f"{label} trained in {time.perf_counter() - start:.0f} s")
+        out[label] = (predict, threshold)
     return out
 
 
@@ -219,7 +228,7 @@ def main(argv=None):
         "train",
         lambda: simulated_stamps(
             n_fields=settings["train_fields"], size=settings["size"], cutout_size=STAMP_SIZE,
-            mag_max=22.0, seed=0, progress_bar=True,
+            mag_max=22.0, seed=0, measure_psf=True, progress_bar=True,
         ),
     )  # fmt: skip
     train, validation = split_fields(stamps)
@@ -251,7 +260,7 @@ def main(argv=None):
                     [model, name, f"{threshold:.3f}", *map(_f, scores), _f(fp), n_star]
                 )
     worst = {}
-    for model, _, _, fp, _, _ in seeing_rows:
+    for model, _, fp, _, _, _ in seeing_rows:
         value = float(fp) if fp != "-" else np.nan
         worst[model] = np.nanmax([worst.get(model, np.nan), value])
 

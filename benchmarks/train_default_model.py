@@ -25,10 +25,12 @@ import numpy as np
 import torch
 
 from clusterfinder import ClusterClassifier
+from clusterfinder.classifier import InputTransform
 from clusterfinder.classifier.metrics import binary_metrics
 from clusterfinder.classifier.weights import DEFAULT_WEIGHTS
 from clusterfinder.datasets import simulated_stamps
 from clusterfinder.labels.split import group_split
+from clusterfinder.simulate import PANDAS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine_summary, markdown_table, write_results_block
@@ -82,6 +84,11 @@ def main(argv=None):
         action="store_true",
         help="train on fixed fields (no domain randomisation), as before version 0.2",
     )
+    parser.add_argument(
+        "--psf-input",
+        action="store_true",
+        help="seeing-aware model: the PSF measured on each field is given as extra channels",
+    )
     parser.add_argument("--quick", action="store_true", help="a few fields, throw-away output")
     parser.add_argument("--output", type=Path, default=WEIGHTS_DIR / DEFAULT_WEIGHTS)
     args = parser.parse_args(argv)
@@ -97,6 +104,7 @@ def main(argv=None):
         cutout_size=32,
         mag_max=22.0,
         randomize=not args.no_randomize,
+        measure_psf=args.psf_input,
         seed=TRAIN_SEED,
         progress_bar=True,
     )
@@ -106,13 +114,21 @@ def main(argv=None):
         cutout_size=32,
         mag_max=23.0,
         randomize=not args.no_randomize,
+        measure_psf=args.psf_input,
         seed=HELD_OUT_SEED,
         progress_bar=True,
     )
     simulated = time.perf_counter()
     train, validation = split_by_field(stamps, 0.15, seed=TRAIN_SEED)
 
-    clf = ClusterClassifier("small_cnn", bands=("g", "i"), cutout_size=32, seed=TRAIN_SEED)
+    clf = ClusterClassifier(
+        "small_cnn",
+        bands=("g", "i"),
+        cutout_size=32,
+        transform=InputTransform(bands=("g", "i"), psf_channels=args.psf_input),
+        pixel_scale=PANDAS.pixel_scale,
+        seed=TRAIN_SEED,
+    )
     clf.fit(
         train,
         validation,

@@ -91,6 +91,7 @@ def simulated_stamps(
     galaxy=M31,
     fwhm="random",
     randomize=True,
+    measure_psf=False,
     seed=0,
     progress_bar=False,
 ):
@@ -128,6 +129,11 @@ def simulated_stamps(
         correlation, hard negatives; see `~clusterfinder.simulate.DomainRandomization`).
         On by default: a model trained on one sky learns that sky. False gives the fixed
         configured fields of earlier versions.
+    measure_psf : bool
+        Measure each field's PSF in every band on its stars
+        (`clusterfinder.psf.measure_psf`) and add it to the stamps as the
+        ``psf_*`` columns that seeing-aware models read
+        (`clusterfinder.classifier.psf_input`).
     seed : int
         Random seed of the whole set.
     progress_bar : bool
@@ -191,6 +197,11 @@ def simulated_stamps(
         for name, image in field.images.items():
             table[f"seeing_{name}"] = np.full(len(table), image.header["FWHM"]) * u.arcsec
         stamps = Cutout.from_images(field.images, labels.coords, size=cutout_size, table=table)
+        if measure_psf:
+            from .classifier.psf_input import attach_psf
+            from .psf import measure_psf as measure
+
+            attach_psf(stamps, {band: measure(image) for band, image in field.images.items()})
         whole = ~stamps.mask.any(axis=(1, 2, 3))
         parts.append(stamps[whole])
     if not parts:

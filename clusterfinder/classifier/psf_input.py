@@ -25,7 +25,14 @@ import math
 import astropy.units as u
 import numpy as np
 
-__all__ = ["PSF_QUANTITIES", "psf_column_names", "psf_fwhm_arcsec", "psf_images"]
+__all__ = [
+    "PSF_QUANTITIES",
+    "attach_psf",
+    "psf_column_names",
+    "psf_columns",
+    "psf_fwhm_arcsec",
+    "psf_images",
+]
 
 #: What is stored per band, in the column names ``psf_<quantity>_<band>``.
 PSF_QUANTITIES = ("fwhm", "beta", "ellipticity", "theta")
@@ -34,6 +41,54 @@ PSF_QUANTITIES = ("fwhm", "beta", "ellipticity", "theta")
 def psf_column_names(band):
     """The names of the PSF columns of ``band``, in the order of `PSF_QUANTITIES`."""
     return tuple(f"psf_{quantity}_{band}" for quantity in PSF_QUANTITIES)
+
+
+def psf_columns(psfs, n):
+    """The PSF columns (name -> array of length ``n``) of measured PSFs.
+
+    Parameters
+    ----------
+    psfs : dict
+        Band -> measured PSF (`~clusterfinder.psf.PSFMeasurement`, or anything with
+        ``fwhm`` (angle), ``beta``, ``ellipticity`` and ``theta`` (angle) attributes).
+    n : int
+        Number of rows.
+    """
+    out = {}
+    for band, psf in psfs.items():
+        fwhm_name, beta_name, ell_name, theta_name = psf_column_names(band)
+        out[fwhm_name] = np.full(n, psf.fwhm.to_value(u.arcsec)) * u.arcsec
+        out[beta_name] = np.full(n, float(psf.beta))
+        out[ell_name] = np.full(n, float(psf.ellipticity))
+        out[theta_name] = np.full(n, u.Quantity(psf.theta, u.deg).value) * u.deg
+    return out
+
+
+def attach_psf(cutout, psfs):
+    """Add the PSF columns of measured PSFs to every stamp of ``cutout`` (in place).
+
+    Parameters
+    ----------
+    cutout : `~clusterfinder.Cutout`
+        Stamps that all come from the images whose PSFs are given.
+    psfs : dict
+        Band -> measured PSF (see `psf_columns`).
+
+    Returns
+    -------
+    `~clusterfinder.Cutout`
+        ``cutout`` itself.
+    """
+    if not isinstance(psfs, dict) or not psfs:
+        raise TypeError(f"psfs must be a non-empty dict band -> measured PSF; got {psfs!r}")
+    unknown = [band for band in psfs if band not in tuple(cutout.bands)]
+    if unknown:
+        raise ValueError(
+            f"psfs has band(s) {unknown} that the stamps lack; their bands are {cutout.bands}"
+        )
+    for name, column in psf_columns(psfs, len(cutout)).items():
+        cutout.table[name] = column
+    return cutout
 
 
 def psf_fwhm_arcsec(table, band):

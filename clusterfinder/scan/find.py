@@ -31,6 +31,34 @@ COMPUTED_COLUMNS = ("x", "y", "prob_cluster")
 #: edge of a tile are detected whole (their centres still decide the tile).
 DETECTION_MARGIN = 32
 
+#: Largest side (pixels) of the central window of an image whose stars measure its PSF.
+PSF_WINDOW = 4096
+
+
+def needs_psf(classifier):
+    """True when a model reads the PSF (seeing-aware) or knows the seeing it trained on."""
+    transform = getattr(classifier, "transform", None)
+    training = getattr(classifier, "training", None) or {}
+    return bool(getattr(transform, "psf_channels", False) or training.get("psf_fwhm_range"))
+
+
+def field_psfs(field):
+    """Band -> PSF measured on the stars of the central window of each image of ``field``."""
+    from ..psf import measure_psf
+
+    out = {}
+    for band, image in field.images.items():
+        ny, nx = image.data.shape
+        y0, x0 = max(0, (ny - PSF_WINDOW) // 2), max(0, (nx - PSF_WINDOW) // 2)
+        window = (slice(y0, y0 + PSF_WINDOW), slice(x0, x0 + PSF_WINDOW))
+        out[band] = measure_psf(
+            np.asarray(image.data[window]),
+            wcs=image.wcs[window],
+            saturation=image.saturation,
+            header=image.header,
+        )
+    return out
+
 
 def check_sources(sources, name="sources"):
     """Return ``sources`` as a `~astropy.table.QTable` with a SkyCoord column ``coord``.
@@ -400,6 +428,9 @@ def _search_field(
     field, sources, classifier, threshold, batch_size, device, keep_all, progress_bar
 ):
     """Classify the sources of every tile of ``field``; return (list of rows, n_sources)."""
+    from ..classifier.psf_input import psf_columns
+
+    psfs = field_psfs(field) if needs_psf(classifier) else None
     if sources is not None:
         sources = check_sources(sources)
         sources = sources.copy(copy_data=False)
@@ -415,6 +446,9 @@ def _search_field(
         n_sources += len(subset)
         if len(subset) == 0:
             continue
+        if psfs is not None:
+            for name, column in psf_columns(psfs, len(subset)).items():
+                subset[name] = column
         part = classify_tile(
             field,
             tile,
