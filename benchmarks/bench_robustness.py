@@ -28,8 +28,8 @@ on the randomised training stamps in the same run, without and with the field's 
 FWHM as two more features. The PSF of every field (training and test) is measured on
 its own stars with `clusterfinder.psf.measure_psf`, as it would be on a survey image.
 Each model decides at its own threshold (chosen on its own validation set). Per domain
-and model: purity, recall and F1 at g < 21 and g < 22; per seeing: the fraction of stars brighter than g = 21 called
-clusters and the recall of clusters brighter than g = 21.
+and model: purity, recall and F1 at g < 21 and g < 22; per seeing: the fraction of stars
+brighter than g = 21 called clusters and the recall of clusters brighter than g = 21.
 
 Usage::
 
