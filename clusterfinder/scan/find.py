@@ -44,6 +44,8 @@ def needs_psf(classifier):
 
 def field_psfs(field):
     """Band -> PSF measured on the stars of the central window of each image of ``field``."""
+    from astropy.io import fits
+
     from ..psf import measure_psf
 
     out = {}
@@ -51,12 +53,11 @@ def field_psfs(field):
         ny, nx = image.data.shape
         y0, x0 = max(0, (ny - PSF_WINDOW) // 2), max(0, (nx - PSF_WINDOW) // 2)
         window = (slice(y0, y0 + PSF_WINDOW), slice(x0, x0 + PSF_WINDOW))
-        out[band] = measure_psf(
-            np.asarray(image.data[window]),
-            wcs=image.wcs[window],
-            saturation=image.saturation,
-            header=image.header,
-        )
+        # The header travels with the window: its seeing keyword is measure_psf's fallback.
+        header = fits.Header() if image.header is None else image.header.copy()
+        header.update(image.wcs[window].to_header())
+        hdu = fits.ImageHDU(np.asarray(image.data[window], dtype=np.float32), header=header)
+        out[band] = measure_psf(hdu, saturation=image.saturation)
     return out
 
 

@@ -152,3 +152,24 @@ def test_psf_channels_resolve_seeing_confusion(tmp_path):
         warnings.simplefilter("error")
         with_psf(test.table, 0.5 * (low + high))
         again.predict_proba(test)
+
+
+def test_find_candidates_measures_each_images_psf():
+    """A seeing-aware model searching images gets the PSF measured on their stars."""
+    from clusterfinder.simulate import simulate_field
+
+    field = simulate_field(size=512, seed=4, fwhm=0.8 * u.arcsec)
+    clf = ClusterClassifier(
+        "small_cnn",
+        bands=("g", "i"),
+        cutout_size=16,
+        transform=InputTransform(bands=("g", "i"), psf_channels=True),
+        pixel_scale=SCALE,
+        seed=0,
+    )
+    found = clf.find_candidates(field.images, keep_all=True)
+    assert len(found) > 10
+    for band in ("g", "i"):
+        measured = np.unique(found[f"psf_fwhm_{band}"].to_value(u.arcsec))
+        assert measured.size == 1
+        assert measured[0] == pytest.approx(0.8, rel=0.05)
