@@ -57,8 +57,11 @@ QUICK = dict(
 CLASSES = {"Cluster": 1, "Stellar": 0, "Galaxy": 0}
 
 
-def real_stamps(data_dir, realisations):
-    """The degraded cutouts as an i-band `~clusterfinder.Cutout` (all noise realisations)."""
+def real_stamps(data_dir, realisations, fwhm=None):
+    """The degraded cutouts as an i-band `~clusterfinder.Cutout` (all noise realisations).
+
+    ``fwhm`` is the seeing they are degraded to (the nominal i seeing by default).
+    """
     from clusterfinder import Cutout
     from clusterfinder.classifier import morphology_features
     from clusterfinder.galaxy import M31, M33
@@ -78,6 +81,7 @@ def real_stamps(data_dir, realisations):
             image = degrade_image(
                 np.nan_to_num(hst), pixel_scale=HST_SCALE, zero_point=ACS_F814W_AB,
                 band=BAND, distance_ratio=ratio, seed=[int(match.group(1)), realisation],
+                fwhm=fwhm,
             )  # fmt: skip
             start = (image.shape[0] - SIZE) // 2
             stamps.append(image[start : start + SIZE, start : start + SIZE])

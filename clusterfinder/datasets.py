@@ -198,7 +198,7 @@ def simulated_stamps(
             table[f"seeing_{name}"] = np.full(len(table), image.header["FWHM"]) * u.arcsec
         stamps = Cutout.from_images(field.images, labels.coords, size=cutout_size, table=table)
         if measure_psf:
-            from .classifier.psf_input import attach_psf
+            from .psf import attach_psf
             from .psf import measure_psf as measure
 
             attach_psf(stamps, {band: measure(image) for band, image in field.images.items()})

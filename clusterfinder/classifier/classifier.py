@@ -8,12 +8,13 @@ import astropy.units as u
 import numpy as np
 import torch
 
+from ..psf.columns import psf_fwhm_arcsec
 from ..utils import ClusterFinderWarning
 from ..utils import progress_bar as _progress_bar
 from .architectures import build_model, list_architectures
 from .metrics import Evaluation, choose_threshold
 from .persistence import load_weights, save_weights
-from .psf_input import psf_fwhm_arcsec, psf_images
+from .psf_input import psf_images
 from .training import autocast_context, resolve_device, train_model
 from .transform import InputTransform
 

@@ -429,7 +429,7 @@ def _search_field(
     field, sources, classifier, threshold, batch_size, device, keep_all, progress_bar
 ):
     """Classify the sources of every tile of ``field``; return (list of rows, n_sources)."""
-    from ..classifier.psf_input import psf_columns
+    from ..psf import psf_columns
 
     psfs = field_psfs(field) if needs_psf(classifier) else None
     if sources is not None:
