@@ -34,7 +34,8 @@ brighter than g = 21 called clusters and the recall of clusters brighter than g 
 Usage::
 
     python benchmarks/train_default_model.py --output PATH
-    python benchmarks/bench_robustness.py --model randomized PATH [--quick]
+    python benchmarks/bench_robustness.py --train-held-out-psf PATH2
+    python benchmarks/bench_robustness.py --model randomized PATH --model held-out PATH2
 
 Stamps and predictions are cached in ``benchmarks/.robustness_cache/`` (ignored by git).
 """
@@ -77,6 +78,44 @@ def extreme_psf():
         halo_fraction=(0.04, 0.06),
         ellipticity=(0.05, 0.1),
     )
+
+
+def narrow_psf():
+    """The training randomisation with the ``extreme_psf`` family held out.
+
+    Moffat beta 3-5 or Kolmogorov, no halo: a model trained on it has never seen
+    beta 2-2.5 nor a halo.
+    """
+    from clusterfinder.simulate import DomainRandomization
+
+    return DomainRandomization(beta=(3.0, 5.0), halo_probability=0.0)
+
+
+def train_held_out_psf(path, settings):
+    """Train a seeing-aware small CNN as train_default_model.py does, on `narrow_psf`."""
+    import torch
+
+    from clusterfinder import ClusterClassifier
+    from clusterfinder.classifier import InputTransform
+    from clusterfinder.datasets import simulated_stamps
+
+    torch.set_num_threads(1)
+    stamps = simulated_stamps(
+        n_fields=settings["train_fields"], size=settings["size"], cutout_size=STAMP_SIZE,
+        mag_max=22.0, randomize=narrow_psf(), measure_psf=True, seed=0, progress_bar=True,
+    )  # fmt: skip
+    train, validation = split_fields(stamps)
+    clf = ClusterClassifier(
+        "small_cnn", bands=("g", "i"), cutout_size=STAMP_SIZE, seed=0,
+        transform=InputTransform(bands=("g", "i"), psf_channels=True),
+    )  # fmt: skip
+    clf.fit(
+        train, validation, epochs=40, batch_size=128, learning_rate=2e-3, patience=8, seed=0,
+        progress_bar=True,
+        description="seeing-aware small CNN, randomised fields without beta < 3 or halos",
+    )  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return clf.save(path, overwrite=True)
 
 
 def domains(settings):
@@ -271,12 +310,24 @@ def main(argv=None):
         metavar=("LABEL", "PATH"),
         help="a trained model to measure too (repeatable)",
     )
+    parser.add_argument(
+        "--no-outside", action="store_true", help="leave out the outside-renderer domain"
+    )
+    parser.add_argument(
+        "--train-held-out-psf",
+        type=Path,
+        metavar="PATH",
+        help="only train the seeing-aware model that never saw the extreme_psf family",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny domains, throw-away")
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
     global CACHE
     if args.quick:
         CACHE = HERE / ".robustness_cache_quick"
+    if args.train_held_out_psf:
+        print(f"saved {train_held_out_psf(args.train_held_out_psf, settings)}")
+        return None
     start = time.perf_counter()
 
     from clusterfinder.datasets import simulated_stamps
@@ -291,6 +342,8 @@ def main(argv=None):
     train, validation = split_fields(stamps)
     test_sets = {}
     for name, make in domains(settings).items():
+        if name == "outside" and args.no_outside:
+            continue
         t0 = time.perf_counter()
         cut = cached_stamps(name, make)
         if cut is not None:
