@@ -72,7 +72,13 @@ def main(argv=None):
     parser.add_argument("--fields", type=int, default=160, help="training fields (160)")
     parser.add_argument("--held-out-fields", type=int, default=40, help="test fields (40)")
     parser.add_argument("--field-size", type=int, default=1024, help="field side, pixels")
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument(
+        "--architecture",
+        default="small_cnn",
+        help="network (default small_cnn); others train with bench_quality.py's settings, "
+        "e.g. resnet50, the paper's network, with its standard stem",
+    )
+    parser.add_argument("--epochs", type=int, default=None, help="default 40 (small_cnn)")
     parser.add_argument(
         "--threads",
         type=int,
@@ -92,9 +98,18 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a few fields, throw-away output")
     parser.add_argument("--output", type=Path, default=WEIGHTS_DIR / DEFAULT_WEIGHTS)
     args = parser.parse_args(argv)
+    settings = dict(batch_size=128, learning_rate=2e-3, patience=8, epochs=40, stem="auto")
+    if args.architecture != "small_cnn":
+        from bench_quality import DEFAULTS, SETTINGS
+
+        settings = {**DEFAULTS, "stem": "auto", **SETTINGS[args.architecture]}
+    if args.epochs is not None:
+        settings["epochs"] = args.epochs
     if args.quick:
-        args.fields, args.held_out_fields, args.field_size, args.epochs = 6, 2, 512, 2
+        args.fields, args.held_out_fields, args.field_size = 6, 2, 512
+        settings["epochs"] = 2
         args.output = Path("quick_default_model")
+    stem = settings.pop("stem")
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
 
@@ -122,20 +137,18 @@ def main(argv=None):
     train, validation = split_by_field(stamps, 0.15, seed=TRAIN_SEED)
 
     clf = ClusterClassifier(
-        "small_cnn",
+        args.architecture,
         bands=("g", "i"),
         cutout_size=32,
         transform=InputTransform(bands=("g", "i"), psf_channels=args.psf_input),
         pixel_scale=PANDAS.pixel_scale,
+        stem=stem,
         seed=TRAIN_SEED,
     )
     clf.fit(
         train,
         validation,
-        epochs=args.epochs,
-        batch_size=128,
-        learning_rate=2e-3,
-        patience=8,
+        **settings,
         seed=TRAIN_SEED,
         progress_bar=True,
         description=(
@@ -174,7 +187,9 @@ def main(argv=None):
     ]
     text = "\n".join(
         [
-            "## Default model (`small_cnn`, simulated PAndAS)",
+            "## Default model (`small_cnn`, simulated PAndAS)"
+            if args.architecture == "small_cnn"
+            else f"## `{args.architecture}` trained like the default model (simulated PAndAS)",
             "",
             machine_summary(),
             "",
@@ -191,7 +206,10 @@ def main(argv=None):
     print(text)
     print(f"saved {path}")
     if not args.quick:
-        write_results_block("train_default_model", text)
+        block = "train_default_model"
+        if args.architecture != "small_cnn":
+            block += f"_{args.architecture}"
+        write_results_block(block, text)
 
 
 if __name__ == "__main__":
