@@ -6,10 +6,12 @@ classifier therefore needs each field's PSF, and `measure_psf` measures it from 
 bright isolated stars of the image: their stacked image, the width and Moffat index of
 a fitted Moffat profile, the ellipticity and the light in the wings, returned as a
 `PSFMeasurement`. `attach_psf` adds a measured PSF to stamps cut from the image, as the
-``psf_*`` columns that seeing-aware classifiers read.
+``psf_*`` columns that seeing-aware classifiers read; `homogenize_psf` blurs stamps of
+many fields to one common seeing.
 """
 
 from .columns import PSF_QUANTITIES, attach_psf, psf_column_names, psf_columns
+from .homogenize import homogenize_psf
 from .measure import PSFMeasurement, PSFMeasurementWarning, elliptical_moffat, measure_psf
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "PSFMeasurementWarning",
     "attach_psf",
     "elliptical_moffat",
+    "homogenize_psf",
     "measure_psf",
     "psf_column_names",
     "psf_columns",
