@@ -34,8 +34,10 @@ brighter than g = 21 called clusters and the recall of clusters brighter than g 
 Usage::
 
     python benchmarks/train_default_model.py --output PATH
-    python benchmarks/bench_robustness.py --train-held-out-psf PATH2
-    python benchmarks/bench_robustness.py --model randomized PATH --model held-out PATH2
+    python benchmarks/bench_robustness.py --train held-out-psf PATH2
+    python benchmarks/bench_robustness.py --train homogenized PATH3
+    python benchmarks/bench_robustness.py --model randomized PATH --model held-out PATH2 \
+        --homogenized PATH3
 
 Stamps and predictions are cached in ``benchmarks/.robustness_cache/`` (ignored by git).
 """
@@ -91,8 +93,19 @@ def narrow_psf():
     return DomainRandomization(beta=(3.0, 5.0), halo_probability=0.0)
 
 
-def train_held_out_psf(path, settings):
-    """Train a seeing-aware small CNN as train_default_model.py does, on `narrow_psf`."""
+#: Common seeing of the homogenised model: the broadest of the training range, plus
+#: room for the measurement error of the PSF.
+HOMOGENIZED_FWHM = 1.05 * u.arcsec
+
+
+def homogenized(stamps):
+    from clusterfinder.psf import homogenize_psf
+
+    return homogenize_psf(stamps, HOMOGENIZED_FWHM)
+
+
+def train_variant(path, settings, *, randomize, psf_channels, prepare=None, description):
+    """Train a small CNN as train_default_model.py does, on a variant of its data."""
     import torch
 
     from clusterfinder import ClusterClassifier
@@ -102,20 +115,36 @@ def train_held_out_psf(path, settings):
     torch.set_num_threads(1)
     stamps = simulated_stamps(
         n_fields=settings["train_fields"], size=settings["size"], cutout_size=STAMP_SIZE,
-        mag_max=22.0, randomize=narrow_psf(), measure_psf=True, seed=0, progress_bar=True,
+        mag_max=22.0, randomize=randomize, measure_psf=True, seed=0, progress_bar=True,
     )  # fmt: skip
+    if prepare is not None:
+        stamps = prepare(stamps)
     train, validation = split_fields(stamps)
     clf = ClusterClassifier(
         "small_cnn", bands=("g", "i"), cutout_size=STAMP_SIZE, seed=0,
-        transform=InputTransform(bands=("g", "i"), psf_channels=True),
+        transform=InputTransform(bands=("g", "i"), psf_channels=psf_channels),
     )  # fmt: skip
     clf.fit(
         train, validation, epochs=40, batch_size=128, learning_rate=2e-3, patience=8, seed=0,
-        progress_bar=True,
-        description="seeing-aware small CNN, randomised fields without beta < 3 or halos",
+        progress_bar=True, description=description,
     )  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     return clf.save(path, overwrite=True)
+
+
+VARIANTS = {
+    "held-out-psf": dict(
+        randomize=narrow_psf,
+        psf_channels=True,
+        description="seeing-aware small CNN, randomised fields without beta < 3 or halos",
+    ),
+    "homogenized": dict(
+        randomize=lambda: True,
+        psf_channels=False,
+        prepare=homogenized,
+        description=f"small CNN on randomised fields homogenised to {HOMOGENIZED_FWHM}",
+    ),
+}
 
 
 def domains(settings):
@@ -250,6 +279,12 @@ def models(args, train, validation):
     for label, path in args.model or []:
         clf = ClusterClassifier.load(path)
         out[label] = (clf.predict_proba, clf.threshold)
+    if args.homogenized:
+        clf = ClusterClassifier.load(args.homogenized)
+        out[f"homogenised to {HOMOGENIZED_FWHM:g} small_cnn"] = (
+            lambda stamps, clf=clf: clf.predict_proba(homogenized(stamps)),
+            clf.threshold,
+        )
     for label, extra in (
         ("baseline (randomized)", ()),
         ("baseline + PSF FWHM (randomized)", ("psf_fwhm_g", "psf_fwhm_i")),
@@ -314,10 +349,16 @@ def main(argv=None):
         "--no-outside", action="store_true", help="leave out the outside-renderer domain"
     )
     parser.add_argument(
-        "--train-held-out-psf",
+        "--train",
+        nargs=2,
+        metavar=("VARIANT", "PATH"),
+        help=f"only train a model variant ({', '.join(VARIANTS)}) and save it to PATH",
+    )
+    parser.add_argument(
+        "--homogenized",
         type=Path,
         metavar="PATH",
-        help="only train the seeing-aware model that never saw the extreme_psf family",
+        help="a model trained on homogenised stamps: measured on homogenised domains",
     )
     parser.add_argument("--quick", action="store_true", help="tiny domains, throw-away")
     args = parser.parse_args(argv)
@@ -325,8 +366,11 @@ def main(argv=None):
     global CACHE
     if args.quick:
         CACHE = HERE / ".robustness_cache_quick"
-    if args.train_held_out_psf:
-        print(f"saved {train_held_out_psf(args.train_held_out_psf, settings)}")
+    if args.train:
+        variant, path = args.train
+        spec = dict(VARIANTS[variant])
+        spec["randomize"] = spec["randomize"]()
+        print(f"saved {train_variant(Path(path), settings, **spec)}")
         return None
     start = time.perf_counter()
 
