@@ -20,6 +20,6 @@ except ImportError as exc:  # pragma: no cover - galsim comes with the test extr
         "(or the test extras: pip install 'clusterfinder[test]')"
     ) from exc
 
-from .render import OutsideField, render_outside_field  # noqa: E402
+from .render import OutsideField, render_outside_field
 
 __all__ = ["OutsideField", "render_outside_field"]
