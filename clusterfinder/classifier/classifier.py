@@ -728,7 +728,10 @@ class ClusterClassifier:
                 f"the weights in {source!r} do not fit a {architecture} model: {first}"
             ) from None
         clf._model.eval()
-        clf.history = meta.get("history")
+        history = meta.get("history")
+        # The training history comes back as the table that fit returned (None values,
+        # JSON's stand-in for NaN, become NaN again), so a loaded model saves as it loads.
+        clf.history = None if history is None else _history_table(history)
         clf.metrics = meta.get("metrics")
         clf.training = meta.get("training")
         clf.source_metadata = meta
@@ -776,6 +779,21 @@ class ClusterClassifier:
         from ..scan import find_candidates
 
         return find_candidates(self, images, sources, **kwargs)
+
+
+def _history_table(history):
+    """The training history table from its stored form (a dict of column lists)."""
+    from astropy.table import QTable
+
+    if not isinstance(history, dict):
+        raise ValueError(f"the stored training history must be a mapping; got {history!r}")
+    columns = {}
+    for name, values in history.items():
+        if name == "epoch":
+            columns[name] = np.asarray(values, dtype=int)
+        else:
+            columns[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
+    return QTable(columns)
 
 
 def _check_batch_size(batch_size):

@@ -151,3 +151,18 @@ def test_weights_of_another_architecture_are_refused(model, tmp_path):
     (tmp_path / "m.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="do not fit a small_cnn model"):
         ClusterClassifier.load(tmp_path / "m")
+
+
+def test_loaded_trained_model_saves_again(model, stamps, tmp_path):
+    """A model loaded from disk (history included) saves again and reloads the same (#13)."""
+    val = make_blobs(20, seed=12)
+    model.fit(stamps, val, epochs=2, batch_size=16, seed=0)
+    loaded = ClusterClassifier.load(model.save(tmp_path / "trained"))
+    loaded.threshold = 0.3
+    again = ClusterClassifier.load(loaded.save(tmp_path / "again"))
+    assert again.threshold == 0.3
+    assert again.history.colnames and len(again.history) == len(model.history)
+    np.testing.assert_allclose(
+        np.asarray(again.history["train_loss"]), np.asarray(model.history["train_loss"])
+    )
+    np.testing.assert_array_equal(again.predict_proba(stamps), model.predict_proba(stamps))
