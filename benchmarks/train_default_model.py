@@ -91,6 +91,12 @@ def main(argv=None):
         help="train on fixed fields (no domain randomisation), as before version 0.2",
     )
     parser.add_argument(
+        "--mag-max",
+        type=float,
+        default=23.5,
+        help="faintest training object, g (default 23.5: faint sources are seen in training)",
+    )
+    parser.add_argument(
         "--psf-input",
         action="store_true",
         help="seeing-aware model: the PSF measured on each field is given as extra channels",
@@ -117,7 +123,7 @@ def main(argv=None):
         n_fields=args.fields,
         size=args.field_size,
         cutout_size=32,
-        mag_max=22.0,
+        mag_max=args.mag_max,
         randomize=not args.no_randomize,
         measure_psf=args.psf_input,
         seed=TRAIN_SEED,
@@ -155,8 +161,9 @@ def main(argv=None):
             f"{args.fields} simulated PAndAS fields of {args.field_size} px over the M31 disc "
             f"(4-20 kpc, seed {TRAIN_SEED}"
             + ("" if args.no_randomize else ", domain randomisation")
-            + "), objects with g <= 22, young and old clusters labelled 1; validation on "
-            "whole held-apart fields"
+            + (", the PSF measured on each field given as input" if args.psf_input else "")
+            + f"), objects with g <= {args.mag_max:g}, young and old clusters labelled 1; "
+            "validation on whole held-apart fields"
         ),
     )
     trained = time.perf_counter()

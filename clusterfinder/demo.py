@@ -27,7 +27,13 @@ class DemoResult(dict):
             f"field        {self['size']} x {self['size']} pix, seed {self['seed']}, "
             f"{self['n_truth_clusters']} simulated clusters",
             f"model        {self['model']} (threshold {self['threshold']:.3f})",
-            f"sources      {self['n_sources']} detected, {self['n_candidates']} candidates",
+            f"sources      {self['n_sources']} detected, {self['n_candidates']} candidates"
+            + (
+                f" ({self['n_too_faint']} more above the threshold, fainter than the "
+                "model's training data, left out)"
+                if self.get("n_too_faint")
+                else ""
+            ),
         ]
         for mag, score in self["scores"].items():
             lines.append(
@@ -132,7 +138,12 @@ def run_demo(outdir="clusterfinder-demo", *, size=2048, seed=1, model=None, prog
     classifier = ClusterClassifier.from_pretrained(model)
     sources = classifier.find_candidates(images, keep_all=True, progress_bar=progress_bar)
     threshold = classifier.threshold
-    candidates = sources[np.asarray(sources["prob_cluster"]) >= threshold]
+    chosen = np.asarray(sources["prob_cluster"]) >= threshold
+    too_faint = np.zeros(len(sources), dtype=bool)
+    if "flag_faint" in sources.colnames:
+        # fainter than anything the model was trained on: its answer is an extrapolation
+        too_faint = chosen & np.asarray(sources["flag_faint"], dtype=bool)
+    candidates = sources[chosen & ~too_faint]
 
     paths["candidates"] = outdir / "candidates.ecsv"
     candidates.write(paths["candidates"], overwrite=True)
@@ -151,6 +162,7 @@ def run_demo(outdir="clusterfinder-demo", *, size=2048, seed=1, model=None, prog
         n_truth_clusters=n_truth,
         n_sources=len(sources),
         n_candidates=len(candidates),
+        n_too_faint=int(too_faint.sum()),
         scores=score_candidates(sources, truth, threshold=threshold),
         paths=paths,
         seconds=time.perf_counter() - start,

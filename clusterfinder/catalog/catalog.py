@@ -31,6 +31,7 @@ FLAG_COLUMNS = {
     "flag_masked": "the stamp or the aperture holds invalid (masked or NaN) pixels",
     "flag_saturated": "a pixel of the aperture is at or above the saturation level",
     "flag_blended": "the source was split from a larger segment by deblending",
+    "flag_faint": "the source is fainter than every source the model was trained on",
 }
 
 #: Names of the packages whose versions are recorded in the provenance.

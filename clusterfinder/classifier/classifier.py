@@ -529,6 +529,9 @@ class ClusterClassifier:
         psf_range = self._psf_range(train)
         if psf_range:
             self.training["psf_fwhm_range"] = psf_range
+        mag_range = _magnitude_range(train, self.bands)
+        if mag_range:
+            self.training["mag_range"] = mag_range
         return history
 
     # -- evaluation -------------------------------------------------------------------------
@@ -779,6 +782,20 @@ class ClusterClassifier:
         from ..scan import find_candidates
 
         return find_candidates(self, images, sources, **kwargs)
+
+
+def _magnitude_range(cutout, bands):
+    """Band -> [brightest, faintest] finite ``mag_<band>`` of the stamps, where known."""
+    table = getattr(cutout, "table", None)
+    out = {}
+    for band in bands:
+        name = f"mag_{band}"
+        if table is not None and name in table.colnames:
+            mags = np.asarray(getattr(table[name], "value", table[name]), dtype=float)
+            mags = mags[np.isfinite(mags)]
+            if mags.size:
+                out[band] = [float(mags.min()), float(mags.max())]
+    return out
 
 
 def _history_table(history):

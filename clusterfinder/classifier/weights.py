@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: Name of the model that ``ClusterClassifier.from_pretrained()`` loads.
-DEFAULT_WEIGHTS = "pandas_sim_small_cnn_v1"
+DEFAULT_WEIGHTS = "pandas_sim_small_cnn_v2"
 
 #: Folder of the weights bundled with the package.
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data" / "weights"
@@ -244,14 +244,35 @@ def _download(entry, *, progress_bar=False):
 
 register_weights(
     WeightsEntry(
-        DEFAULT_WEIGHTS,
+        "pandas_sim_small_cnn_v2",
         url=None,
-        sha256=None,
+        sha256="9808e880e35ffd95c7b5871f6c630f0427e82116704255736425575c428a6e3f",
         meta={
             "architecture": "small_cnn",
             "bands": ["g", "i"],
             "pixel_scale": 0.186,
-            "description": "small CNN trained on simulated PAndAS-like M31 fields (bundled)",
+            "psf_channels": True,
+            "description": (
+                "seeing-aware small CNN trained on domain-randomised simulated PAndAS-like "
+                "M31 fields, reading each field's measured PSF (bundled, default)"
+            ),
+        },
+    )
+)
+register_weights(
+    WeightsEntry(
+        "pandas_sim_small_cnn_v1",
+        url=None,
+        sha256="5f14f66a1d8806d8bc75d52901ef83fd362626b639395924943693deb9bbc910",
+        meta={
+            "architecture": "small_cnn",
+            "bands": ["g", "i"],
+            "pixel_scale": 0.186,
+            "psf_channels": False,
+            "description": (
+                "small CNN trained on fixed simulated PAndAS-like M31 fields (round Moffat "
+                "PSF, white noise); seeing-blind, kept for comparison (bundled)"
+            ),
         },
     )
 )

@@ -35,6 +35,23 @@ DETECTION_MARGIN = 32
 PSF_WINDOW = 4096
 
 
+def fainter_than_training(rows, classifier):
+    """True for sources fainter, in some band, than every training source of the model.
+
+    None when the model does not know its training magnitudes or ``rows`` has no
+    ``mag_<band>`` column for them.
+    """
+    training = getattr(classifier, "training", None) or {}
+    faint, known = np.zeros(len(rows), dtype=bool), False
+    for band, (_, faintest) in (training.get("mag_range") or {}).items():
+        name = f"mag_{band}"
+        if name in rows.colnames:
+            known = True
+            mags = np.asarray(getattr(rows[name], "value", rows[name]), dtype=float)
+            faint |= np.nan_to_num(mags, nan=-np.inf) > faintest
+    return faint if known else None
+
+
 def needs_psf(classifier):
     """True when a model reads the PSF (seeing-aware) or knows the seeing it trained on."""
     transform = getattr(classifier, "transform", None)
@@ -254,7 +271,9 @@ def classify_tile(
     `~astropy.table.QTable`
         The source columns, then ``x``, ``y`` (pixel on the reference band's image),
         ``prob_cluster``, ``flag_edge`` (the stamp reaches past the image edge) and
-        ``flag_masked`` (the stamp holds invalid pixels), in the order of ``sources``.
+        ``flag_masked`` (the stamp holds invalid pixels) and, when the model knows the
+        magnitudes it was trained on and the sources have theirs, ``flag_faint`` (fainter
+        than every training source: an extrapolation), in the order of ``sources``.
     """
     from ..cutout import Cutout
 
@@ -309,7 +328,11 @@ def classify_tile(
         rows["y"] = y[index]
         rows["prob_cluster"] = proba
         masked = cut.mask.reshape(len(index), -1).any(axis=1)
-        for name, value in (("flag_edge", edge), ("flag_masked", masked)):
+        flags = [("flag_edge", edge), ("flag_masked", masked)]
+        faint = fainter_than_training(rows, classifier)
+        if faint is not None:
+            flags.append(("flag_faint", faint))
+        for name, value in flags:
             old = np.asarray(rows[name], dtype=bool) if name in rows.colnames else False
             rows[name] = value | old
         parts.append(rows)

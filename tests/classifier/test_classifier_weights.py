@@ -68,7 +68,9 @@ def test_local_path_never_downloads(saved, no_network):
 
 def test_default_model_missing_gives_clear_error(monkeypatch, tmp_path, no_network):
     monkeypatch.setattr(weights, "BUNDLED_DIR", tmp_path / "empty")
-    with pytest.raises(FileNotFoundError, match="default model 'pandas_sim_small_cnn_v1' is not"):
+    with pytest.raises(
+        FileNotFoundError, match=f"default model '{weights.DEFAULT_WEIGHTS}' is not"
+    ):
         ClusterClassifier.from_pretrained()
 
 
@@ -76,7 +78,7 @@ def test_bundled_file_is_used_offline(saved, monkeypatch, tmp_path, no_network):
     _clf, path = saved
     bundled = tmp_path / "bundled"
     bundled.mkdir()
-    (bundled / "pandas_sim_small_cnn_v1.safetensors").write_bytes(path.read_bytes())
+    (bundled / f"{weights.DEFAULT_WEIGHTS}.safetensors").write_bytes(path.read_bytes())
     monkeypatch.setattr(weights, "BUNDLED_DIR", bundled)
     assert weights.DEFAULT_WEIGHTS in list_weights()
     assert ClusterClassifier.from_pretrained().threshold == 0.3
@@ -135,3 +137,17 @@ def test_entry_validation():
     assert entry.cache_filename == "x-aaaaaaaaaaaa.safetensors"
     with pytest.raises(ValueError, match="already registered"):
         weights.register_weights(WeightsEntry(weights.DEFAULT_WEIGHTS, url=None, sha256=None))
+
+
+def test_bundled_entries_match_their_files():
+    """Each bundled registry entry's sha256 is that of its file and of its sidecar."""
+    import json
+
+    bundled = [e for e in weights.WEIGHTS_REGISTRY.values() if e.bundled_path.is_file()]
+    assert weights.DEFAULT_WEIGHTS in {e.name for e in bundled}
+    for entry in bundled:
+        assert file_sha256(entry.bundled_path) == entry.sha256
+        sidecar = json.loads(entry.bundled_path.with_suffix(".json").read_text())
+        assert sidecar["sha256"] == entry.sha256
+        assert sidecar["transform"].get("psf_channels", False) == entry.meta["psf_channels"]
+        assert sidecar["architecture"] == entry.meta["architecture"]
