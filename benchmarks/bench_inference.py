@@ -47,6 +47,33 @@ def predict_rate(clf, stamps, *, batch_size, repeat):
     return len(stamps) / median
 
 
+def bundled_models(*, repeat, n=4096):
+    """Stamps/s of the bundled models: v1 (seeing-blind) and the seeing-aware default.
+
+    The stamps carry the PSF columns of 16 fields, as a scan of 16 images gives them; the
+    seeing-aware model draws each distinct PSF once per call and reads 4 channels.
+    """
+    import astropy.units as u
+
+    from clusterfinder.psf import psf_column_names
+
+    stamps = _stamps(n, 32)
+    field = np.arange(n) % 16
+    for band in ("g", "i"):
+        fwhm, beta, ell, theta = psf_column_names(band)
+        stamps.table[fwhm] = (0.5 + 0.03 * field) * u.arcsec
+        stamps.table[beta] = 3.0 + 0.1 * field
+        stamps.table[ell] = 0.02 * (field % 4)
+        stamps.table[theta] = 10.0 * field * u.deg
+    rows = []
+    for name in ("pandas_sim_small_cnn_v1", "pandas_sim_small_cnn_v2"):
+        clf = ClusterClassifier.from_pretrained(name)
+        rate = predict_rate(clf, stamps, batch_size=256, repeat=repeat)
+        rows.append((name, clf.transform.psf_channels, rate))
+        print(f"{name}: {rate:,.0f} stamps/s", flush=True)
+    return rows
+
+
 def forward_variants(clf, stamps, *, repeat):
     """Stamps/s of the network forward pass with CPU optimisations, same input."""
     x = clf.transform(torch.from_numpy(stamps.data), torch.from_numpy(stamps.mask))
@@ -91,11 +118,39 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3, help="timed repeats per case (3)")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument(
+        "--bundled-only",
+        action="store_true",
+        help="only the bundled models (seeing-blind v1 against the seeing-aware default)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     repeat = 1 if args.quick else args.repeat
     torch.manual_seed(0)
+    if args.bundled_only:
+        rows = bundled_models(repeat=repeat, n=512 if args.quick else 4096)
+        base = rows[0][2]
+        text = "\n".join(
+            [
+                "## Bundled models, inference throughput (`bench_inference.py --bundled-only`)",
+                "",
+                f"{datetime.date.today().isoformat()}; {machine_summary()}; torch "
+                f"{torch.__version__}, {torch.get_num_threads()} threads",
+                "",
+                "`predict_proba` on 32-pixel two-band stamps carrying the PSF columns of 16 "
+                f"fields, batch 256, median of {repeat} runs (same run, same stamps):",
+                "",
+                markdown_table(
+                    ["model", "PSF channels", "stamps/s", "ratio to v1"],
+                    [[n, str(p), f"{r:,.0f}", f"{r / base:.2f}"] for n, p, r in rows],
+                ),
+            ]
+        )
+        print(text)
+        if not args.quick and not args.no_write:
+            write_results_block("bench_inference_bundled", text)
+        return
 
     rows = []
     big_n = 16 if args.quick else 32
