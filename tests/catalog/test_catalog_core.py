@@ -157,7 +157,13 @@ def test_empty_catalogue_methods_work():
 
 
 def test_flag_columns_documented():
-    assert set(FLAG_COLUMNS) == {"flag_edge", "flag_masked", "flag_saturated", "flag_blended"}
+    assert set(FLAG_COLUMNS) == {
+        "flag_edge",
+        "flag_masked",
+        "flag_saturated",
+        "flag_blended",
+        "flag_faint",
+    }
 
 
 def test_provenance_rejects_bad_threshold():
