@@ -23,9 +23,12 @@ g = 22) that the models did not train on:
 
 Models: the v1 bundled model (trained on fixed fields), the networks given with
 ``--model LABEL PATH`` (e.g. the small CNNs of ``benchmarks/train_default_model.py``,
-seeing-blind or seeing-aware), and the morphology + gradient-boosting baseline trained
-on the randomised training stamps in the same run, without and with the field's PSF
-FWHM as two more features. The PSF of every field (training and test) is measured on
+seeing-blind or seeing-aware, or the variants that ``--train`` makes: a seeing-aware
+model that never saw the ``extreme_psf`` family, one trained on the outside renderer's
+own fields), a model trained and tested on stamps homogenised to one seeing
+(``--homogenized``), and the morphology + gradient-boosting baseline trained on the
+randomised training stamps in the same run, without and with the field's PSF FWHM as
+two more features. The PSF of every field (training and test) is measured on
 its own stars with `clusterfinder.psf.measure_psf`, as it would be on a survey image.
 Each model decides at its own threshold (chosen on its own validation set). Per domain
 and model: purity, recall and F1 at g < 21 and g < 22; per seeing: the fraction of stars
@@ -104,7 +107,9 @@ def homogenized(stamps):
     return homogenize_psf(stamps, HOMOGENIZED_FWHM)
 
 
-def train_variant(path, settings, *, randomize, psf_channels, prepare=None, description):
+def train_variant(
+    path, settings, *, randomize, psf_channels, prepare=None, description, stamps=None
+):
     """Train a small CNN as train_default_model.py does, on a variant of its data."""
     import torch
 
@@ -113,10 +118,13 @@ def train_variant(path, settings, *, randomize, psf_channels, prepare=None, desc
     from clusterfinder.datasets import simulated_stamps
 
     torch.set_num_threads(1)
-    stamps = simulated_stamps(
-        n_fields=settings["train_fields"], size=settings["size"], cutout_size=STAMP_SIZE,
-        mag_max=22.0, randomize=randomize, measure_psf=True, seed=0, progress_bar=True,
-    )  # fmt: skip
+    if stamps is None:
+        stamps = simulated_stamps(
+            n_fields=settings["train_fields"], size=settings["size"], cutout_size=STAMP_SIZE,
+            mag_max=22.0, randomize=randomize, measure_psf=True, seed=0, progress_bar=True,
+        )  # fmt: skip
+    else:
+        stamps = stamps(settings)
     if prepare is not None:
         stamps = prepare(stamps)
     train, validation = split_fields(stamps)
@@ -137,6 +145,17 @@ VARIANTS = {
         randomize=narrow_psf,
         psf_channels=True,
         description="seeing-aware small CNN, randomised fields without beta < 3 or halos",
+    ),
+    "outside-trained": dict(
+        randomize=lambda: None,
+        psf_channels=True,
+        stamps=lambda settings: outside_stamps(
+            settings,
+            n_fields=settings["train_fields"] // 2,
+            first_seed=9000,
+            folder="outside_training_fields",
+        ),
+        description="seeing-aware small CNN trained on fields of the outside renderer",
     ),
     "homogenized": dict(
         randomize=lambda: True,
@@ -168,7 +187,7 @@ def domains(settings):
     return out
 
 
-def outside_stamps(settings):
+def outside_stamps(settings, *, n_fields=None, first_seed=7000, folder="outside_fields"):
     """Stamps of fields made by the GalSim renderer (None when GalSim is missing)."""
     try:
         from clusterfinder.outside_renderer import render_outside_field
@@ -182,13 +201,13 @@ def outside_stamps(settings):
     from clusterfinder.psf import attach_psf, measure_psf
 
     parts = []
-    for index in range(settings["outside_fields"]):
-        folder = CACHE / "outside_fields" / f"field_{index:03d}"
-        if (folder / "truth.ecsv").exists():
-            truth = QTable.read(folder / "truth.ecsv")
-            images = {band: folder / f"outside_{band}.fits" for band in ("g", "i")}
+    for index in range(settings["outside_fields"] if n_fields is None else n_fields):
+        where = CACHE / folder / f"field_{index:03d}"
+        if (where / "truth.ecsv").exists():
+            truth = QTable.read(where / "truth.ecsv")
+            images = {band: where / f"outside_{band}.fits" for band in ("g", "i")}
         else:
-            field = render_outside_field(folder, size=settings["size"], seed=7000 + index)
+            field = render_outside_field(where, size=settings["size"], seed=first_seed + index)
             truth, images = field.truth, field.images
         bright = truth[np.asarray(truth["mag_g"]) <= 22.0]
         table = QTable()
@@ -433,8 +452,9 @@ def main(argv=None):
             + (" (--quick)" if args.quick else "")
             + f"; {time.perf_counter() - start:.0f} s. Stamps 32 px at the true positions of "
             "every object with g <= 22; each model at its own validation threshold. "
-            "Every figure is measured on simulated data, on the domain named in its row; "
-            "none is a figure on real PAndAS images.",
+            "Every figure of the first two tables is measured on simulated data, on the "
+            "domain named in its row; the last table is on real (Hubble) pixels degraded "
+            "to PAndAS; none is a figure on real PAndAS images.",
             "",
             "Domains (stamps): " + "; ".join(f"{k} {v}" for k, v in counts.items()),
             "",
