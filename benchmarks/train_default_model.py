@@ -1,15 +1,20 @@
 """Train the default model bundled with clusterfinder, and measure it on held-out fields.
 
-This is the one command that makes ``clusterfinder/data/weights/pandas_sim_small_cnn_v1``::
+This is the one command that makes ``clusterfinder/data/weights/pandas_sim_small_cnn_v2``
+(written to ``--output``, then saved under that name)::
 
-    python benchmarks/train_default_model.py
+    python benchmarks/train_default_model.py --psf-input
 
-It simulates PAndAS-like fields spread over the M31 disc (4-20 kpc), cuts a
-32 x 32 pixel g/i stamp at every object brighter than g = 22, trains the
-``small_cnn`` architecture with validation on whole held-apart fields, chooses
-the threshold that maximises F1 on validation, and evaluates the model on a
-separate set of fields drawn with another seed (never seen in training). The
-held-out figures go into the model's metadata and into ``RESULTS.md``.
+It simulates domain-randomised PAndAS-like fields spread over the M31 disc
+(4-20 kpc), measures each field's PSF on its stars (``--psf-input``), cuts a
+32 x 32 pixel g/i stamp at every object brighter than g = 23.5 (``--mag-max``),
+trains the seeing-aware ``small_cnn`` with validation on whole held-apart fields,
+chooses the threshold that maximises F1 on validation, and evaluates the model
+on a separate set of fields drawn with another seed (never seen in training).
+The held-out figures go into the model's metadata and into ``RESULTS.md``.
+``--no-randomize`` and ``--mag-max 22`` without ``--psf-input`` give the recipe
+of the seeing-blind v1 model; ``--architecture resnet50`` trains the paper's
+network the same way.
 
 Every step is seeded: the same command gives the same weights bit for bit on
 the same CPU and library versions. ``--quick`` trains a throw-away model on a

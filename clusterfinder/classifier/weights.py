@@ -246,7 +246,7 @@ register_weights(
     WeightsEntry(
         "pandas_sim_small_cnn_v2",
         url=None,
-        sha256="9808e880e35ffd95c7b5871f6c630f0427e82116704255736425575c428a6e3f",
+        sha256="e1866ad187721ad3a52bd3eb5a83e09b5870cef28759007899430531e8b14504",
         meta={
             "architecture": "small_cnn",
             "bands": ["g", "i"],
