@@ -59,6 +59,18 @@ def needs_psf(classifier):
     return bool(getattr(transform, "psf_channels", False) or training.get("psf_fwhm_range"))
 
 
+def with_psf(sources, psfs):
+    """``sources`` with the PSF columns of ``psfs`` (a new table; None: unchanged)."""
+    from ..psf import psf_columns
+
+    if psfs is None:
+        return sources
+    sources = sources.copy(copy_data=False)
+    for name, column in psf_columns(psfs, len(sources)).items():
+        sources[name] = column
+    return sources
+
+
 def field_psfs(field):
     """Band -> PSF measured on the stars of the central window of each image of ``field``."""
     from astropy.io import fits
@@ -452,8 +464,6 @@ def _search_field(
     field, sources, classifier, threshold, batch_size, device, keep_all, progress_bar
 ):
     """Classify the sources of every tile of ``field``; return (list of rows, n_sources)."""
-    from ..psf import psf_columns
-
     psfs = field_psfs(field) if needs_psf(classifier) else None
     if sources is not None:
         sources = check_sources(sources)
@@ -470,13 +480,10 @@ def _search_field(
         n_sources += len(subset)
         if len(subset) == 0:
             continue
-        if psfs is not None:
-            for name, column in psf_columns(psfs, len(subset)).items():
-                subset[name] = column
         part = classify_tile(
             field,
             tile,
-            subset,
+            with_psf(subset, psfs),
             classifier,
             threshold=threshold,
             batch_size=batch_size,

@@ -29,8 +29,11 @@ from .find import (
     check_threshold,
     classify_tile,
     detect_in_tile,
+    field_psfs,
     model_identity,
+    needs_psf,
     to_catalog,
+    with_psf,
 )
 from .journal import ScanJournal, merge_rows
 from .tiling import TiledImages, assign_to_tiles, check_tile_size
@@ -172,6 +175,25 @@ def _sources_sha256(sources):
     return digest.hexdigest()
 
 
+#: PSFs measured in this process, by field (band -> path and modification time).
+_PSF_CACHE = {}
+
+
+def _field_psfs(field, images):
+    """The PSFs of a field's images, measured once per process (see `field_psfs`)."""
+    key = tuple(
+        sorted(
+            (band, str(path), os.stat(path).st_mtime_ns if isinstance(path, (str, os.PathLike))
+             else id(path))
+            for band, path in images.items()
+        )
+    )  # fmt: skip
+    if key not in _PSF_CACHE:
+        _PSF_CACHE.clear()  # one field at a time: units of a field run together
+        _PSF_CACHE[key] = field_psfs(field)
+    return _PSF_CACHE[key]
+
+
 def run_unit(images, bands, tile_size, tile_index, sources, classifier, options):
     """Do one unit of work: classify the sources of one tile of one field.
 
@@ -201,10 +223,13 @@ def run_unit(images, bands, tile_size, tile_index, sources, classifier, options)
         tile = field.tiles[tile_index]
         if sources is None:
             sources = detect_in_tile(field, tile, int(classifier.cutout_size))
+        # A seeing-aware model reads the field's PSF: measured as find_candidates does
+        # (central window of each image), once per field in this process.
+        psfs = _field_psfs(field, images) if needs_psf(classifier) else None
         rows = classify_tile(
             field,
             tile,
-            sources,
+            with_psf(sources, psfs),
             classifier,
             threshold=options["threshold"],
             batch_size=options["batch_size"],

@@ -245,3 +245,21 @@ def test_merge_is_independent_of_part_order():
     assert merged["prob_cluster"].tolist() == [expected[k] for k in sorted(expected)]
     assert merge_rows([t[:0] for t in tables]) is None
     assert len(vstack(tables)) == merged["n_detections"].sum()
+
+
+def test_scan_with_the_seeing_aware_default_equals_find_candidates(tmp_path):
+    """The bundled seeing-aware model gets each field's measured PSF in a scan too."""
+    from clusterfinder import ClusterClassifier
+    from clusterfinder.simulate import simulate_field
+
+    folder = tmp_path / "fields"
+    paths = simulate_field(size=768, seed=21, fwhm=0.8 * u.arcsec).write(folder, name="f1")
+    clf = ClusterClassifier.from_pretrained()
+    assert clf.transform.psf_channels
+    direct = find_candidates(clf, paths, keep_all=True, tile_size=256)
+    scanned = scan(folder, clf, tmp_path / "out", tile_size=256, keep_all=True)
+    assert len(scanned) == len(direct)
+    order = np.argsort(direct["coord"].ra.deg)
+    again = np.argsort(scanned["coord"].ra.deg)
+    assert np.allclose(scanned["prob_cluster"][again], direct["prob_cluster"][order])
+    assert np.allclose(scanned["psf_fwhm_g"][again].to_value(u.arcsec), 0.8, rtol=0.05)
