@@ -21,7 +21,7 @@ g = 22) that the models did not train on:
     fields rendered by an independently written GalSim renderer
     (`clusterfinder.outside_renderer`), never used for training.
 
-Models: the v1 bundled model (trained on fixed fields), the networks given with
+Models: the bundled v1 model (seeing-blind, trained on fixed fields), the networks given with
 ``--model LABEL PATH`` (e.g. the small CNNs of ``benchmarks/train_default_model.py``,
 seeing-blind or seeing-aware, or the variants that ``--train`` makes: a seeing-aware
 model that never saw the ``extreme_psf`` family, one trained on the outside renderer's
@@ -293,8 +293,8 @@ def models(args, train, validation):
     from clusterfinder import ClusterClassifier
 
     out = {}
-    bundled = ClusterClassifier.from_pretrained()
-    out["v1 bundled (fixed fields)"] = (bundled.predict_proba, bundled.threshold)
+    v1 = ClusterClassifier.from_pretrained("pandas_sim_small_cnn_v1")
+    out["v1 (seeing-blind, fixed fields)"] = (v1.predict_proba, v1.threshold)
     for label, path in args.model or []:
         clf = ClusterClassifier.load(path)
         out[label] = (clf.predict_proba, clf.threshold)
