@@ -248,21 +248,10 @@ class ClusterClassifier:
             mask = np.concatenate([mask, np.zeros(psf.shape, dtype=bool)], axis=1)
         return data, mask
 
-    def _psf_range(self, cutout):
-        """Band -> [smallest, largest] PSF FWHM (arcsec) of ``cutout``'s stamps, if known."""
-        table = getattr(cutout, "table", None)
-        out = {}
-        for band in self.bands:
-            if table is not None and f"psf_fwhm_{band}" in table.colnames and len(table):
-                fwhm = psf_fwhm_arcsec(table, band)
-                if np.isfinite(fwhm).any():
-                    out[band] = [float(np.nanmin(fwhm)), float(np.nanmax(fwhm))]
-        return out
-
     def _warn_psf_outside_training(self, cutout):
         """Warn when stamps come from fields whose seeing the model never saw in training."""
         trained = (self.training or {}).get("psf_fwhm_range") or {}
-        given = self._psf_range(cutout)
+        given = _column_ranges(cutout, self.bands, "psf_fwhm_{}", psf_fwhm_arcsec)
         for band, (low, high) in trained.items():
             if band not in given:
                 continue
@@ -526,12 +515,14 @@ class ClusterClassifier:
                 "target_recall": target_recall,
             },
         }
-        psf_range = self._psf_range(train)
-        if psf_range:
-            self.training["psf_fwhm_range"] = psf_range
-        mag_range = _magnitude_range(train, self.bands)
-        if mag_range:
-            self.training["mag_range"] = mag_range
+        # What the model saw, so that it can say when it is asked about something else.
+        for key, column, values in (
+            ("psf_fwhm_range", "psf_fwhm_{}", psf_fwhm_arcsec),
+            ("mag_range", "mag_{}", None),
+        ):
+            seen = _column_ranges(train, self.bands, column, values)
+            if seen:
+                self.training[key] = seen
         return history
 
     # -- evaluation -------------------------------------------------------------------------
@@ -784,17 +775,23 @@ class ClusterClassifier:
         return find_candidates(self, images, sources, **kwargs)
 
 
-def _magnitude_range(cutout, bands):
-    """Band -> [brightest, faintest] finite ``mag_<band>`` of the stamps, where known."""
+def _column_ranges(cutout, bands, column, values=None):
+    """Band -> [smallest, largest] finite value of ``column.format(band)`` over the stamps.
+
+    ``values(table, band)`` reads the column as numbers (plain values by default); bands
+    whose column is missing or has no finite value are left out.
+    """
     table = getattr(cutout, "table", None)
     out = {}
     for band in bands:
-        name = f"mag_{band}"
-        if table is not None and name in table.colnames:
-            mags = np.asarray(getattr(table[name], "value", table[name]), dtype=float)
-            mags = mags[np.isfinite(mags)]
-            if mags.size:
-                out[band] = [float(mags.min()), float(mags.max())]
+        name = column.format(band)
+        if table is None or name not in table.colnames:
+            continue
+        raw = values(table, band) if values else getattr(table[name], "value", table[name])
+        finite = np.asarray(raw, dtype=float)
+        finite = finite[np.isfinite(finite)]
+        if finite.size:
+            out[band] = [float(finite.min()), float(finite.max())]
     return out
 
 
