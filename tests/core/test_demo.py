@@ -3,8 +3,8 @@ import pytest
 from astropy.table import QTable
 
 from clusterfinder import CandidateCatalog, cli
-from clusterfinder.psf import PSFMeasurementWarning
 from clusterfinder.demo import run_demo, score_candidates
+from clusterfinder.psf import PSFMeasurementWarning
 
 
 def test_demo_writes_everything_and_scores_against_the_truth(tmp_path):
