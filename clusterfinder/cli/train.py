@@ -51,6 +51,15 @@ def add_parser(subparsers):
         default=23.0,
         help="with --simulated: faintest g magnitude of the objects stamped (23)",
     )
+    parser.add_argument(
+        "--psf-input",
+        action="store_true",
+        help=(
+            "seeing-aware model: it also reads each stamp's field PSF (measured on the "
+            "simulated fields with --simulated; CUTOUTS need the psf_* columns that "
+            "clusterfinder.psf.attach_psf adds)"
+        ),
+    )
     parser.add_argument("--cutout-size", type=int, default=32, help="stamp side in pixels (32)")
     parser.add_argument("--epochs", type=int, default=20, help="largest number of epochs (20)")
     parser.add_argument("--batch-size", type=int, default=128, help="stamps per batch (128)")
@@ -95,6 +104,7 @@ def _split(cutout, fraction, seed):
 def run(args):
     """Train, save and print a summary; returns the exit status."""
     from clusterfinder import ClusterClassifier, Cutout
+    from clusterfinder.classifier import InputTransform
     from clusterfinder.datasets import simulated_stamps
 
     if (args.cutouts is None) == (args.simulated is None):
@@ -110,6 +120,7 @@ def run(args):
             size=args.field_size,
             cutout_size=args.cutout_size,
             mag_max=args.mag_max,
+            measure_psf=args.psf_input,
             seed=args.seed,
             progress_bar=args.progress,
         )
@@ -122,7 +133,11 @@ def run(args):
     else:
         train, validation = _split(stamps, args.validation_fraction, args.seed)
     clf = ClusterClassifier(
-        args.architecture, bands=stamps.bands, cutout_size=args.cutout_size, seed=args.seed
+        args.architecture,
+        bands=stamps.bands,
+        cutout_size=args.cutout_size,
+        transform=InputTransform(bands=stamps.bands, psf_channels=args.psf_input),
+        seed=args.seed,
     )
     history = clf.fit(
         train,

@@ -116,3 +116,28 @@ def test_train_on_simulated_fields(main, tmp_path, capsys):
     assert clf.bands == ("g", "i") and "simulated" in clf.training["description"]
     # Whole fields go to validation: no field contributes to both sets.
     assert 0 < clf.training["n_validation"] < clf.training["n_train"]
+
+
+def test_train_a_seeing_aware_model_on_simulated_fields(main, tmp_path, capsys):
+    status = main(
+        ["train", "--simulated", "3", "--field-size", "1024", "--psf-input", "-o",
+         str(tmp_path / "aware"), "--epochs", "1", "--batch-size", "64",
+         "--validation-fraction", "0.34"]
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().out
+    clf = ClusterClassifier.load(tmp_path / "aware")
+    assert clf.transform.psf_channels and clf.transform.in_channels == 4
+    low, high = clf.training["psf_fwhm_range"]["i"]
+    assert 0.44 <= low <= high <= 1.05
+
+
+def test_train_seeing_aware_refuses_stamps_without_psf(main, tmp_path, capsys):
+    from classifier_helpers import make_blobs
+
+    make_blobs(40, seed=3).write(tmp_path / "blobs.fits")
+    status = main(
+        ["train", str(tmp_path / "blobs.fits"), "--psf-input", "-o", str(tmp_path / "m"),
+         "--epochs", "1", "--cutout-size", "16"]
+    )  # fmt: skip
+    assert status != 0
+    assert "psf_fwhm_g" in capsys.readouterr().err
