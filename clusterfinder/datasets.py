@@ -177,14 +177,13 @@ def simulated_stamps(
     )
     for index in fields:
         field_seed = int(field_seeds[index].generate_state(1)[0])
-        randomized = randomize is not False and randomize is not None
         field = simulate_field(
             size=size,
             center=centers[index],
             config=config,
             seed=field_seed,
-            fwhm=None if randomized and isinstance(fwhm, str) and fwhm == "random" else fwhm,
-            randomize=randomize if randomized else None,
+            fwhm=fwhm,
+            randomize=randomize,
             galaxy=galaxy,
         )
         truth = field.truth

@@ -18,7 +18,7 @@ import astropy.units as u
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from .columns import missing_psf_columns, psf_fwhm_arcsec
+from .columns import psf_fwhm_arcsec
 
 __all__ = ["homogenize_psf"]
 
@@ -62,8 +62,9 @@ def homogenize_psf(cutout, target_fwhm, *, pixel_scale=None):
     if not (math.isfinite(target) and target > 0):
         raise ValueError(f"target_fwhm must be positive and finite; got {target_fwhm!r}")
     bands = tuple(cutout.bands)
-    missing = missing_psf_columns(cutout.table, bands)
-    missing = [name for name in missing if name.startswith("psf_fwhm_")]
+    missing = [
+        f"psf_fwhm_{band}" for band in bands if f"psf_fwhm_{band}" not in cutout.table.colnames
+    ]
     if missing:
         raise ValueError(
             f"the stamps lack the PSF columns {missing}: measure each image's PSF with "

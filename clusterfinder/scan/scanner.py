@@ -181,13 +181,7 @@ _PSF_CACHE = {}
 
 def _field_psfs(field, images):
     """The PSFs of a field's images, measured once per process (see `field_psfs`)."""
-    key = tuple(
-        sorted(
-            (band, str(path), os.stat(path).st_mtime_ns if isinstance(path, (str, os.PathLike))
-             else id(path))
-            for band, path in images.items()
-        )
-    )  # fmt: skip
+    key = tuple(sorted((band, str(p), os.stat(p).st_mtime_ns) for band, p in images.items()))
     if key not in _PSF_CACHE:
         _PSF_CACHE.clear()  # one field at a time: units of a field run together
         _PSF_CACHE[key] = field_psfs(field)

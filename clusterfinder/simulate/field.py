@@ -158,8 +158,9 @@ def simulate_field(
     randomize : None, bool or `~clusterfinder.simulate.DomainRandomization`, optional
         Draw this field's seeing, PSF shapes, depth, noise correlation and hard negatives
         from a `~clusterfinder.simulate.DomainRandomization` (True: the default ranges).
-        ``fwhm`` and ``psf``, when given, still decide those. None or False (default):
-        a fixed field as configured.
+        ``fwhm`` (an angle or a dict; ``"random"`` leaves the draw to the
+        randomisation) and ``psf``, when given, still decide those. None or False
+        (default): a fixed field as configured.
     kinds : sequence of str, optional
         Object kinds to include (see `~clusterfinder.simulate.KINDS`); all by default. The
         objects of a kind do not depend on which other kinds are included.

@@ -21,12 +21,12 @@ from clusterfinder.utils import as_generator
 from .config import KINDS, SurveyConfig
 from .disc import DiscLight
 from .population import BAND_WAVELENGTHS, draw_population
-from .profiles import MoffatPSF, PixelPSF
+from .profiles import PixelPSF
 from .psf import PSFShape
 from .randomize import DomainRandomization, draw_conditions
 from .render import Scene
 
-__all__ = ["DEFAULT_CENTER", "FieldPlan", "pixel_psf"]
+__all__ = ["DEFAULT_CENTER", "FieldPlan"]
 
 #: Default field centre: a disc field of M31 inside the PHAT footprint (R_deproj ~ 8 kpc).
 DEFAULT_CENTER = SkyCoord(11.15 * u.deg, 41.75 * u.deg, frame="icrs")
@@ -169,13 +169,6 @@ def _with_depth_offsets(config, offsets):
     return dataclasses.replace(config, bands=bands)
 
 
-def pixel_psf(fwhm_pix, shape):
-    """The shared pixel-integrated PSF table of a FWHM (pixels) and a `PSFShape`."""
-    if shape.is_plain_moffat:
-        return MoffatPSF.cached(fwhm_pix, shape.beta)
-    return PixelPSF.cached(float(fwhm_pix), shape)
-
-
 def _make_wcs(shape, center, config):
     ny, nx = shape
     scale = config.arcsec_per_pixel / 3600.0
@@ -237,12 +230,14 @@ class FieldPlan:
         hard_negatives = False
         if randomization is not None:
             conditions = draw_conditions(randomization, config, domain_rng)
-            self.fwhm = conditions.fwhm if fwhm is None else _resolve_fwhm(fwhm, config, fwhm_rng)
+            # The randomisation draws the seeing unless one is given ("random" asks for a draw).
+            drawn = fwhm is None or (isinstance(fwhm, str) and fwhm == "random")
+            self.fwhm = conditions.fwhm if drawn else _resolve_fwhm(fwhm, config, fwhm_rng)
             shapes = {**conditions.psf, **shapes}
             config = _with_depth_offsets(config, conditions.depth_offset)
             self.config = config
             self.noise_shift = conditions.noise_shift
-            hard_negatives = conditions.hard_negatives
+            hard_negatives = randomization.hard_negatives
         else:
             self.fwhm = _resolve_fwhm(fwhm, config, fwhm_rng)
         self.psf_shapes = {
@@ -267,7 +262,9 @@ class FieldPlan:
             hard_negatives=hard_negatives,
         )
         psfs = {
-            band: pixel_psf(self.fwhm[band] / config.arcsec_per_pixel, self.psf_shapes[band])
+            band: PixelPSF.cached(
+                float(self.fwhm[band] / config.arcsec_per_pixel), self.psf_shapes[band]
+            )
             for band in config.bands
         }
         self.scene = Scene(

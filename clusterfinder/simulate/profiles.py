@@ -184,16 +184,6 @@ class MoffatPSF(PixelPSF):
             large_radius=large_radius,
         )
 
-    @classmethod
-    def cached(cls, fwhm, beta):
-        """A shared instance for ``fwhm, beta`` (the tables take a moment to build)."""
-        return _cached_moffat(float(fwhm), float(beta))
-
-
-@functools.lru_cache(maxsize=4)
-def _cached_moffat(fwhm, beta):
-    return MoffatPSF(fwhm, beta)
-
 
 def _sersic_b(n):
     # Ciotti & Bertin (1999) asymptotic expansion of b_n.

@@ -137,7 +137,7 @@ class DomainRandomization:
 
 @dataclass(frozen=True)
 class FieldConditions:
-    """One field's draw: seeing and PSF shape per band, depth offsets, noise kernel.
+    """One field's draw: seeing and PSF shape per band, depth offsets, noise phase.
 
     ``noise_shift`` is the sub-pixel phase ``(dy, dx)`` of the bilinear resampling that
     correlates the noise, or None for white noise.
@@ -147,7 +147,6 @@ class FieldConditions:
     psf: dict
     depth_offset: dict = field(default_factory=dict)
     noise_shift: tuple | None = None
-    hard_negatives: bool = False
 
 
 def draw_conditions(randomization, config, rng):
@@ -186,5 +185,4 @@ def draw_conditions(randomization, config, rng):
         psf=psf,
         depth_offset=depth,
         noise_shift=shift if correlated else None,
-        hard_negatives=r.hard_negatives,
     )

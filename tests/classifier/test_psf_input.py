@@ -27,6 +27,19 @@ def with_psf(table, fwhm_arcsec, *, beta=3.0, ellipticity=0.0, theta=0.0, bands=
     return table
 
 
+def small_cnn(*, aware=True):
+    """A 16-pixel g/i small CNN, seeing-aware or not."""
+    transform = InputTransform(bands=("g", "i"), psf_channels=aware)
+    return ClusterClassifier(
+        "small_cnn",
+        bands=("g", "i"),
+        cutout_size=16,
+        transform=transform,
+        pixel_scale=SCALE,
+        seed=0,
+    )
+
+
 def seeing_confounded(n, *, seed, size=16):
     """Stars and clusters whose widths overlap unless the seeing of each stamp is known.
 
@@ -103,13 +116,7 @@ def test_transform_psf_channels():
 
 
 def test_seeing_aware_model_needs_the_psf_columns():
-    clf = ClusterClassifier(
-        "small_cnn",
-        bands=("g", "i"),
-        cutout_size=16,
-        transform=InputTransform(bands=("g", "i"), psf_channels=True),
-        pixel_scale=SCALE,
-    )
+    clf = small_cnn()
     cut = seeing_confounded(4, seed=0)
     for name in psf_column_names("i"):
         cut.table.remove_column(name)
@@ -128,14 +135,7 @@ def test_psf_channels_resolve_seeing_confusion(tmp_path):
     train, val, test = (seeing_confounded(n, seed=s) for n, s in ((1500, 1), (400, 2), (600, 3)))
     scores = {}
     for aware in (False, True):
-        clf = ClusterClassifier(
-            "small_cnn",
-            bands=("g", "i"),
-            cutout_size=16,
-            transform=InputTransform(bands=("g", "i"), psf_channels=aware),
-            pixel_scale=SCALE,
-            seed=0,
-        )
+        clf = small_cnn(aware=aware)
         clf.fit(train, val, epochs=12, batch_size=64, learning_rate=3e-3, patience=None, seed=0)
         proba = clf.predict_proba(test)
         scores[aware] = binary_metrics(np.asarray(test.table["label"]), proba, clf.threshold)["f1"]
@@ -160,14 +160,7 @@ def test_find_candidates_measures_each_images_psf():
     from clusterfinder.simulate import simulate_field
 
     field = simulate_field(size=512, seed=4, fwhm=0.8 * u.arcsec)
-    clf = ClusterClassifier(
-        "small_cnn",
-        bands=("g", "i"),
-        cutout_size=16,
-        transform=InputTransform(bands=("g", "i"), psf_channels=True),
-        pixel_scale=SCALE,
-        seed=0,
-    )
+    clf = small_cnn()
     found = clf.find_candidates(field.images, keep_all=True)
     assert len(found) > 10
     for band in ("g", "i"):
