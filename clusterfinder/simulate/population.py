@@ -15,6 +15,7 @@ from typing import ClassVar
 import astropy.units as u
 import numpy as np
 
+from .associations import ASSOCIATION_DENSITY, add_association, draw_association
 from .calibration import draw_young_clusters
 from .config import DISC_KINDS, KINDS
 from .profiles import sample_radii, scale_for_reff
@@ -174,6 +175,11 @@ def _internal_ebv(rng, n, disc_model, scale=1.0):
 #: Brightest member (g, AB, at M31) of a chance asterism: default and with hard negatives.
 ASTERISM_BRIGHT = 21.0
 HARD_ASTERISM_BRIGHT = 19.5
+#: With hard negatives, OB associations are drawn this many times more often than in M31.
+HARD_ASSOCIATION_BOOST = 3.0
+#: Smallest effective radius (arcsec) of an HII region: default and with hard negatives.
+HII_SMALLEST = 1.5
+HARD_HII_SMALLEST = 0.5
 
 
 def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64, hard_negatives=False):
@@ -195,8 +201,11 @@ def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64, ha
     hard_negatives : bool
         Draw the negatives that look most like clusters more often: asterisms of 2-6
         stars from the bright end of the disc's luminosity function (brightest member
-        g = 19.5 rather than 21) spread over up to 1.5" rather than 1", and background
-        galaxies from r_e = 0.1" (compact) rather than 0.2".
+        g = 19.5 rather than 21) spread over up to 1.5" rather than 1"; OB
+        associations, whose sub-groups of bright blue stars are ``asterism`` objects
+        (`~clusterfinder.simulate.associations`; drawn with the asterisms, three times
+        as often as in M31); background galaxies from r_e = 0.1" (compact) rather than
+        0.2"; and compact HII regions from r_e = 0.5" rather than 1.5".
 
     Returns
     -------
@@ -238,6 +247,14 @@ def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64, ha
             build.add_points(x=x, y=y, owner=owners, mag_g=g, mag_i=g - color, ebv=ebv)
         elif kind == "asterism":
             _draw_asterisms(build, r, x, y, scale, shift, dm, hard=hard_negatives)
+            if hard_negatives:
+                expected = ASSOCIATION_DENSITY * HARD_ASSOCIATION_BOOST * area
+                for ax, ay in zip(*_positions(r, expected, bounds, disc, "disc"), strict=True):
+                    association = draw_association(
+                        r, ax, ay, pc_per_pixel=pc_per_pix, shift=shift,
+                        ebv=(dm.foreground_ebv, dm.internal_ebv),
+                    )  # fmt: skip
+                    add_association(build, association, arcsec_per_pixel=scale)
         elif kind == "young_cluster":
             _draw_young_clusters(build, r, x, y, pc_per_pix, scale, galaxy)
         elif kind == "old_cluster":
@@ -275,7 +292,8 @@ def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64, ha
                 g = g + shift
                 color = r.normal(-0.4, 0.2, n)
                 ebv = _internal_ebv(r, n, dm)
-                reff_arcsec = 10.0 ** r.uniform(math.log10(1.5), math.log10(6.0), n)
+                smallest = HARD_HII_SMALLEST if hard_negatives else HII_SMALLEST
+                reff_arcsec = 10.0 ** r.uniform(math.log10(smallest), math.log10(6.0), n)
                 sersic_n = r.uniform(0.5, 1.0, n)
                 ell = r.uniform(0.0, 0.5, n)
             theta = r.uniform(0.0, math.pi, n)
