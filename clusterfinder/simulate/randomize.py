@@ -19,8 +19,10 @@ What varies, per field and band:
   noise smoothed by a bilinear interpolation kernel at a random sub-pixel phase
   (per-pixel sigma unchanged, neighbouring pixels correlated);
 - **hard negatives**: chance asterisms drawn from the bright end of the disc stars'
-  luminosity function (from g = 19.5 instead of 21), spread over up to 1.5", and
-  compact background galaxies down to r_e = 0.1".
+  luminosity function (from g = 19.5 instead of 21), spread over up to 1.5"; OB
+  associations whose sub-groups of bright blue stars are lumpy extended sources
+  (`~clusterfinder.simulate.associations`); compact background galaxies down to
+  r_e = 0.1"; compact HII regions down to r_e = 0.5".
 """
 
 import math
@@ -82,7 +84,8 @@ class DomainRandomization:
     correlated_noise_probability : float
         Probability that a field's noise is correlated by resampling.
     hard_negatives : bool
-        Draw bright chance asterisms and compact galaxies.
+        Draw bright chance asterisms, OB associations, compact galaxies and compact
+        HII regions.
 
     Examples
     --------
