@@ -227,6 +227,7 @@ class FieldPlan:
         shapes = _resolve_psf(psf, config)
         self.randomization = randomization
         self.noise_shift = None
+        self.band_offsets = {band: (0.0, 0.0) for band in config.bands}
         hard_negatives = False
         if randomization is not None:
             conditions = draw_conditions(randomization, config, domain_rng)
@@ -237,6 +238,7 @@ class FieldPlan:
             config = _with_depth_offsets(config, conditions.depth_offset)
             self.config = config
             self.noise_shift = conditions.noise_shift
+            self.band_offsets = dict(conditions.band_offsets)
             hard_negatives = randomization.hard_negatives
         else:
             self.fwhm = _resolve_fwhm(fwhm, config, fwhm_rng)
@@ -277,6 +279,10 @@ class FieldPlan:
             noise=self.noise,
             fwhm=self.fwhm,
             noise_shift=self.noise_shift,
+            band_offsets={
+                band: (dy / config.arcsec_per_pixel, dx / config.arcsec_per_pixel)
+                for band, (dy, dx) in self.band_offsets.items()
+            },
         )
 
     def truth(self):
@@ -327,6 +333,9 @@ class FieldPlan:
             "psf": {band: shape.to_dict() for band, shape in self.psf_shapes.items()},
             "randomized": self.randomization is not None,
             "noise_shift": None if self.noise_shift is None else list(self.noise_shift),
+            "band_offsets": {
+                band: [round(v, 6) for v in offset] for band, offset in self.band_offsets.items()
+            },
         }
 
     def header(self, band):
@@ -346,6 +355,9 @@ class FieldPlan:
         header["HALOFRAC"] = (round(shape.halo_fraction, 6), "fraction of PSF flux in its halo")
         header["HALOSCL"] = (round(shape.halo_scale, 6), "halo FWHM / core FWHM")
         header["NOISECOR"] = (self.noise_shift is not None, "noise correlated by resampling")
+        dy, dx = self.band_offsets[band]
+        header["ASTOFFX"] = (round(dx, 6), "[arcsec] light displaced from the WCS along +x")
+        header["ASTOFFY"] = (round(dy, 6), "[arcsec] light displaced from the WCS along +y")
         header["GAIN"] = (conf.gain, "[e-/ADU] effective gain")
         header["SATURATE"] = (round(config.saturation_level(band), 3), "[ADU] saturation level")
         header["SKYSIG"] = (

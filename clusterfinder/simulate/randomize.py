@@ -15,6 +15,8 @@ What varies, per field and band:
   0.1 at any angle, and, on some fields, a halo of a few per cent of the light at 2-4
   times the FWHM (see `~clusterfinder.simulate.psf.PSFShape`);
 - **depth**: the 5-sigma limit moved by up to +-0.3 mag;
+- **astrometry**: each band's light displaced from the field's WCS by up to 0.1" in any
+  direction, as the bands of a survey, registered separately, are;
 - **correlated noise**: on most fields the noise is that of a resampled stack, white
   noise smoothed by a bilinear interpolation kernel at a random sub-pixel phase
   (per-pixel sigma unchanged, neighbouring pixels correlated);
@@ -83,6 +85,9 @@ class DomainRandomization:
         Largest change (mag) of the 5-sigma depth of a band.
     correlated_noise_probability : float
         Probability that a field's noise is correlated by resampling.
+    astrometric_error : float
+        Largest displacement (arcsec) of a band's light from the field's WCS; each band
+        is displaced independently, uniformly over the disc of that radius.
     hard_negatives : bool
         Draw bright chance asterisms, OB associations, compact galaxies and compact
         HII regions.
@@ -109,6 +114,7 @@ class DomainRandomization:
     halo_scale: tuple = (2.0, 4.0)
     depth_offset: float = 0.3
     correlated_noise_probability: float = 0.7
+    astrometric_error: float = 0.1
     hard_negatives: bool = True
 
     def __post_init__(self):
@@ -135,6 +141,10 @@ class DomainRandomization:
         if not 0.0 <= offset <= 2.0:
             raise ValueError(f"depth_offset must lie in [0, 2] mag; got {offset}")
         set_(self, "depth_offset", offset)
+        error = float(self.astrometric_error)
+        if not 0.0 <= error <= 1.0:
+            raise ValueError(f"astrometric_error must lie in [0, 1] arcsec; got {error}")
+        set_(self, "astrometric_error", error)
         set_(self, "hard_negatives", bool(self.hard_negatives))
 
 
@@ -143,13 +153,15 @@ class FieldConditions:
     """One field's draw: seeing and PSF shape per band, depth offsets, noise phase.
 
     ``noise_shift`` is the sub-pixel phase ``(dy, dx)`` of the bilinear resampling that
-    correlates the noise, or None for white noise.
+    correlates the noise, or None for white noise. ``band_offsets`` maps each band to the
+    displacement ``(dy, dx)`` (arcsec) of its light from the WCS.
     """
 
     fwhm: dict
     psf: dict
     depth_offset: dict = field(default_factory=dict)
     noise_shift: tuple | None = None
+    band_offsets: dict = field(default_factory=dict)
 
 
 def draw_conditions(randomization, config, rng):
@@ -183,9 +195,16 @@ def draw_conditions(randomization, config, rng):
         depth[band] = float(rng.uniform(-r.depth_offset, r.depth_offset))
     correlated = rng.random() < r.correlated_noise_probability
     shift = tuple(float(v) for v in rng.uniform(0.0, 1.0, 2))
+    # Drawn last, so that the draws above stay those of earlier versions.
+    offsets = {}
+    for band in config.bands:
+        radius = r.astrometric_error * math.sqrt(rng.random())
+        angle = rng.uniform(0.0, 2.0 * math.pi)
+        offsets[band] = (radius * math.sin(angle), radius * math.cos(angle))
     return FieldConditions(
         fwhm=fwhm,
         psf=psf,
         depth_offset=depth,
         noise_shift=shift if correlated else None,
+        band_offsets=offsets,
     )

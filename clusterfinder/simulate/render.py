@@ -62,11 +62,15 @@ class Scene:
     noise_shift : tuple of float, optional
         Sub-pixel phase ``(dy, dx)`` of the bilinear resampling that correlates the noise
         as in a resampled stack; None (default) for white noise.
+    band_offsets : dict, optional
+        Band -> displacement ``(dy, dx)`` (pixels) of that band's light from the
+        population's positions (an astrometric error); none by default.
     """
 
     def __init__(
-        self, shape, population, disc, psfs, config, *, noise_key, noise, fwhm, noise_shift=None
-    ):
+        self, shape, population, disc, psfs, config, *, noise_key, noise, fwhm, noise_shift=None,
+        band_offsets=None,
+    ):  # fmt: skip
         self.shape = tuple(shape)
         self.population = population
         self.disc = disc
@@ -80,11 +84,18 @@ class Scene:
         order = np.lexsort((np.rint(points["x"]), np.rint(points["y"])))
         population.points = points = {key: value[order] for key, value in points.items()}
         extended = population.extended
-        self._point_pix = [MoffatPSF.phases(points["x"]), MoffatPSF.phases(points["y"])]
-        self._ext_pix = (
-            np.rint(extended["x"]).astype(np.int64),
-            np.rint(extended["y"]).astype(np.int64),
-        )
+        self.band_offsets = {band: (0.0, 0.0) for band in self.bands}
+        self.band_offsets.update(band_offsets or {})
+        self._point_pix, self._ext_pix = {}, {}
+        for band, (dy, dx) in self.band_offsets.items():
+            self._point_pix[band] = (
+                MoffatPSF.phases(points["x"] + dx),
+                MoffatPSF.phases(points["y"] + dy),
+            )
+            self._ext_pix[band] = (
+                np.rint(extended["x"] + dx).astype(np.int64),
+                np.rint(extended["y"] + dy).astype(np.int64),
+            )
         self._ext_radius = np.array(
             [math.ceil(rt + max(p.reach for p in psfs.values())) + 1 for rt in extended["rt"]],
             dtype=np.int64,
@@ -109,7 +120,7 @@ class Scene:
                 bleeds=[],
             )
             if self.noise:
-                state.bleeds = self._bleed_trails(state)
+                state.bleeds = self._bleed_trails(band, state)
             self.state[band] = state
 
     def object_flux(self, band):
@@ -121,15 +132,16 @@ class Scene:
         total += np.bincount(self.population.extended["owner"], state.extended_flux, minlength=n)
         return total
 
-    def _bleed_trails(self, state):
+    def _bleed_trails(self, band, state):
         """Columns of saturated charge spilling up and down from the brightest stars."""
         trails = []
         psf = state.psf
         peak = psf.library[PSF_OVERSAMPLE // 2, PSF_OVERSAMPLE // 2].max()
-        (ix, _), (iy, _) = self._point_pix
+        (ix, _), (iy, _) = self._point_pix[band]
+        dy, dx = self.band_offsets[band]
         for k in np.flatnonzero(state.point_flux * peak > state.saturation):
-            px = self.population.points["x"][k] - ix[k]
-            py = self.population.points["y"][k] - iy[k]
+            px = self.population.points["x"][k] + dx - ix[k]
+            py = self.population.points["y"][k] + dy - iy[k]
             model = state.point_flux[k] * psf.stamp(px, py, psf.large_radius)
             excess = np.clip(model - state.saturation, 0.0, None)
             for col in np.flatnonzero(excess.sum(axis=0) > 0):
@@ -148,8 +160,8 @@ class Scene:
         image = np.zeros((y1 - y0, x1 - x0))
         if self.disc is not None:
             image += self.disc.image(band, y0, y1, x0, x1)
-        self._add_points(image, state, y0, y1, x0, x1)
-        self._add_extended(image, state, y0, y1, x0, x1)
+        self._add_points(image, band, state, y0, y1, x0, x1)
+        self._add_extended(image, band, state, y0, y1, x0, x1)
         if self.noise:
             variance = state.sky_sigma**2 + np.clip(image, 0.0, None) / state.gain
             image += np.sqrt(variance) * self._normal_deviates(band, y0, y1, x0, x1)
@@ -159,9 +171,9 @@ class Scene:
                     image[max(y_lo, y0) - y0 : min(y_hi + 1, y1) - y0, x - x0] = state.saturation
         return image.astype(np.float32)
 
-    def _add_points(self, image, state, y0, y1, x0, x1):
+    def _add_points(self, image, band, state, y0, y1, x0, x1):
         psf = state.psf
-        (ix, qx), (iy, qy) = self._point_pix
+        (ix, qx), (iy, qy) = self._point_pix[band]
         n = ix.size
         small = psf.small_radius
         size = 2 * small + 1
@@ -191,17 +203,18 @@ class Scene:
                     summed = np.bincount(index - low, stamps[inside])
                     flat[low : low + summed.size] += summed
             for k in np.flatnonzero(state.point_big[sl]) + start:
-                self._add_stamp(image, state, ix[k], iy[k], None, k, y0, y1, x0, x1)
+                self._add_stamp(image, band, state, ix[k], iy[k], None, k, y0, y1, x0, x1)
 
-    def _add_stamp(self, image, state, cx, cy, stamp, k, y0, y1, x0, x1):
+    def _add_stamp(self, image, band, state, cx, cy, stamp, k, y0, y1, x0, x1):
         psf = state.psf
         radius = psf.large_radius if stamp is None else (stamp.shape[0] - 1) // 2
         if cx + radius < x0 or cx - radius >= x1 or cy + radius < y0 or cy - radius >= y1:
             return
         if stamp is None:
             points = self.population.points
+            dy, dx = self.band_offsets[band]
             stamp = state.point_flux[k] * psf.stamp(
-                points["x"][k] - cx, points["y"][k] - cy, radius
+                points["x"][k] + dx - cx, points["y"][k] + dy - cy, radius
             )
         ya, yb = max(cy - radius, y0), min(cy + radius + 1, y1)
         xa, xb = max(cx - radius, x0), min(cx + radius + 1, x1)
@@ -209,16 +222,17 @@ class Scene:
             ya - cy + radius : yb - cy + radius, xa - cx + radius : xb - cx + radius
         ]
 
-    def _add_extended(self, image, state, y0, y1, x0, x1):
+    def _add_extended(self, image, band, state, y0, y1, x0, x1):
         ext = self.population.extended
-        cx, cy = self._ext_pix
+        cx, cy = self._ext_pix[band]
+        dy, dx = self.band_offsets[band]
         radius = self._ext_radius
         hit = (cx + radius >= x0) & (cx - radius < x1) & (cy + radius >= y0) & (cy - radius < y1)
         for k in np.flatnonzero(hit):
             stamp = extended_stamp(
                 state.psf,
-                ext["x"][k] - cx[k],
-                ext["y"][k] - cy[k],
+                ext["x"][k] + dx - cx[k],
+                ext["y"][k] + dy - cy[k],
                 ext["profile"][k],
                 ext["scale"][k],
                 ext["rt"][k],
@@ -227,7 +241,7 @@ class Scene:
                 **_shape(ext, k),
             )
             self._add_stamp(
-                image, state, cx[k], cy[k], stamp * state.extended_flux[k], k, y0, y1, x0, x1
+                image, band, state, cx[k], cy[k], stamp * state.extended_flux[k], k, y0, y1, x0, x1
             )
 
     def _normal_deviates(self, band, y0, y1, x0, x1):

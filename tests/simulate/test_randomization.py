@@ -182,6 +182,35 @@ def test_depth_offsets_measured():
         assert ratio == pytest.approx(10 ** (-0.4 * offset), rel=0.03)
 
 
+def test_astrometric_offsets_measured():
+    """Each band's light sits where the header says, displaced from the WCS (Moffat fits)."""
+    randomize = DomainRandomization(
+        seeing=(0.7, 0.7), seeing_median=0.7, kolmogorov_fraction=0.0, beta=(3.0, 3.0),
+        ellipticity=(0.0, 0.0), halo_probability=0.0, hard_negatives=False,
+        correlated_noise_probability=0.0, astrometric_error=0.1,
+    )  # fmt: skip
+    field = simulate_field(
+        size=768, seed=5, kinds=("mw_star",), disc_light=False, config=STARS, noise=False,
+        randomize=randomize,
+    )  # fmt: skip
+    shifts = {}
+    for band in ("g", "i"):
+        header = field.images[band].header
+        offset = np.array([header["ASTOFFY"], header["ASTOFFX"]]) / PIXEL
+        assert 0 < np.hypot(*offset) <= 0.1 / PIXEL
+        measured = []
+        for stamp, dx, dy in isolated_stamps(field, band):
+            fit = fit_moffat(stamp, HALF + dx, HALF + dy)
+            measured.append([fit["y"] - HALF - dy, fit["x"] - HALF - dx])
+        assert len(measured) >= 5
+        shifts[band] = np.median(measured, axis=0)
+        assert shifts[band] == pytest.approx(offset, abs=0.02)
+    # The two bands are displaced independently.
+    assert np.hypot(*(shifts["g"] - shifts["i"])) > 0.05
+    plain = simulate_field(size=64, seed=3, kinds=("mw_star",)).images["g"].header
+    assert plain["ASTOFFX"] == 0.0 and plain["ASTOFFY"] == 0.0
+
+
 def test_seeing_distribution():
     """Seeing draws stay in 0.45-1.0", g is never sharper than i, the median is PAndAS-like."""
     rng = np.random.default_rng(0)
@@ -270,6 +299,7 @@ def test_bad_psf_shape(kwargs, error, match):
         ({"seeing_median": 2.0}, ValueError, "seeing_median must lie within"),
         ({"halo_probability": 1.5}, ValueError, "halo_probability must be a probability"),
         ({"depth_offset": -1}, ValueError, "depth_offset must lie in"),
+        ({"astrometric_error": 2.0}, ValueError, r"astrometric_error must lie in \[0, 1\] arcsec"),
     ],
 )
 def test_bad_domain_randomization(kwargs, error, match):
