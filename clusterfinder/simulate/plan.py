@@ -228,6 +228,7 @@ class FieldPlan:
         self.randomization = randomization
         self.noise_shift = None
         self.band_offsets = {band: (0.0, 0.0) for band in config.bands}
+        self.sky_residuals = {}
         hard_negatives = False
         if randomization is not None:
             conditions = draw_conditions(randomization, config, domain_rng)
@@ -239,6 +240,7 @@ class FieldPlan:
             self.config = config
             self.noise_shift = conditions.noise_shift
             self.band_offsets = dict(conditions.band_offsets)
+            self.sky_residuals = dict(conditions.sky_residuals)
             hard_negatives = randomization.hard_negatives
         else:
             self.fwhm = _resolve_fwhm(fwhm, config, fwhm_rng)
@@ -282,6 +284,12 @@ class FieldPlan:
             band_offsets={
                 band: (dy / config.arcsec_per_pixel, dx / config.arcsec_per_pixel)
                 for band, (dy, dx) in self.band_offsets.items()
+            },
+            sky_residuals={
+                band: (stream, amplitude, over, mesh / config.arcsec_per_pixel)
+                for (band, (amplitude, over, mesh)), stream in zip(
+                    self.sky_residuals.items(), rng.spawn(len(self.sky_residuals)), strict=True
+                )
             },
         )
 
@@ -336,6 +344,10 @@ class FieldPlan:
             "band_offsets": {
                 band: [round(v, 6) for v in offset] for band, offset in self.band_offsets.items()
             },
+            "sky_residuals": {
+                band: dict(zip(("amplitude", "oversubtraction", "mesh"), values, strict=True))
+                for band, values in self.sky_residuals.items()
+            },
         }
 
     def header(self, band):
@@ -358,6 +370,10 @@ class FieldPlan:
         dy, dx = self.band_offsets[band]
         header["ASTOFFX"] = (round(dx, 6), "[arcsec] light displaced from the WCS along +x")
         header["ASTOFFY"] = (round(dy, 6), "[arcsec] light displaced from the WCS along +y")
+        amplitude, over, mesh = self.sky_residuals.get(band, (0.0, 0.0, 0.0))
+        header["SKYRES"] = (round(amplitude, 6), "smooth sky residuals (rms / SKYSIG)")
+        header["SKYOVER"] = (round(over, 6), "bright-star flux over-subtracted around it")
+        header["SKYMESH"] = (round(mesh, 6), "[arcsec] width of the over-subtracted patch")
         header["GAIN"] = (conf.gain, "[e-/ADU] effective gain")
         header["SATURATE"] = (round(config.saturation_level(band), 3), "[ADU] saturation level")
         header["SKYSIG"] = (

@@ -17,6 +17,9 @@ What varies, per field and band:
 - **depth**: the 5-sigma limit moved by up to +-0.3 mag;
 - **astrometry**: each band's light displaced from the field's WCS by up to 0.1" in any
   direction, as the bands of a survey, registered separately, are;
+- **sky-subtraction residuals**: smooth patches of up to a few tenths of the sky noise
+  over 20-55", and a shallow over-subtracted patch around stars brighter than 18 mag
+  (`~clusterfinder.simulate.sky_residuals`);
 - **correlated noise**: on most fields the noise is that of a resampled stack, white
   noise smoothed by a bilinear interpolation kernel at a random sub-pixel phase
   (per-pixel sigma unchanged, neighbouring pixels correlated);
@@ -88,6 +91,14 @@ class DomainRandomization:
     astrometric_error : float
         Largest displacement (arcsec) of a band's light from the field's WCS; each band
         is displaced independently, uniformly over the disc of that radius.
+    sky_residual : tuple of float
+        Range of the standard deviation of the smooth sky-subtraction residuals, in
+        units of the band's per-pixel sky noise.
+    oversubtraction : tuple of float
+        Range of the fraction of a bright star's flux that the sky subtraction removes
+        around it.
+    mesh : tuple of float
+        Range of the width (Gaussian sigma, arcsec) of the patch over which it does.
     hard_negatives : bool
         Draw bright chance asterisms, OB associations, compact galaxies and compact
         HII regions.
@@ -115,6 +126,9 @@ class DomainRandomization:
     depth_offset: float = 0.3
     correlated_noise_probability: float = 0.7
     astrometric_error: float = 0.1
+    sky_residual: tuple = (0.0, 0.3)
+    oversubtraction: tuple = (0.0, 0.03)
+    mesh: tuple = (5.0, 12.0)
     hard_negatives: bool = True
 
     def __post_init__(self):
@@ -145,6 +159,9 @@ class DomainRandomization:
         if not 0.0 <= error <= 1.0:
             raise ValueError(f"astrometric_error must lie in [0, 1] arcsec; got {error}")
         set_(self, "astrometric_error", error)
+        set_(self, "sky_residual", _range(self.sky_residual, "sky_residual", 0.0, 10.0))
+        set_(self, "oversubtraction", _range(self.oversubtraction, "oversubtraction", 0.0, 0.5))
+        set_(self, "mesh", _range(self.mesh, "mesh", 0.5, 120.0))
         set_(self, "hard_negatives", bool(self.hard_negatives))
 
 
@@ -154,7 +171,8 @@ class FieldConditions:
 
     ``noise_shift`` is the sub-pixel phase ``(dy, dx)`` of the bilinear resampling that
     correlates the noise, or None for white noise. ``band_offsets`` maps each band to the
-    displacement ``(dy, dx)`` (arcsec) of its light from the WCS.
+    displacement ``(dy, dx)`` (arcsec) of its light from the WCS, and ``sky_residuals``
+    to its ``(amplitude, oversubtraction, mesh)`` (see `DomainRandomization`).
     """
 
     fwhm: dict
@@ -162,6 +180,7 @@ class FieldConditions:
     depth_offset: dict = field(default_factory=dict)
     noise_shift: tuple | None = None
     band_offsets: dict = field(default_factory=dict)
+    sky_residuals: dict = field(default_factory=dict)
 
 
 def draw_conditions(randomization, config, rng):
@@ -201,10 +220,15 @@ def draw_conditions(randomization, config, rng):
         radius = r.astrometric_error * math.sqrt(rng.random())
         angle = rng.uniform(0.0, 2.0 * math.pi)
         offsets[band] = (radius * math.sin(angle), radius * math.cos(angle))
+    residuals = {
+        band: (rng.uniform(*r.sky_residual), rng.uniform(*r.oversubtraction), rng.uniform(*r.mesh))
+        for band in config.bands
+    }
     return FieldConditions(
         fwhm=fwhm,
         psf=psf,
         depth_offset=depth,
         noise_shift=shift if correlated else None,
         band_offsets=offsets,
+        sky_residuals=residuals,
     )

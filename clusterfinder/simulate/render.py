@@ -17,6 +17,7 @@ import numpy as np
 
 from .population import band_magnitude
 from .profiles import PSF_OVERSAMPLE, MoffatPSF, extended_stamp
+from .sky_residuals import OVERSUBTRACTED_BRIGHTER_THAN, draw_sky_residuals
 
 __all__ = ["NOISE_TILE", "Scene"]
 
@@ -38,6 +39,7 @@ class _BandState:
     point_big: np.ndarray
     extended_flux: np.ndarray
     bleeds: list
+    residuals: object = None
 
 
 class Scene:
@@ -65,11 +67,15 @@ class Scene:
     band_offsets : dict, optional
         Band -> displacement ``(dy, dx)`` (pixels) of that band's light from the
         population's positions (an astrometric error); none by default.
+    sky_residuals : dict, optional
+        Band -> ``(rng, amplitude, oversubtraction, mesh)`` of its sky-subtraction
+        residuals (`~clusterfinder.simulate.sky_residuals.draw_sky_residuals`; ``mesh``
+        in pixels); none by default.
     """
 
     def __init__(
         self, shape, population, disc, psfs, config, *, noise_key, noise, fwhm, noise_shift=None,
-        band_offsets=None,
+        band_offsets=None, sky_residuals=None,
     ):  # fmt: skip
         self.shape = tuple(shape)
         self.population = population
@@ -121,6 +127,16 @@ class Scene:
             )
             if self.noise:
                 state.bleeds = self._bleed_trails(band, state)
+            if band in (sky_residuals or {}):
+                stream, amplitude, over, mesh = sky_residuals[band]
+                limit = OVERSUBTRACTED_BRIGHTER_THAN - config.zero_point
+                bright = point_flux > 10.0 ** (-0.4 * limit)
+                dy, dx = self.band_offsets[band]
+                state.residuals = draw_sky_residuals(
+                    stream, self.shape, pad=int(mesh), sky_sigma=state.sky_sigma,
+                    amplitude=amplitude, oversubtraction=over, mesh=mesh,
+                    stars=(points["x"][bright] + dx, points["y"][bright] + dy, point_flux[bright]),
+                )  # fmt: skip
             self.state[band] = state
 
     def object_flux(self, band):
@@ -160,6 +176,8 @@ class Scene:
         image = np.zeros((y1 - y0, x1 - x0))
         if self.disc is not None:
             image += self.disc.image(band, y0, y1, x0, x1)
+        if state.residuals is not None:
+            state.residuals.add(image, y0, y1, x0, x1)
         self._add_points(image, band, state, y0, y1, x0, x1)
         self._add_extended(image, band, state, y0, y1, x0, x1)
         if self.noise:

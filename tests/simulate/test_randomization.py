@@ -14,6 +14,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.io import fits
+from scipy.special import ndtr
 from simulate_helpers import fit_moffat
 
 from clusterfinder.simulate import (
@@ -211,6 +212,65 @@ def test_astrometric_offsets_measured():
     assert plain["ASTOFFX"] == 0.0 and plain["ASTOFFY"] == 0.0
 
 
+def residual_fields(**residuals):
+    """A star field without and with sky residuals, otherwise the same draw (no noise)."""
+    base = dict(
+        seeing=(0.7, 0.7), seeing_median=0.7, hard_negatives=False, astrometric_error=0.0,
+        correlated_noise_probability=0.0, mesh=(5.0, 5.0),
+    )  # fmt: skip
+    kwargs = dict(size=512, seed=5, kinds=("mw_star",), disc_light=False, config=STARS, noise=False)
+    none = dict(sky_residual=(0.0, 0.0), oversubtraction=(0.0, 0.0))
+    flat = simulate_field(**kwargs, randomize=DomainRandomization(**base, **none))
+    other = simulate_field(**kwargs, randomize=DomainRandomization(**base, **{**none, **residuals}))
+    return flat, other
+
+
+def test_oversubtraction_around_bright_stars_measured():
+    """Around bright stars, the light missing is the configured fraction of theirs."""
+    flat, over = residual_fields(oversubtraction=(0.03, 0.03))
+    diff = over.images["i"].data.astype(float) - flat.images["i"].data
+    sigma = 5.0 / PIXEL
+    half = int(2 * sigma)
+    edge = half + int(3 * sigma)  # stars just off the image add almost nothing there
+    truth = flat.truth
+    x, y, mag = (np.asarray(truth[key]) for key in ("x", "y", "mag_i"))
+    bright = mag < 18.0
+    removed = 0.03 * 10.0 ** (-0.4 * (mag[bright] - 30.0))
+    measured, expected = [], []
+    for k in np.flatnonzero(bright):
+        ix, iy = round(x[k]), round(y[k])
+        if not (edge <= ix < 768 - edge and edge <= iy < 768 - edge):
+            continue
+        measured.append(-diff[iy - half : iy + half + 1, ix - half : ix + half + 1].sum())
+        # Each bright star's Gaussian patch, integrated over the box.
+        fx = ndtr((ix + half + 0.5 - x[bright]) / sigma) - ndtr(
+            (ix - half - 0.5 - x[bright]) / sigma
+        )
+        fy = ndtr((iy + half + 0.5 - y[bright]) / sigma) - ndtr(
+            (iy - half - 0.5 - y[bright]) / sigma
+        )
+        expected.append(np.sum(removed * fx * fy))
+    assert len(measured) >= 2
+    assert np.allclose(measured, expected, rtol=0.01)
+    assert over.images["i"].header["SKYOVER"] == 0.03
+    assert over.images["i"].header["SKYMESH"] == 5.0
+
+
+def test_smooth_sky_residuals_measured():
+    """Smooth residuals of the configured size relative to the sky noise, tens of arcsec wide."""
+    flat, smooth = residual_fields(sky_residual=(0.3, 0.3))
+    header = smooth.images["g"].header
+    diff = smooth.images["g"].data.astype(float) - flat.images["g"].data
+    rms = diff.std() / header["SKYSIG"]
+    assert 0.1 < rms / 0.3 < 3.0
+    # Neighbours 50 pixels (9") apart share most of it: a smooth pattern, not noise.
+    a, b = diff[:, :-50].ravel(), diff[:, 50:].ravel()
+    assert np.corrcoef(a, b)[0, 1] > 0.5
+    assert header["SKYRES"] == 0.3
+    plain = simulate_field(size=64, seed=3, kinds=("mw_star",)).images["g"].header
+    assert plain["SKYRES"] == 0.0 and plain["SKYOVER"] == 0.0
+
+
 def test_seeing_distribution():
     """Seeing draws stay in 0.45-1.0", g is never sharper than i, the median is PAndAS-like."""
     rng = np.random.default_rng(0)
@@ -300,6 +360,8 @@ def test_bad_psf_shape(kwargs, error, match):
         ({"halo_probability": 1.5}, ValueError, "halo_probability must be a probability"),
         ({"depth_offset": -1}, ValueError, "depth_offset must lie in"),
         ({"astrometric_error": 2.0}, ValueError, r"astrometric_error must lie in \[0, 1\] arcsec"),
+        ({"oversubtraction": (0.1, 0.9)}, ValueError, "oversubtraction must satisfy"),
+        ({"mesh": 5.0}, TypeError, "mesh must be a pair"),
     ],
 )
 def test_bad_domain_randomization(kwargs, error, match):
