@@ -4,8 +4,15 @@
 disc, detect its sources, classify them with the bundled model, write the
 candidates (ECSV and DS9 regions) and an inspection page, and score the
 candidates against the simulation's truth.
+
+The files are made in a temporary folder inside the output folder and moved into
+place together at the end, so that an interrupted demo leaves the output folder
+as it was: never a new field beside the candidates of an old one.
 """
 
+import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,8 +21,9 @@ from astropy import units as u
 
 from .classifier.metrics import binary_metrics
 from .datasets import CLUSTER_KINDS, label_from_truth
+from .utils.outputs import check_output_dir, check_output_file
 
-__all__ = ["DemoResult", "run_demo", "score_candidates"]
+__all__ = ["DemoResult", "demo_paths", "run_demo", "score_candidates"]
 
 
 class DemoResult(dict):
@@ -100,14 +108,53 @@ def score_candidates(sources, truth, *, threshold, mag_limits=(21.0, 22.0), band
     return scores
 
 
-def run_demo(outdir="clusterfinder-demo", *, size=2048, seed=1, model=None, progress_bar=False):
+def demo_paths(outdir):
+    """The files that `run_demo` writes into ``outdir``: a dict name -> path.
+
+    Examples
+    --------
+    >>> from clusterfinder.demo import demo_paths
+    >>> paths = demo_paths("out")
+    >>> list(paths), paths["candidates"].name
+    (['g', 'i', 'truth', 'candidates', 'regions', 'inspection'], 'candidates.ecsv')
+    """
+    from .simulate import PANDAS
+
+    outdir = Path(outdir)
+    paths = {band: outdir / f"field_{band}.fits" for band in PANDAS.bands}
+    for name, filename in (
+        ("truth", "truth.ecsv"),
+        ("candidates", "candidates.ecsv"),
+        ("regions", "candidates.reg"),
+        ("inspection", "inspection.html"),
+    ):
+        paths[name] = outdir / filename
+    return paths
+
+
+def check_demo_outputs(outdir, *, overwrite=False, model=None, name="outdir"):
+    """Check the output folder and files of `run_demo` before the work starts."""
+    outdir = check_output_dir(outdir, name=name)
+    inputs = {"the model": model} if isinstance(model, (str, os.PathLike)) else {}
+    for path in demo_paths(outdir).values():
+        if path.exists():  # (the folder may not exist yet)
+            check_output_file(path, overwrite=overwrite, inputs=inputs, name=name)
+    return outdir
+
+
+def run_demo(
+    outdir="clusterfinder-demo", *, size=2048, seed=1, model=None, overwrite=False,
+    progress_bar=False,
+):  # fmt: skip
     """Run the main job on a simulated PAndAS field and score it against the truth.
 
     Parameters
     ----------
     outdir : str or `~pathlib.Path`
-        Folder for the images, truth, candidates, regions and inspection page;
-        files of an earlier demo there are replaced.
+        Folder for the images, truth, candidates, regions and inspection page
+        (see `demo_paths`); created if needed. The files are made in a temporary
+        folder inside it and moved into place together at the end: an interrupted
+        demo leaves ``outdir`` as it was.
     size : int
         Side of the simulated field in pixels (0.186"/pix).
     seed : int
@@ -115,12 +162,20 @@ def run_demo(outdir="clusterfinder-demo", *, size=2048, seed=1, model=None, prog
     model : str or path, optional
         Weights name or file for `~clusterfinder.ClusterClassifier.from_pretrained`;
         the bundled default if None.
+    overwrite : bool
+        Replace the files of an earlier demo in ``outdir``; without it, any of them
+        there is refused before the work starts.
     progress_bar : bool
         Show progress bars.
 
     Returns
     -------
     `DemoResult`
+
+    Raises
+    ------
+    FileExistsError
+        A file of the demo is in ``outdir`` already and ``overwrite`` is False.
     """
     from .classifier import ClusterClassifier
     from .classifier.weights import DEFAULT_WEIGHTS
@@ -128,29 +183,33 @@ def run_demo(outdir="clusterfinder-demo", *, size=2048, seed=1, model=None, prog
     from .simulate import simulate_field
 
     start = time.perf_counter()
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-
-    field = simulate_field(size=size, seed=seed, progress_bar=progress_bar)
-    images = field.write(outdir, name="field", overwrite=True)
-    paths = {**images, "truth": outdir / "truth.ecsv"}
-
+    outdir = check_demo_outputs(outdir, overwrite=overwrite, model=model)
     classifier = ClusterClassifier.from_pretrained(model)
-    sources = classifier.find_candidates(images, keep_all=True, progress_bar=progress_bar)
-    threshold = classifier.threshold
-    chosen = np.asarray(sources["prob_cluster"]) >= threshold
-    too_faint = np.zeros(len(sources), dtype=bool)
-    if "flag_faint" in sources.colnames:
-        # fainter than anything the model was trained on: its answer is an extrapolation
-        too_faint = chosen & np.asarray(sources["flag_faint"], dtype=bool)
-    candidates = sources[chosen & ~too_faint]
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = demo_paths(outdir)
+    work = Path(tempfile.mkdtemp(prefix=".demo-", dir=outdir))
+    try:
+        staged = demo_paths(work)
+        field = simulate_field(size=size, seed=seed, progress_bar=progress_bar)
+        images = field.write(work, name="field")
+        sources = classifier.find_candidates(images, keep_all=True, progress_bar=progress_bar)
+        threshold = classifier.threshold
+        chosen = np.asarray(sources["prob_cluster"]) >= threshold
+        too_faint = np.zeros(len(sources), dtype=bool)
+        if "flag_faint" in sources.colnames:
+            # fainter than anything the model was trained on: its answer is an extrapolation
+            too_faint = chosen & np.asarray(sources["flag_faint"], dtype=bool)
+        candidates = sources[chosen & ~too_faint]
+        # the images the catalogue refers to are where they will be, not in the work folder
+        candidates.meta["images"] = {band: str(paths[band]) for band in images}
 
-    paths["candidates"] = outdir / "candidates.ecsv"
-    candidates.write(paths["candidates"], overwrite=True)
-    paths["regions"] = outdir / "candidates.reg"
-    candidates.write_regions(paths["regions"], format="ds9", overwrite=True)
-    paths["inspection"] = outdir / "inspection.html"
-    make_inspection_page(candidates, images, output=paths["inspection"])
+        candidates.write(staged["candidates"])
+        candidates.write_regions(staged["regions"], format="ds9")
+        make_inspection_page(candidates, images, output=staged["inspection"])
+        for key, path in paths.items():
+            os.replace(staged[key], path)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
     truth = field.truth
     n_truth = int(np.isin(np.asarray(truth["kind"], dtype=str), CLUSTER_KINDS).sum())

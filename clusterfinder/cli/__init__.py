@@ -2,7 +2,9 @@
 
 Each sub-command lives in its own module of this package and provides two
 functions: ``add_parser(subparsers)``, which declares its arguments, and
-``run(args)``, which does the work and returns the exit status.
+``run(args)``, which does the work and returns the exit status. A module may also
+give ``interrupted(args)`` (as the parser default ``interrupted``): one line saying
+what is on disk after Ctrl-C.
 """
 
 import argparse
@@ -55,10 +57,15 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success; 2 for bad input, with a one-line message on standard error.
+        0 on success; 2 for bad input, with a one-line message on standard error;
+        130 when interrupted (Ctrl-C), with one line saying what is on disk.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()  # imports the package: seconds on a busy machine
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("clusterfinder: interrupted; nothing was written", file=sys.stderr)
+        return 130
     try:
         return int(args.func(args) or 0)
     except (ValueError, TypeError, OSError, KeyError) as exc:
@@ -66,6 +73,22 @@ def main(argv=None):
             raise
         print(f"clusterfinder {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"clusterfinder {args.command}: interrupted; {_on_disk(args)}", file=sys.stderr)
+        return 130
+
+
+def _on_disk(args):
+    """What an interrupted command leaves on disk, in a few words."""
+    describe = getattr(args, "interrupted", None)
+    if describe is None:
+        return "nothing was written"
+    try:
+        return describe(args)
+    except Exception:  # pragma: no cover - the message must not hide the interruption
+        return "see the output folder"
 
 
 if __name__ == "__main__":  # pragma: no cover

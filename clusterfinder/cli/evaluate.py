@@ -3,8 +3,9 @@
 from pathlib import Path
 
 from ..utils.files import atomic_write
+from ..utils.outputs import check_output_file
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "interrupted", "run"]
 
 _FORMATS = {".ecsv": "ascii.ecsv", ".csv": "ascii.csv", ".fits": "fits", ".vot": "votable"}
 
@@ -43,25 +44,41 @@ def add_parser(subparsers):
     parser.add_argument(
         "--output", "-o", help="write the grid to this table (.ecsv, .csv, .fits, .vot)"
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    parser.set_defaults(func=run)
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output (never an input)"
+    )
+    parser.set_defaults(func=run, interrupted=interrupted)
     return parser
 
 
-def _write_table(table, path, overwrite):
-    path = Path(path)
+def _check_output(args):
+    """Check ``--output`` before the model is evaluated; return its table format."""
+    path = Path(args.output)
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"--output must end in one of {', '.join(_FORMATS)}; got {str(path)!r}")
-    if path.exists() and not overwrite:
-        raise OSError(f"{str(path)!r} exists; pass --overwrite to replace it")
+    inputs = {"MODEL": args.model, "CUTOUTS": args.cutouts}
+    check_output_file(path, overwrite=args.overwrite, inputs=inputs, name="--output")
+    return fmt
+
+
+def _write_table(table, path, fmt):
+    path = Path(path)
     atomic_write(path, lambda tmp: table.write(tmp, format=fmt, overwrite=True), suffix=path.suffix)
+
+
+def interrupted(args):
+    """What an interrupted ``evaluate`` leaves on disk."""
+    if args.output is None:
+        return "nothing was written"
+    return f"no grid was written to {args.output} (it is written when the evaluation ends)"
 
 
 def run(args):
     """Print the metrics (and write the grid); returns the exit status."""
     from clusterfinder import ClusterClassifier, Cutout
 
+    fmt = _check_output(args) if args.output else None
     clf = ClusterClassifier.from_pretrained(args.model)
     stamps = Cutout.read(args.cutouts)
     evaluation = clf.evaluate(
@@ -85,6 +102,6 @@ def run(args):
         print()
         grid.pprint(max_lines=-1, max_width=-1)
         if args.output:
-            _write_table(grid, args.output, args.overwrite)
+            _write_table(grid, args.output, fmt)
             print(f"wrote {args.output}")
     return 0

@@ -3,7 +3,9 @@
 import webbrowser
 from pathlib import Path
 
-__all__ = ["add_parser", "run"]
+from ..utils.outputs import check_output_file
+
+__all__ = ["add_parser", "interrupted", "run"]
 
 
 def add_parser(subparsers):
@@ -15,7 +17,9 @@ def add_parser(subparsers):
             "Write a self-contained HTML page (stamps inside; opens offline) on which "
             "candidates are classified with the keyboard (c cluster, n not a cluster, "
             "u unsure, z undo). Decisions persist in the browser and export to JSON. "
-            "With --serve, a local server also writes each decision to disk as it is made."
+            "With --serve, a local server also writes each decision to disk as it is made. "
+            "An existing page is refused unless --overwrite; the catalogue and the images "
+            "are never overwritten."
         ),
     )
     parser.add_argument(
@@ -34,6 +38,9 @@ def add_parser(subparsers):
         help="HTML page to write (default: CATALOG's stem + '_inspection.html', beside it)",
     )
     parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing page (never an input)"
+    )
+    parser.add_argument(
         "--bands", nargs="+", default=["g", "i"], help="bands of the composite, bluest first"
     )
     parser.add_argument("--size", type=int, default=48, help="stamp side in pixels (default 48)")
@@ -49,11 +56,14 @@ def add_parser(subparsers):
     parser.add_argument(
         "--decisions",
         default=None,
-        help="decision file kept by --serve (default: the page's stem + '_decisions.json')",
+        help=(
+            "decision file kept by --serve (default: the page's stem + '_decisions.json'); "
+            "decisions already in it are kept"
+        ),
     )
     parser.add_argument("--open", action="store_true", help="open the page in a web browser")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, interrupted=interrupted)
     return parser
 
 
@@ -86,6 +96,39 @@ def read_catalog(path):
     return CandidateCatalog.read(path)
 
 
+def check_decisions(path, catalog, *, page, inputs):
+    """Check the decision file of ``--serve`` before the page is made.
+
+    It must not be the page or an input, its folder must exist and be writable, and
+    a file already there must hold decisions on the same catalogue (they are kept).
+    """
+    from clusterfinder.inspect import catalog_id
+    from clusterfinder.inspect.decisions import _load
+
+    path = Path(path)
+    if path.absolute() == Path(page).absolute():
+        raise ValueError(
+            f"--decisions: {str(path)!r} is also the page (--output); choose another file"
+        )
+    check_output_file(path, overwrite=True, inputs=inputs, name="--decisions")
+    if path.exists():
+        existing = _load(path)
+        if existing.catalog_id != catalog_id(catalog):
+            raise ValueError(
+                f"--decisions: {str(path)!r} holds decisions on another catalogue than "
+                "CATALOG; choose another file"
+            )
+    return path
+
+
+def interrupted(args):
+    """What an interrupted ``inspect`` leaves on disk."""
+    page = getattr(args, "page_written", None)
+    if page is None:
+        return "no page was written (it is written whole or not at all)"
+    return f"the page {page} was written"
+
+
 def run(args):
     """Write the page; with ``--serve``, serve it until interrupted."""
     from clusterfinder.inspect import InspectionServer, make_inspection_page
@@ -96,6 +139,15 @@ def run(args):
     if output is None:
         source = Path(args.catalog)
         output = source.with_name(source.stem + "_inspection.html")
+    inputs = {"CATALOG": args.catalog}
+    inputs.update({f"--images {band}": path for band, path in (images or {}).items()})
+    check_output_file(output, overwrite=args.overwrite, inputs=inputs, name="--output")
+    decisions = None
+    if args.serve:
+        decisions = args.decisions
+        if decisions is None:
+            decisions = Path(output).with_name(Path(output).stem + "_decisions.json")
+        check_decisions(decisions, catalog, page=output, inputs=inputs)
     page = make_inspection_page(
         catalog,
         images,
@@ -103,17 +155,24 @@ def run(args):
         size=args.size,
         bands=tuple(args.bands),
         title=args.title,
+        overwrite=args.overwrite,
         progress_bar=not args.no_progress,
     )
+    args.page_written = page
     print(f"wrote {page} ({len(catalog)} candidates)")
     if not args.serve:
         if args.open:
             webbrowser.open(page.resolve().as_uri())
         return 0
-    server = InspectionServer(page, args.decisions, port=args.port)
+    server = InspectionServer(page, decisions, port=args.port)
     print(f"serving {server.url} ; decisions are written to {server.decisions_path}", flush=True)
     print("press Ctrl-C to stop", flush=True)
     if args.open:
         webbrowser.open(server.url)
     server.serve_forever()
+    if server.decisions_path.exists():
+        saved = f"{len(server.decisions.decisions)} decision(s) in {server.decisions_path}"
+    else:
+        saved = "no decision was made"
+    print(f"stopped; {saved}", flush=True)
     return 0

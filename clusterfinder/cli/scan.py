@@ -4,7 +4,9 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["add_parser", "run"]
+from ..utils.outputs import check_output_dir, check_output_file
+
+__all__ = ["add_parser", "interrupted", "run"]
 
 
 def add_parser(subparsers):
@@ -16,8 +18,10 @@ def add_parser(subparsers):
             "Scan survey fields with a trained model. Each tile of each field is one unit of "
             "work, written to OUTDIR/parts/ when done; OUTDIR/manifest.json records the model, "
             "threshold and fields, and OUTDIR/candidates.ecsv is the merged catalogue. Run the "
-            "same command again to resume an interrupted scan. Exit status 1 when a field or "
-            "tile could not be read (listed in the manifest's 'failed')."
+            "same command again to resume an interrupted scan. A scan resumes only in a folder "
+            "whose manifest it wrote: a candidates.ecsv or parts/ without one is refused "
+            "unless --overwrite. Exit status 1 when a field or tile could not be read (listed "
+            "in the manifest's 'failed')."
         ),
     )
     parser.add_argument(
@@ -49,6 +53,11 @@ def add_parser(subparsers):
         "--no-resume", dest="resume", action="store_false", help="start the scan over"
     )
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a candidates.ecsv or parts/ in OUTDIR that no scan manifest accounts for",
+    )
+    parser.add_argument(
         "--scheduler",
         default=None,
         metavar="ADDRESS",
@@ -64,7 +73,7 @@ def add_parser(subparsers):
         "--keep-all", action="store_true", help="keep every source, not only candidates"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, interrupted=interrupted)
     return parser
 
 
@@ -103,6 +112,31 @@ def _fields(items, bands):
     return fields
 
 
+def interrupted(args):
+    """What an interrupted ``scan`` leaves on disk."""
+    parts = Path(args.output) / "parts"
+    n = len(list(parts.glob("*_*.ecsv"))) if parts.is_dir() else 0
+    return f"{n} finished tile(s) kept in {parts}; run the same command again to resume"
+
+
+def _check_output(args):
+    """Check OUTDIR before anything is read.
+
+    It must be a folder that can be written in, and none of its outputs may be the
+    ``--sources`` table.
+    """
+    folder = check_output_dir(args.output, name="--output")
+    if args.sources is not None and folder.is_dir():
+        for name in ("candidates.ecsv", "manifest.json"):
+            if (folder / name).exists():
+                check_output_file(
+                    folder / name,
+                    overwrite=True,
+                    inputs={"--sources": args.sources},
+                    name="--output",
+                )
+
+
 def run(args):
     """Run ``clusterfinder scan``; return the exit status."""
     from astropy.table import QTable
@@ -111,6 +145,7 @@ def run(args):
     from clusterfinder.classifier.weights import resolve_weights
     from clusterfinder.scan import scan
 
+    _check_output(args)
     model_path = resolve_weights(args.model)
     bands = ClusterClassifier.load(model_path).bands
     fields = _fields(args.images, bands)
@@ -139,6 +174,7 @@ def run(args):
             tile_size=args.tile_size,
             keep_all=args.keep_all,
             resume=args.resume,
+            overwrite=args.overwrite,
             client=client,
             progress_bar=not args.no_progress,
         )

@@ -1,13 +1,17 @@
 """``clusterfinder simulate``: write a simulated survey field (FITS per band + truth table)."""
 
+import os
 import time
+from pathlib import Path
 
 import astropy.units as u
 from astropy.coordinates import SkyCoord
 
 from clusterfinder.galaxy import M31
 
-__all__ = ["add_parser", "run"]
+from ..utils.outputs import check_output_dir, check_output_file
+
+__all__ = ["add_parser", "interrupted", "run"]
 
 _CONFIGS = ("pandas", "hsc")
 
@@ -19,7 +23,8 @@ def add_parser(subparsers):
         help="write a simulated PAndAS-like field with its truth table",
         description=(
             "Simulate a survey field of M31's disc: writes OUTDIR/NAME_<band>.fits (celestial "
-            "TAN WCS, PHOTZP=30) for each band and OUTDIR/truth.ecsv."
+            "TAN WCS, PHOTZP=30) for each band and OUTDIR/truth.ecsv. Existing files are "
+            "refused unless --overwrite."
         ),
     )
     parser.add_argument("outdir", metavar="OUTDIR", help="output folder (created if needed)")
@@ -52,7 +57,7 @@ def add_parser(subparsers):
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, interrupted=interrupted)
     return parser
 
 
@@ -87,20 +92,42 @@ def _parse_fwhm(text):
         raise ValueError(f"--fwhm must be a number of arcsec or 'random'; got {text!r}") from None
 
 
+def _check_outputs(args, bands):
+    """Check OUTDIR and the files to write before the field is rendered."""
+    outdir = check_output_dir(args.outdir, name="OUTDIR")
+    name = args.name
+    if not name or os.sep in name or name.startswith("."):
+        return  # refused, with the reason, by the simulator
+    for filename in [*(f"{name}_{band}.fits" for band in bands), "truth.ecsv"]:
+        path = outdir / filename
+        if path.exists():  # (the folder may not exist yet)
+            check_output_file(path, overwrite=args.overwrite, name="OUTDIR")
+
+
+def interrupted(args):
+    """What an interrupted ``simulate`` leaves on disk."""
+    return (
+        f"no partial file is left in {Path(args.outdir)} (each file is renamed into place "
+        "when complete)"
+    )
+
+
 def run(args):
     """Write the field and print a one-line summary; returns the exit status."""
     from clusterfinder.simulate import HSC, KINDS, PANDAS
     from clusterfinder.simulate.field import _write_field
 
     config = {"pandas": PANDAS, "hsc": HSC}[args.config]
+    center, fwhm = _parse_center(args.center), _parse_fwhm(args.fwhm)
+    _check_outputs(args, tuple(config.bands))
     start = time.perf_counter()
     paths, truth = _write_field(
         args.outdir,
         size=args.size,
-        center=_parse_center(args.center),
+        center=center,
         config=config,
         seed=args.seed,
-        fwhm=_parse_fwhm(args.fwhm),
+        fwhm=fwhm,
         psf=None,
         randomize=args.randomize,
         kinds=None,

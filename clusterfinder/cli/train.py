@@ -4,7 +4,9 @@ import time
 
 import numpy as np
 
-__all__ = ["add_parser", "run"]
+from ..utils.outputs import check_output_dir, check_output_file, overwrite_hint
+
+__all__ = ["add_parser", "interrupted", "run"]
 
 
 def add_parser(subparsers):
@@ -17,7 +19,8 @@ def add_parser(subparsers):
         description=(
             "Train a ClusterClassifier on a saved Cutout file (its table needs a 'label' "
             "column) or on simulated fields (--simulated N), choose the decision threshold on "
-            "the validation stamps and save OUTPUT.safetensors with OUTPUT.json."
+            "the validation stamps and save OUTPUT.safetensors with OUTPUT.json. The outputs "
+            "are checked before training: existing files are refused unless --overwrite."
         ),
     )
     parser.add_argument(
@@ -67,12 +70,18 @@ def add_parser(subparsers):
     parser.add_argument("--patience", type=int, default=5, help="early-stopping patience (5)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (auto)")
-    parser.add_argument("--checkpoint-dir", help="write a state_dict every epoch here")
+    parser.add_argument(
+        "--checkpoint-dir", help="write a state_dict every epoch here (created if needed)"
+    )
     parser.add_argument("--target-purity", type=float, help="threshold reaching this purity")
     parser.add_argument("--target-recall", type=float, help="threshold reaching this recall")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing model")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing model (and checkpoints in --checkpoint-dir)",
+    )
     parser.add_argument("--progress", action="store_true", help="show progress bars")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, interrupted=interrupted)
     return parser
 
 
@@ -101,6 +110,42 @@ def _split(cutout, fraction, seed):
     return cutout[part == 0], cutout[part == 1]
 
 
+def check_outputs(args):
+    """Check ``--output`` and ``--checkpoint-dir`` before any stamp is read.
+
+    Returns the model files that will be written.
+    """
+    from clusterfinder.classifier.persistence import _have_safetensors, weights_paths
+
+    inputs = {"CUTOUTS": args.cutouts, "--validation": args.validation}
+    base = weights_paths(args.output)
+    files = [base.with_suffix(".safetensors" if _have_safetensors() else ".pt")]
+    files.append(base.with_suffix(".json"))
+    for path in files:
+        check_output_file(path, overwrite=args.overwrite, inputs=inputs, name="--output")
+    if args.checkpoint_dir is not None:
+        folder = check_output_dir(args.checkpoint_dir, name="--checkpoint-dir")
+        earlier = sorted(folder.glob("epoch_*.pt")) if folder.is_dir() else []
+        if earlier and not args.overwrite:
+            raise FileExistsError(
+                f"--checkpoint-dir: {str(folder)!r} holds checkpoints of an earlier run "
+                f"({earlier[0].name}...); pass {overwrite_hint('--checkpoint-dir')} to "
+                "replace them, or choose another folder"
+            )
+    return files
+
+
+def interrupted(args):
+    """What an interrupted ``train`` leaves on disk."""
+    saved = getattr(args, "saved", None)
+    if saved is not None:
+        return f"the model was saved to {saved}"
+    text = f"no model was saved to {args.output} (it is written when training ends)"
+    if args.checkpoint_dir is not None:
+        text += f"; checkpoints of the finished epochs are in {args.checkpoint_dir}"
+    return text
+
+
 def run(args):
     """Train, save and print a summary; returns the exit status."""
     from clusterfinder import ClusterClassifier, Cutout
@@ -109,6 +154,7 @@ def run(args):
 
     if (args.cutouts is None) == (args.simulated is None):
         raise ValueError("give either CUTOUTS or --simulated N (exactly one of them)")
+    check_outputs(args)
     start = time.perf_counter()
     if args.simulated is not None:
         if args.simulated < 1:
@@ -155,6 +201,7 @@ def run(args):
         description=source,
     )
     path = clf.save(args.output, overwrite=args.overwrite)
+    args.saved = path
     last = history[-1]
     metrics = clf.metrics
     print(

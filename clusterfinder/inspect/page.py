@@ -14,6 +14,7 @@ import numpy as np
 from astropy.table import Table
 
 from ..utils.files import atomic_write_text
+from ..utils.outputs import check_output_file
 from .decisions import candidate_ids, catalog_id
 from .stamps import channel_of_band, stamps_to_png_base64
 
@@ -191,6 +192,7 @@ def make_inspection_page(
     size=48,
     bands=("g", "i"),
     title=None,
+    overwrite=False,
     progress_bar=False,
 ):
     """Write a self-contained HTML page to inspect candidates by eye.
@@ -214,13 +216,17 @@ def make_inspection_page(
     cutouts : `~clusterfinder.Cutout`, optional
         Ready-made stamps, one per candidate in catalogue order (instead of ``images``).
     output : str or path-like, optional
-        The HTML file to write (replaced atomically if it exists).
+        The HTML file to write. It is checked before the stamps are made: an
+        existing file is refused unless ``overwrite=True`` (then replaced
+        atomically), and one of the ``images`` files always is.
     size : int, optional
         Stamp size in pixels when cutting from ``images``.
     bands : tuple of str, optional
         One to three bands for the composite, bluest first.
     title : str, optional
         Title of the page.
+    overwrite : bool, optional
+        Replace an existing ``output``.
     progress_bar : bool, optional
         Show a progress bar while the stamps are made.
 
@@ -261,6 +267,9 @@ def make_inspection_page(
         raise ValueError("give images or cutouts, not both")
     if int(size) != size or size < 4:
         raise ValueError(f"size must be an integer >= 4 (pixels); got {size!r}")
+    pairs = images.items() if isinstance(images, dict) else ()
+    inputs = {f"images[{band!r}]": image for band, image in pairs}
+    output = check_output_file(output, overwrite=overwrite, inputs=inputs, name="output")
     if images is not None:
         cutouts = _cut(images, catalog, bands, int(size), progress_bar)
     if cutouts is not None:

@@ -3,8 +3,10 @@
 Opened from disk, an inspection page keeps its decisions in the browser. Served by
 `InspectionServer` (``clusterfinder inspect ... --serve``), the same page also POSTs
 each decision to the server, which rewrites the decision file (atomically) at once,
-so that nothing is lost even if the browser's storage is wiped. The server listens
-on 127.0.0.1 only.
+so that nothing is lost even if the browser's storage is wiped. A decision that
+cannot be written is answered with an HTTP error (500) saying why, and is not kept
+by the server either, so the page never shows a decision as saved that is not on
+disk. The server listens on 127.0.0.1 only.
 """
 
 import datetime
@@ -15,6 +17,7 @@ import re
 import threading
 from pathlib import Path
 
+from ..utils.outputs import check_output_file
 from .decisions import DECISIONS, Decisions, _load, write_decisions
 
 __all__ = ["InspectionServer"]
@@ -79,6 +82,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (ValueError, TypeError, KeyError) as exc:
             self._send(400, {"error": str(exc)})
             return
+        except OSError as exc:
+            self._send(500, {"error": f"the decision was not saved: {exc}"})
+            return
         self._send(200, {"ok": True, "path": str(owner.decisions_path), "n_decided": count})
 
 
@@ -92,7 +98,8 @@ class InspectionServer:
     decisions : str or path-like, optional
         The decision file to keep up to date (the export format of the page).
         Decisions already in it are kept and shown; it must come from the same
-        catalogue. Default: ``<page stem>_decisions.json`` beside the page.
+        catalogue. Its folder must exist and be writable (checked at once).
+        Default: ``<page stem>_decisions.json`` beside the page.
     port : int, optional
         TCP port on 127.0.0.1; 0 picks a free one.
     inspector : str, optional
@@ -124,7 +131,9 @@ class InspectionServer:
         self._n = len(ids)
         if decisions is None:
             decisions = self.page_path.with_name(self.page_path.stem + "_decisions.json")
-        self.decisions_path = Path(decisions)
+        self.decisions_path = check_output_file(
+            decisions, overwrite=True, inputs={"the page": self.page_path}, name="decisions"
+        )
         if self.decisions_path.exists():
             existing = _load(self.decisions_path)
             if existing.catalog_id != self.catalog_id:
@@ -157,7 +166,8 @@ class InspectionServer:
 
         ``message`` is ``{"id": ..., "decision": one of DECISIONS or "" (to clear),
         "time": ISO 8601, "inspector": ...}``; an optional ``catalog_id`` must match.
-        Returns the number of decided candidates.
+        Returns the number of decided candidates. If the file cannot be written,
+        the `OSError` is raised and the decision is not kept.
         """
         if not isinstance(message, dict):
             raise TypeError("a decision message must be a JSON object")
@@ -178,8 +188,9 @@ class InspectionServer:
                 entries.pop(key, None)
             inspector = str(message.get("inspector") or self.decisions.inspector)
             now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-            self.decisions = Decisions(self.catalog_id, inspector, entries, now)
-            write_decisions(self.decisions, self.decisions_path, n_candidates=self._n)
+            updated = Decisions(self.catalog_id, inspector, entries, now)
+            write_decisions(updated, self.decisions_path, n_candidates=self._n)
+            self.decisions = updated  # only once it is on disk
             return len(entries)
 
     def start(self):
@@ -190,13 +201,18 @@ class InspectionServer:
         return self
 
     def serve_forever(self):
-        """Serve in this thread until interrupted (Ctrl-C), then close."""
+        """Serve in this thread until interrupted (Ctrl-C), then close.
+
+        A decision being written when the interruption comes is finished first.
+        """
         try:
             self._httpd.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
             self._httpd.server_close()
+            with self.lock:  # wait for a decision being written
+                pass
 
     def stop(self):
         """Stop serving and release the port."""

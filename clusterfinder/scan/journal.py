@@ -16,6 +16,11 @@ A scan writes, in its output folder:
   order with duplicates (the same source seen on overlapping fields) removed
   deterministically, so that it does not depend on the order in which units
   finished, nor on interruptions.
+
+A scan resumes, or starts over, only in a folder whose manifest it wrote: a
+``candidates.ecsv`` or part files without a manifest, or a manifest that is not a
+scan's, were written by something else and are refused unless ``overwrite=True``.
+The scan's input files are never its outputs.
 """
 
 import datetime
@@ -30,6 +35,7 @@ from astropy.table import QTable, vstack
 
 from ..utils import ClusterFinderWarning
 from ..utils.files import atomic_write, atomic_write_text
+from ..utils.outputs import check_output_dir, check_output_file
 
 __all__ = ["ScanJournal", "merge_rows"]
 
@@ -110,8 +116,19 @@ class ScanJournal:
             raise ValueError(f"{target} is not a clusterfinder scan manifest")
         return manifest
 
+    def _foreign(self):
+        """The scan outputs in the folder that no manifest accounts for."""
+        found = []
+        if self.catalog_path.exists():
+            found.append(self.CATALOG)
+        if self.parts_dir.is_dir() and any(self.parts_dir.glob("*.ecsv")):
+            found.append(f"{self.PARTS}/*.ecsv")
+        elif self.parts_dir.exists() and not self.parts_dir.is_dir():
+            found.append(self.PARTS)
+        return found
+
     @classmethod
-    def start(cls, path, settings, *, resume=True):
+    def start(cls, path, settings, *, resume=True, overwrite=False, inputs=None):
         """Create the output folder of a scan, or reopen it to resume.
 
         Parameters
@@ -125,18 +142,42 @@ class ScanJournal:
         resume : bool, optional
             Keep the finished units of an earlier run of the same scan. If False,
             the parts and catalogue of an earlier scan in ``path`` are deleted.
+        overwrite : bool, optional
+            Replace a catalogue, part files or manifest in ``path`` that no scan
+            manifest accounts for (by default they are refused: something else
+            wrote them).
+        inputs : dict, optional
+            The files the scan reads (label -> path): none may be an output.
 
         Raises
         ------
         ValueError
             When resuming a scan made with different settings (the message says
-            which and how to proceed).
+            which and how to proceed), when ``path`` holds a manifest that is not
+            a scan's, or when an output is one of the ``inputs``.
+        FileExistsError
+            When ``path`` holds a catalogue or part files but no manifest.
+        NotADirectoryError, PermissionError
+            When ``path`` is a file or cannot be written in.
         """
-        path = Path(path)
-        if path.exists() and not path.is_dir():
-            raise ValueError(f"output must be a folder; {path} is a file")
+        path = check_output_dir(path, name="output")
+        hint = "choose another output folder, or pass overwrite=True (--overwrite) to replace"
+        try:
+            old = cls.read_manifest(path) if path.is_dir() else None
+        except ValueError as exc:
+            if not overwrite:
+                raise ValueError(f"{exc}; {hint} it") from None
+            old = None
+        journal = cls(path, {})
+        foreign = journal._foreign() if old is None else []
+        if foreign and not overwrite:
+            raise FileExistsError(
+                f"output: {str(path)!r} holds {' and '.join(foreign)} but no scan manifest: "
+                f"not written by a scan; {hint} them"
+            )
         path.mkdir(parents=True, exist_ok=True)
-        old = cls.read_manifest(path)
+        for target in (path / cls.MANIFEST, journal.catalog_path):
+            check_output_file(target, overwrite=True, inputs=inputs, name="output")
         created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         if old is not None and resume:
             for key, words in _MUST_MATCH.items():
@@ -147,10 +188,8 @@ class ScanJournal:
                         "output folder, or resume=False (--no-resume) to start it over"
                     )
             created = old.get("created_utc", created)
-        journal = cls(path, {})
-        if old is not None and not resume:
+        if (old is not None and not resume) or foreign:
             journal.clear()
-        journal.parts_dir.mkdir(exist_ok=True)
         journal.manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -159,7 +198,9 @@ class ScanJournal:
             "failed": [],
             "complete": False,
         }
+        # The manifest first: from now on, whatever is in the folder is this scan's.
         journal.save_manifest()
+        journal.parts_dir.mkdir(exist_ok=True)
         return journal
 
     def clear(self):
@@ -167,6 +208,8 @@ class ScanJournal:
         if self.parts_dir.is_dir():
             for part in self.parts_dir.glob("*.ecsv"):
                 part.unlink()
+        elif self.parts_dir.exists():
+            self.parts_dir.unlink()
         self.catalog_path.unlink(missing_ok=True)
         (self.path / self.MANIFEST).unlink(missing_ok=True)
 

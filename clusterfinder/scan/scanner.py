@@ -306,6 +306,7 @@ def scan(
     keep_all=False,
     radius=0.5 * u.arcsec,
     resume=True,
+    overwrite=False,
     client=None,
     progress_bar=False,
 ):
@@ -339,6 +340,10 @@ def scan(
         Skip units already done by an earlier run of the same scan in ``output``;
         refused, with the reason, if that scan used another model, threshold,
         field list, source list or tiling. False starts over.
+    overwrite : bool, optional
+        Replace a ``candidates.ecsv``, part files or ``manifest.json`` in ``output``
+        that were not written by a scan (no scan manifest accounts for them); by
+        default they are refused before any work. An input is never replaced.
     client : `dask.distributed.Client`, optional
         Run the units on this Dask cluster (see `clusterfinder.scan.distributed`).
     progress_bar : bool, optional
@@ -402,7 +407,10 @@ def scan(
         "n_input_sources": None if sources is None else len(sources),
         "fields": [{"name": name, "images": images} for name, images in fields],
     }
-    journal = ScanJournal.start(output, settings, resume=resume)
+    inputs = {"the classifier": model_path}
+    for name, images in fields:
+        inputs.update({f"the {band} image of field {name!r}": images[band] for band in images})
+    journal = ScanJournal.start(output, settings, resume=resume, overwrite=overwrite, inputs=inputs)
     failures = []
     units = _plan(fields, bands, tile_size, sources, failures)
     for name, exc in failures:

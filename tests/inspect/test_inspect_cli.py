@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -54,6 +55,11 @@ def test_writes_a_page_beside_the_catalogue(field, capsys):
     assert catalog_id(table) in text
     data = json.loads(text.split('type="application/json">')[1].split("</script>")[0])
     assert data["stamps"][0] is not None and data["stamps"][2] is None
+    # run again: the page is not replaced without --overwrite
+    with pytest.raises(FileExistsError, match=r"cands_inspection\.html' exists; pass --overwrite"):
+        args.func(args)
+    args = parse([str(path), "--images", f"g={images['g']}", f"i={images['i']}", "--overwrite"])
+    assert args.func(args) == 0
 
 
 def test_bad_arguments(field, tmp_path):
@@ -91,7 +97,13 @@ def test_serve_writes_decisions(field, tmp_path):
         with urllib.request.urlopen(url + "api/decision", body, timeout=10) as reply:
             assert reply.status == 200
         assert read_decisions(decisions, table).labels() == {"C0001": "cluster"}
+        # Ctrl-C is how the server is stopped: one line, what is on disk, status 0
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+        last = process.stdout.read().strip().splitlines()[-1]
+        assert last == f"stopped; 1 decision(s) in {decisions}"
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=20)
         process.stdout.close()

@@ -93,3 +93,23 @@ def test_resumes_from_an_existing_file_and_refuses_another_catalogue(page, catal
         InspectionServer(path)
     with pytest.raises(ValueError, match="port"):
         InspectionServer(page, tmp_path / "e.json", port=-1)
+
+
+def test_a_decision_that_cannot_be_saved_is_an_error_not_a_pretence(page, catalog, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"decisions: cannot write .*does not exist"):
+        InspectionServer(page, tmp_path / "missing_dir" / "d.json")
+    with pytest.raises(ValueError, match="is also the page"):
+        InspectionServer(page, page)
+    folder = tmp_path / "decisions"
+    folder.mkdir()
+    with InspectionServer(page, folder / "d.json") as server:
+        assert post(server, {"id": "C0001", "decision": "cluster"})[0] == 200
+        (folder / "d.json").unlink()
+        folder.rmdir()  # the folder goes away (an unmounted disk, a clean-up script)
+        status, reply = post(server, {"id": "C0002", "decision": "cluster"})
+        assert status == 500
+        assert reply["error"].startswith("the decision was not saved: cannot write '")
+        assert "d.json': folder" in reply["error"] and ".tmp" not in reply["error"]
+        # the server does not pretend either: it only reports what is on disk
+        record = json.loads(get(server, "api/decisions")[2])
+        assert set(record["decisions"]) == {"C0001"}

@@ -62,7 +62,7 @@ def test_cli_errors(tmp_path, capsys):
     assert cli.main(args) == 0
     capsys.readouterr()
     assert cli.main(args) == 2
-    assert "overwrite" in capsys.readouterr().err
+    assert "field_g.fits' exists; pass --overwrite to replace it" in capsys.readouterr().err
     assert cli.main([*args, "--overwrite"]) == 0
     assert cli.main(["simulate", str(tmp_path), "--size", "0", "--overwrite"]) == 2
     assert "size" in capsys.readouterr().err
@@ -73,4 +73,4 @@ def test_cli_errors(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert cli.main(["simulate", str(blocker), "--size", "8"]) == 2
-    assert "outdir" in capsys.readouterr().err
+    assert "OUTDIR: " in capsys.readouterr().err

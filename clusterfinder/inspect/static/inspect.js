@@ -78,7 +78,12 @@
                              time: entry ? entry.time : now(),
                              inspector: $("inspector").value }),
     }).then((response) => {
-      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      if (!response.ok) {
+        // the server says why (e.g. the decision file cannot be written)
+        return response.json().catch(() => ({})).then((reply) => {
+          throw new Error("HTTP " + response.status + (reply.error ? ": " + reply.error : ""));
+        });
+      }
       return response.json();
     }).then((reply) => {
       banner("Saved on the server: " + reply.path + " (" + reply.n_decided + " decisions)", true);
