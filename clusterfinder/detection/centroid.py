@@ -83,34 +83,40 @@ def windowed_centroids(
         seg = np.pad(segmentation, half, mode="constant")[rows, cols]
         ok &= (seg == 0) | (seg == np.asarray(labels)[:, None, None])
     values = np.where(ok, values, 0.0)
-    # Pixel coordinates of every stamp, relative to its integer centre.
+    values = values.reshape(len(x), size * size)
+    # Pixel coordinates of every stamp, relative to its integer centre (flattened).
     grid = offsets.astype(float)
-    dx_grid = np.broadcast_to(grid[None, None, :], (len(x), size, size))
-    dy_grid = np.broadcast_to(grid[None, :, None], (len(x), size, size))
+    dx_grid = np.broadcast_to(grid[None, :], (size, size)).ravel()
+    dy_grid = np.broadcast_to(grid[:, None], (size, size)).ravel()
     cx = x - x0
     cy = y - y0
     active = np.ones(len(x), dtype=bool)
+    # Each source iterates until its own step is small: its result does not depend on
+    # which other sources are refined with it (a tiled detection gives the same).
+    moving = np.ones(len(x), dtype=bool)
     for _ in range(iterations):
-        dx = dx_grid - cx[:, None, None]
-        dy = dy_grid - cy[:, None, None]
-        weight = np.exp(-(dx**2 + dy**2) / (2 * sigma**2)) * values
-        total = weight.sum(axis=(1, 2))
-        good = active & (total > 0)
+        index = np.flatnonzero(moving)
+        if index.size == 0:
+            break
+        dx = dx_grid[None, :] - cx[index, None]
+        dy = dy_grid[None, :] - cy[index, None]
+        weight = np.exp(-(dx**2 + dy**2) / (2 * sigma**2)) * values[index]
+        total = weight.sum(axis=1)
+        good = total > 0
         safe = np.where(good, total, 1.0)
-        mean_x = (weight * dx).sum(axis=(1, 2)) / safe
-        mean_y = (weight * dy).sum(axis=(1, 2)) / safe
+        mean_x = (weight * dx).sum(axis=1) / safe
+        mean_y = (weight * dy).sum(axis=1) / safe
         # For a Gaussian source the weighted mean moves by sigma_w^2 / (sigma_w^2 +
         # sigma_s^2) of the offset; its weighted variance gives that fraction.
-        variance = (weight * (dx**2 + dy**2)).sum(axis=(1, 2)) / safe / 2
+        variance = (weight * (dx**2 + dy**2)).sum(axis=1) / safe / 2
         variance -= (mean_x**2 + mean_y**2) / 2
         factor = 1.0 / np.clip(1.0 - variance / sigma**2, 0.1, 1.0)
         step_x = np.where(good, factor * mean_x, 0.0)
         step_y = np.where(good, factor * mean_y, 0.0)
-        cx = cx + step_x
-        cy = cy + step_y
-        active &= total > 0
-        if np.all(np.hypot(step_x, step_y)[active] < 1e-4):
-            break
+        cx[index] += step_x
+        cy[index] += step_y
+        active[index] &= good
+        moving[index] = good & (np.hypot(step_x, step_y) >= 1e-4)
     failed = ~active | ~np.isfinite(cx) | ~np.isfinite(cy) | (np.hypot(cx, cy) > half / 2)
     out_x = np.where(failed, x, x0 + cx)
     out_y = np.where(failed, y, y0 + cy)

@@ -4,9 +4,12 @@
 bands that share a pixel grid, separates blends, and measures every source with
 the same circular aperture in every band. Images are processed in overlapping
 tiles so that a survey field of any size is never loaded whole: each tile is read
-with a margin, and a source is kept by the tile whose interior holds its centroid.
+with a margin (widened where a segment near the tile is cut by it), the sky comes
+from a mesh tied to the whole image, and a source is kept by the tile whose
+interior holds its centroid, so that the catalogue does not depend on the tiling.
 """
 
+import operator
 import warnings
 
 import astropy.units as u
@@ -17,16 +20,23 @@ from astropy.table import QTable
 from ..utils import ClusterFinderWarning
 from ..utils import progress_bar as _progress_bar
 from ..utils.photometry import REFERENCE_ZEROPOINT, zero_point_scale
+from .background import BACKGROUNDS, MIN_BOX, background_section, global_sky
 from .images import load_images
 from .photometry import (
     GROWTH_FACTOR,
     _check_aperture_correction,
     _isolated_sources,
     _measure_aperture_corrections,
-    estimate_background,
     forced_photometry,
 )
-from .segment import check_deblend_dependency, detect_tile, import_photutils
+from .segment import (
+    MarginTooSmall,
+    centroid_reach,
+    check_deblend_dependency,
+    detect_tile,
+    import_photutils,
+    smoothing_radius,
+)
 
 __all__ = ["detect_sources"]
 
@@ -57,19 +67,39 @@ def _positive_int(value, name, minimum=1):
     return int(value)
 
 
-def _tiles(shape, tile_size, margin):
-    """Yield (interior, outer) boxes (y0, y1, x0, x1) covering an image of ``shape``."""
+def _tiles(region, tile_size):
+    """Yield the interiors (y0, y1, x0, x1) of the tiles that cover ``region``."""
+    ry0, ry1, rx0, rx1 = region
+    for y0 in range(ry0, ry1, tile_size):
+        for x0 in range(rx0, rx1, tile_size):
+            yield y0, min(y0 + tile_size, ry1), x0, min(x0 + tile_size, rx1)
+
+
+def _outer(interior, margin, shape):
+    """The block read for ``interior``: ``margin`` pixels more each way, on the image."""
+    y0, y1, x0, x1 = interior
     ny, nx = shape
-    for y0 in range(0, ny, tile_size):
-        for x0 in range(0, nx, tile_size):
-            y1, x1 = min(y0 + tile_size, ny), min(x0 + tile_size, nx)
-            outer = (
-                max(y0 - margin, 0),
-                min(y1 + margin, ny),
-                max(x0 - margin, 0),
-                min(x1 + margin, nx),
-            )
-            yield (y0, y1, x0, x1), outer
+    return max(y0 - margin, 0), min(y1 + margin, ny), max(x0 - margin, 0), min(x1 + margin, nx)
+
+
+def _check_region(region, shape):
+    """``region`` (x0, y0, x1, y1) as a box (y0, y1, x0, x1) on an image of ``shape``."""
+    ny, nx = shape
+    if region is None:
+        return 0, ny, 0, nx
+    try:
+        values = [operator.index(v) for v in region]
+    except TypeError:
+        raise TypeError(f"region must be four integers (x0, y0, x1, y1); got {region!r}") from None
+    if len(values) != 4:
+        raise TypeError(f"region must be four integers (x0, y0, x1, y1); got {region!r}")
+    x0, y0, x1, y1 = values
+    if not (0 <= x0 < x1 <= nx and 0 <= y0 < y1 <= ny):
+        raise ValueError(
+            f"region must satisfy 0 <= x0 < x1 <= {nx} and 0 <= y0 < y1 <= {ny} (the "
+            f"detection image is {nx} x {ny} pixels); got {region!r}"
+        )
+    return y0, y1, x0, x1
 
 
 def _band_box(ref, image, outer, pad):
@@ -95,6 +125,78 @@ def _band_box(ref, image, outer, pad):
 def _read(image, box):
     y0, y1, x0, x1 = box
     return np.array(image.data[y0:y1, x0:x1], dtype=float)
+
+
+def _detection_image(
+    outer, *, ref, loaded, stack_bands, radius_arcsec, background, box_size, global_stats
+):
+    """Read the block ``outer`` of every band with its sky; stack the detection bands.
+
+    Returns the sections (band -> (box, pixels, level, rms)), the detection image,
+    its noise and its invalid pixels.
+    """
+    sections = {}
+    for band, image in loaded.items():
+        box = _band_box(ref, image, outer, int(np.ceil(radius_arcsec / image.pixel_scale)) + 2)
+        if box is None:
+            continue
+        data = _read(image, box)
+        stats = None
+        if background != "auto" or min(box_size, *image.shape) < MIN_BOX:
+            if band not in global_stats:
+                global_stats[band] = global_sky(image.data)
+            stats = global_stats[band]
+        level, rms = background_section(
+            image.data, box, method=background, box_size=box_size, pixels=data, global_stats=stats
+        )
+        sections[band] = (box, data, level, rms)
+    numerator = 0.0
+    weight = 0.0
+    for band in stack_bands:
+        _, data, level, rms = sections[band]
+        scale = zero_point_scale(loaded[band].zero_point)
+        noise = rms * scale
+        good = np.isfinite(data) & np.isfinite(level) & np.isfinite(noise) & (noise > 0)
+        w = np.where(good, 1.0 / np.where(good, noise, 1.0) ** 2, 0.0)
+        numerator = numerator + w * np.where(good, (data - level) * scale, 0.0)
+        weight = weight + w
+    invalid = weight <= 0
+    safe = np.where(invalid, 1.0, weight)
+    stack = np.where(invalid, 0.0, numerator / safe)
+    stack_rms = np.where(invalid, np.inf, 1.0 / np.sqrt(safe))
+    return sections, stack, stack_rms, invalid
+
+
+def _edges(interior, outer, shape, reach):
+    """The sides of ``outer`` inside the image, and the block pixels that must be exact.
+
+    Returns ``(bottom, top, left, right)`` (True for a side of the block that is not
+    the image's edge) and the slices of the block's pixels within ``reach`` of
+    ``interior``, whose segments must be exactly those of the whole image.
+    """
+    ny, nx = shape
+    oy0, oy1, ox0, ox1 = outer
+    y0, y1, x0, x1 = interior
+    open_edges = (oy0 > 0, oy1 < ny, ox0 > 0, ox1 < nx)
+    near = (
+        slice(max(y0 - reach, oy0) - oy0, min(y1 + reach, oy1) - oy0),
+        slice(max(x0 - reach, ox0) - ox0, min(x1 + reach, ox1) - ox0),
+    )
+    return open_edges, near
+
+
+def _growth_ratios(pieces, bands, distance):
+    """Band -> [curve-of-growth ratios of the sources with no other within ``distance``]."""
+    if not pieces:
+        return {band: [] for band in bands}
+    x = np.concatenate([p["x"] for p in pieces])
+    y = np.concatenate([p["y"] for p in pieces])
+    isolated = _isolated_sources(x, y, distance)
+    growth = {}
+    for band in bands:
+        ratios = np.concatenate([p[f"_growth_{band}"] for p in pieces])[isolated]
+        growth[band] = [ratios[np.isfinite(ratios)]]
+    return growth
 
 
 def _empty_table(bands):
@@ -131,6 +233,7 @@ def detect_sources(
     gain=None,
     tile_size=2048,
     tile_margin=64,
+    region=None,
     progress_bar=False,
 ):
     """Detect sources on survey images and measure them in every band.
@@ -160,7 +263,11 @@ def detect_sources(
     kernel_fwhm : `~astropy.units.Quantity` or float, optional
         FWHM of the Gaussian that smooths the detection image (about the seeing).
     background : {"auto", "global", "none"}, optional
-        Sky estimate, see `~clusterfinder.detection.photometry.estimate_background`.
+        Sky estimate on a mesh of boxes tied to the whole image (see
+        `~clusterfinder.detection.estimate_background`): ``"auto"`` interpolates
+        sigma-clipped medians of ``box_size`` boxes; ``"global"`` is one sigma-clipped
+        level and noise for the whole image; ``"none"`` takes a sky-subtracted image
+        and measures only the noise.
     box_size : int, optional
         Background box size in pixels (``"auto"``).
     mag_limit : float or dict, optional
@@ -177,9 +284,21 @@ def detect_sources(
         Override the header values (``PHOTZP``, ``SATURATE``, ``GAIN``).
     tile_size : int, optional
         Side of the tiles processed one at a time (pixels of the detection grid).
+        The result does not depend on it (nor on ``tile_margin``): see below.
     tile_margin : int, optional
-        Extra pixels read around each tile; must exceed the size of the largest
-        sources (it is raised to the aperture radius plus 2 if smaller).
+        Extra pixels first read around each tile (at least enough for the
+        smoothing kernel, the centroid window and the photometric apertures). Where
+        a segment near the tile's interior reaches the unreliable edge of this
+        block, the margin is doubled and the tile read again, so that it is always
+        wide enough for the largest source.
+    region : tuple of int, optional
+        ``(x0, y0, x1, y1)``: return only the sources whose centroid lies in the
+        pixels ``x0 <= x < x1``, ``y0 <= y < y1`` of the detection grid (centroid
+        rounded to the nearest pixel), reading only the pixels around them. The
+        regions of a partition of the image give, together, exactly the sources of
+        one call on the whole image (this is how `~clusterfinder.scan` tiles work).
+        With ``aperture_correction="auto"``, the correction is measured on the
+        region's sources only.
     progress_bar : bool, optional
         Show a progress bar over tiles.
 
@@ -194,6 +313,20 @@ def detect_sources(
         ``detection_snr`` and the flags ``flag_edge``, ``flag_masked``,
         ``flag_saturated`` (any band) and ``flag_blended``. An image without
         sources gives an empty table (and a `~clusterfinder.utils.ClusterFinderWarning`).
+
+    Notes
+    -----
+    The image is processed in tiles of ``tile_size`` pixels, each read with a
+    margin, and a source belongs to the tile whose interior holds its centroid
+    (rounded to the nearest pixel). The catalogue does not depend on the tiling:
+    every step gives, for the sources a tile keeps, what one pass over the whole
+    image gives. The sky comes from a mesh of boxes tied to the image's pixel grid,
+    not to the tile (``clusterfinder.detection.background``); the smoothed detection
+    image differs from the whole image's only within the kernel's radius of a
+    block edge inside the image, and a tile whose interior (widened by the centroid
+    window) holds part of a segment touching that border is read again with twice
+    the margin, until no segment near it is cut. Positions then agree to rounding
+    (about 1e-12 pixel) and fluxes to the last bits.
 
     Examples
     --------
@@ -229,6 +362,7 @@ def detect_sources(
         "aperture_correction": aperture_correction,
         "tile_size": tile_size,
         "tile_margin": tile_margin,
+        "region": region,
         "progress_bar": progress_bar,
     }
     loaded = load_images(
@@ -256,6 +390,7 @@ def _detect(
     aperture_correction,
     tile_size,
     tile_margin,
+    region,
     progress_bar,
 ):
     bands = tuple(loaded)
@@ -278,65 +413,69 @@ def _detect(
         2 * np.sqrt(2 * np.log(2))
     )
     corrections = _check_aperture_correction(aperture_correction, tuple(loaded))
-    tile_margin = max(tile_margin, int(np.ceil(GROWTH_FACTOR * radius_pix)) + 2)
-    growth = {band: [] for band in loaded}
-    if background not in ("auto", "global", "none"):
+    if background not in BACKGROUNDS:
         raise ValueError(f"background must be 'auto', 'global' or 'none'; got {background!r}")
-
-    tiles = list(_tiles(ref.shape, tile_size, tile_margin))
+    region_box = _check_region(region, ref.shape)
+    # Pixels past the interior whose segments must be exact (see detect_tile), and a
+    # first margin that holds them, the smoothing kernel and the growth aperture.
+    reach = centroid_reach(kernel_sigma) + 2
+    tile_margin = max(
+        tile_margin,
+        int(np.ceil(GROWTH_FACTOR * radius_pix)) + 2,
+        smoothing_radius(kernel_sigma) + 3 + reach,
+    )
+    context = {
+        "ref": ref,
+        "loaded": loaded,
+        "stack_bands": stack_bands,
+        "radius_arcsec": radius_arcsec,
+        "background": background,
+        "box_size": box_size,
+        "global_stats": {},
+    }
+    tiles = list(_tiles(region_box, tile_size))
     pieces = []
-    for interior, outer in _progress_bar(tiles, enabled=progress_bar, desc="detect", unit="tile"):
-        sections = {}
-        for band in bands:
-            image = loaded[band]
-            box = _band_box(ref, image, outer, int(np.ceil(radius_arcsec / image.pixel_scale)) + 2)
-            if box is None:
+    for interior in _progress_bar(tiles, enabled=progress_bar, desc="detect", unit="tile"):
+        margin = tile_margin
+        while True:
+            outer = _outer(interior, margin, ref.shape)
+            sections, stack, stack_rms, invalid = _detection_image(outer, **context)
+            open_edges, near = _edges(interior, outer, ref.shape, reach)
+            try:
+                found = detect_tile(
+                    stack,
+                    stack_rms,
+                    invalid,
+                    kernel_sigma=kernel_sigma,
+                    nsigma=nsigma,
+                    npixels=npixels,
+                    deblend=deblend,
+                    open_edges=open_edges,
+                    near=near,
+                )
+            except MarginTooSmall:
+                # A segment near the interior is cut by the block's edge: read more.
+                margin *= 2
                 continue
-            data = _read(image, box)
-            level, rms = estimate_background(data, method=background, box_size=box_size)
-            sections[band] = (box, data, level, rms)
-        numerator = 0.0
-        weight = 0.0
-        for band in stack_bands:
-            _, data, level, rms = sections[band]
-            scale = zero_point_scale(loaded[band].zero_point)
-            noise = rms * scale
-            good = np.isfinite(data) & np.isfinite(noise) & (noise > 0)
-            w = np.where(good, 1.0 / np.where(good, noise, 1.0) ** 2, 0.0)
-            numerator = numerator + w * np.where(good, (data - level) * scale, 0.0)
-            weight = weight + w
-        invalid = weight <= 0
-        safe = np.where(invalid, 1.0, weight)
-        stack = np.where(invalid, 0.0, numerator / safe)
-        stack_rms = np.where(invalid, np.inf, 1.0 / np.sqrt(safe))
-        found = detect_tile(
-            stack,
-            stack_rms,
-            invalid,
-            kernel_sigma=kernel_sigma,
-            nsigma=nsigma,
-            npixels=npixels,
-            deblend=deblend,
-        )
+            break
         if found is None:
             continue
         x, y, area, snr, blended = found
         oy0, _, ox0, _ = outer
         gx, gy = x + ox0, y + oy0
-        isolated = _isolated_sources(gx, gy, 2 * GROWTH_FACTOR * radius_pix)
         y0, y1, x0, x1 = interior
         inside = (gx >= x0 - 0.5) & (gx < x1 - 0.5) & (gy >= y0 - 0.5) & (gy < y1 - 0.5)
         if not np.any(inside):
             continue
-        gx, gy, x, y = gx[inside], gy[inside], x[inside], y[inside]
+        gx, gy = gx[inside], gy[inside]
         piece = {"x": gx, "y": gy, "area": area[inside], "detection_snr": snr[inside]}
-        isolated = isolated[inside]
         flags = {flag: np.zeros(len(gx), dtype=bool) for flag in _FLAGS}
         flags["flag_blended"] = blended[inside]
         sky = ref.wcs.pixel_to_world(gx, gy) if len(bands) > len(stack_bands) else None
         for band in bands:
             image = loaded[band]
             scale = zero_point_scale(image.zero_point)
+            growth = np.full(len(gx), np.nan)
             if band not in sections:
                 # This band does not cover the tile: no measurement, off the image.
                 phot = {
@@ -361,8 +500,9 @@ def _detect(
                 band_radius = radius_arcsec / image.pixel_scale
                 phot = forced_photometry(data, level, rms, positions, band_radius, **measure)
                 if corrections == "auto":
-                    # Curve of growth on bright, clean, isolated sources.
-                    good = isolated & (piece["detection_snr"] > 50) & ~flags["flag_blended"]
+                    # Curve of growth on bright, clean sources; which of them are
+                    # isolated is decided once all sources are known.
+                    good = (piece["detection_snr"] > 50) & ~flags["flag_blended"]
                     good &= ~(phot["edge"] | phot["masked"] | phot["saturated"])
                     good &= phot["flux"] > 0
                     if np.any(good):
@@ -374,11 +514,12 @@ def _detect(
                             GROWTH_FACTOR * band_radius,
                             **measure,
                         )
-                        growth[band].append(big["flux"] / phot["flux"][good])
+                        growth[good] = big["flux"] / phot["flux"][good]
             piece[f"mag_{band}"] = phot["mag"]
             piece[f"magerr_{band}"] = phot["magerr"]
             piece[f"flux_{band}"] = phot["flux"] * scale
             piece[f"fluxerr_{band}"] = phot["fluxerr"] * scale
+            piece[f"_growth_{band}"] = growth
             flags["flag_edge"] |= phot["edge"]
             flags["flag_masked"] |= phot["masked"]
             flags["flag_saturated"] |= phot["saturated"]
@@ -386,7 +527,9 @@ def _detect(
         pieces.append(piece)
 
     if corrections == "auto":
-        corrections = _measure_aperture_corrections(growth)
+        corrections = _measure_aperture_corrections(
+            _growth_ratios(pieces, bands, 2 * GROWTH_FACTOR * radius_pix)
+        )
     table = _empty_table(bands)
     if pieces:
         columns = {name: np.concatenate([p[name] for p in pieces]) for name in pieces[0]}
@@ -421,6 +564,7 @@ def _detect(
         "images": {band: loaded[band].source for band in bands},
         "aperture_correction_mag": dict(corrections or {}),
         "tile_size": tile_size,
+        "region": None if region is None else [int(v) for v in np.take(region_box, [2, 0, 3, 1])],
     }
     return table
 

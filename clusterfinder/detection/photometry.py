@@ -1,7 +1,8 @@
 """Background estimation and forced aperture photometry on image sections.
 
-These work on one section (a tile with its margin) of one band at a time; the
-tiling itself lives in `clusterfinder.detection.core`.
+Photometry works on one section (a tile with its margin) of one band at a time;
+the tiling itself lives in `clusterfinder.detection.core`, and the sky on a
+section, independent of the tiling, in `clusterfinder.detection.background`.
 """
 
 import warnings
@@ -10,36 +11,40 @@ import numpy as np
 
 from ..utils import ClusterFinderWarning
 from ..utils.photometry import flux_to_mag
+from .background import BACKGROUNDS, background_section
 
 __all__ = ["GROWTH_FACTOR", "estimate_background", "forced_photometry"]
-
-_BACKGROUNDS = ("auto", "global", "none")
 
 #: 2.5 / ln(10): turns a relative flux error into a magnitude error.
 _MAG_PER_RELATIVE_FLUX = 2.5 / np.log(10.0)
 
 
 def estimate_background(data, *, method="auto", box_size=64, mask=None):
-    """Estimate the sky level and its noise in an image section.
+    """Estimate the sky level and its noise over an image.
 
     Parameters
     ----------
     data : `numpy.ndarray`
-        Two-dimensional pixels (NaN where invalid).
+        Two-dimensional pixels (NaN where invalid), taken as a whole image: the mesh
+        of boxes starts at its first pixel.
     method : {"auto", "global", "none"}, optional
-        ``"auto"``: a sigma-clipped median in boxes of ``box_size`` pixels,
-        interpolated (`photutils.background.Background2D`); ``"global"``: one
-        sigma-clipped median and standard deviation for the section; ``"none"``:
-        the image is already sky-subtracted (level 0), only the noise is measured.
+        ``"auto"``: sigma-clipped medians and standard deviations in boxes of
+        ``box_size`` pixels, median-filtered over 3x3 boxes and interpolated
+        bilinearly between box centres (see ``clusterfinder.detection.background``;
+        the value at a pixel depends only on the boxes within two boxes of it);
+        ``"global"``: one sigma-clipped median and standard deviation for the
+        image; ``"none"``: the image is already sky-subtracted (level 0), only the
+        noise is measured.
     box_size : int, optional
-        Box size of the ``"auto"`` method (clipped to the section size).
+        Box size of the ``"auto"`` method (clipped to the image's smaller side).
     mask : `numpy.ndarray` of bool, optional
         Pixels to ignore, besides non-finite ones.
 
     Returns
     -------
     background, rms : `numpy.ndarray`
-        Arrays of the shape of ``data`` (constant for "global" and "none").
+        Arrays of the shape of ``data`` (constant for "global" and "none"); level 0
+        and infinite noise when fewer than 10 pixels are valid.
 
     Examples
     --------
@@ -50,38 +55,23 @@ def estimate_background(data, *, method="auto", box_size=64, mask=None):
     >>> round(float(level[0, 0])), round(float(rms[0, 0]))
     (10, 2)
     """
-    from astropy.stats import SigmaClip, sigma_clipped_stats
-
-    if method not in _BACKGROUNDS:
-        raise ValueError(f"background must be one of {', '.join(_BACKGROUNDS)}; got {method!r}")
+    if method not in BACKGROUNDS:
+        raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}; got {method!r}")
+    data = np.asarray(data, dtype=float)
+    if data.ndim != 2:
+        raise ValueError(f"data must be a 2-d image; got an array of shape {data.shape}")
     invalid = ~np.isfinite(data)
     if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != data.shape:
+            raise ValueError(f"mask must have the shape of data {data.shape}; got {mask.shape}")
         invalid |= mask
-    good = data[~invalid]
-    if good.size < 10:
-        zeros = np.zeros(data.shape)
-        return zeros, np.full(data.shape, np.inf)
+    if np.count_nonzero(~invalid) < 10:
+        return np.zeros(data.shape), np.full(data.shape, np.inf)
     ny, nx = data.shape
-    box = int(min(box_size, ny, nx))
-    if method == "auto" and box >= 8 and min(ny, nx) >= 2 * box // 2:
-        from photutils.background import Background2D, MedianBackground, StdBackgroundRMS
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # sparse boxes at masked edges are expected
-            bkg = Background2D(
-                np.where(invalid, 0.0, data),
-                box,
-                mask=invalid,
-                filter_size=3,
-                sigma_clip=SigmaClip(sigma=3.0, maxiters=10),
-                bkg_estimator=MedianBackground(),
-                bkg_rms_estimator=StdBackgroundRMS(),
-                exclude_percentile=50.0,
-            )
-        return np.asarray(bkg.background, dtype=float), np.asarray(bkg.background_rms, dtype=float)
-    _, median, std = sigma_clipped_stats(good, sigma=3.0, maxiters=10)
-    level = 0.0 if method == "none" else float(median)
-    return np.full(data.shape, level), np.full(data.shape, float(std))
+    return background_section(
+        data, (0, ny, 0, nx), method=method, box_size=box_size, pixels=data, mask=mask
+    )
 
 
 def forced_photometry(
@@ -133,7 +123,7 @@ def forced_photometry(
     result |= {key: np.zeros(n, dtype=bool) for key in ("edge", "masked", "saturated")}
     if n == 0:
         return result
-    invalid = ~np.isfinite(data)
+    invalid = ~np.isfinite(data) | ~np.isfinite(background)
     science = np.where(invalid, 0.0, data - background)
     variance = np.where(np.isfinite(rms), rms, 0.0) ** 2
     if gain is not None:

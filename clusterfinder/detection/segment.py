@@ -33,8 +33,71 @@ def import_photutils():
     return segmentation
 
 
-def detect_tile(stack, stack_rms, invalid, *, kernel_sigma, nsigma, npixels, deblend):
-    """Segment one tile's detection image; return positions, areas, SNR, blend flags."""
+class MarginTooSmall(Exception):
+    """A segment near a tile's interior reaches the unreliable border of its block."""
+
+
+def smoothing_radius(kernel_sigma):
+    """Pixels of the detection image that one smoothed pixel depends on, each way.
+
+    `scipy.ndimage.gaussian_filter` truncates its kernel at ``int(4 sigma + 0.5)``.
+    """
+    return int(4.0 * kernel_sigma + 0.5)
+
+
+def centroid_reach(kernel_sigma):
+    """How far (pixels) from its centre a source's windowed centroid reads pixels."""
+    return int(np.ceil(4 * kernel_sigma))
+
+
+def check_segments(detected, border, near):
+    """Raise `MarginTooSmall` if a segment touching ``border`` has pixels in ``near``.
+
+    ``detected`` is the boolean map of the pixels above the threshold. Segments are
+    its 8-connected components (before small ones are dropped, since a segment
+    cut by the block's edge may fall under ``npixels`` there and not on the image).
+    """
+    from scipy.ndimage import label
+
+    labels, _ = label(detected, structure=np.ones((3, 3), dtype=bool))
+    crossing = np.unique(labels[border])
+    crossing = crossing[crossing > 0]
+    if crossing.size:
+        touched = np.zeros(labels.max() + 1, dtype=bool)
+        touched[crossing] = True
+        if touched[labels[near]].any():
+            raise MarginTooSmall
+
+
+def detect_tile(
+    stack, stack_rms, invalid, *, kernel_sigma, nsigma, npixels, deblend, open_edges=None, near=None
+):
+    """Segment one tile's detection image; return positions, areas, SNR, blend flags.
+
+    Parameters
+    ----------
+    stack, stack_rms, invalid : `numpy.ndarray`
+        The block (a tile and its margin): detection image, its noise, bad pixels.
+    kernel_sigma : float
+        Standard deviation (pixels) of the smoothing Gaussian.
+    nsigma, npixels, deblend
+        As for `~clusterfinder.detection.detect_sources`.
+    open_edges : tuple of bool, optional
+        ``(bottom, top, left, right)``: True where the block's edge is not the
+        image's. Pixels within `smoothing_radius` + 2 of such an edge are not
+        smoothed as on the whole image, so a segment that touches them may be cut.
+    near : tuple of slice, optional
+        The pixels whose segments must be exact: the tile's interior widened by the
+        reach of the centroids. With ``open_edges``, `MarginTooSmall` is raised
+        when a segment there touches an unreliable border: the caller then reads a
+        wider margin, so that every source of the interior is detected and
+        measured exactly as on the whole image.
+
+    Returns
+    -------
+    tuple or None
+        ``(x, y, area, snr, blended)`` in block pixels, or None without sources.
+    """
     from scipy.ndimage import gaussian_filter
 
     segmentation = import_photutils()
@@ -44,6 +107,16 @@ def detect_tile(stack, stack_rms, invalid, *, kernel_sigma, nsigma, npixels, deb
     # Noise of a Gaussian-smoothed white-noise image: rms / (2 sqrt(pi) sigma).
     smoothed_rms = stack_rms / (2.0 * np.sqrt(np.pi) * kernel_sigma)
     threshold = np.where(invalid, np.inf, nsigma * smoothed_rms)
+    if open_edges is not None and any(open_edges):
+        width = smoothing_radius(kernel_sigma) + 2
+        border = np.zeros(stack.shape, dtype=bool)
+        bottom, top, left, right = open_edges
+        border[:width] |= bottom
+        border[-width:] |= top
+        border[:, :width] |= left
+        border[:, -width:] |= right
+        with np.errstate(invalid="ignore"):
+            check_segments((smoothed > threshold) & ~invalid, border, near)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoDetectionsWarning)
         segm = segmentation.detect_sources(smoothed, threshold, npixels, mask=invalid)

@@ -19,7 +19,6 @@ from astropy.table import QTable, Table, vstack
 
 from ..utils import ClusterFinderWarning
 from ..utils import progress_bar as _progress_bar
-from ..utils.photometry import zero_point_scale
 from .tiling import TiledImages, assign_to_tiles
 
 __all__ = ["check_sources", "find_candidates", "model_identity"]
@@ -27,8 +26,9 @@ __all__ = ["check_sources", "find_candidates", "model_identity"]
 #: Columns computed by the search; a source table's own columns of these names are replaced.
 COMPUTED_COLUMNS = ("x", "y", "prob_cluster")
 
-#: Extra pixels around a tile read for source detection, so that sources near the
-#: edge of a tile are detected whole (their centres still decide the tile).
+#: Extra pixels first read around a tile for source detection, so that sources near
+#: the edge of a tile are detected whole (their centres still decide the tile);
+#: detection widens it where a segment is cut by it.
 DETECTION_MARGIN = 32
 
 #: Largest side (pixels) of the central window of an image whose stars measure its PSF.
@@ -199,7 +199,17 @@ def check_threshold(threshold, classifier):
 
 
 def detect_in_tile(field, tile, size):
-    """Sources detected on ``tile`` (plus a margin) whose centres lie in its core."""
+    """Sources detected around ``tile`` whose centroids lie in its core.
+
+    `clusterfinder.detection.detect_sources` runs on the field's images with
+    ``region`` set to the tile's core: it reads the core and a margin (at least
+    `DETECTION_MARGIN` or ``size`` pixels, widened where a segment is cut by it),
+    takes the sky from a mesh tied to the whole image, and keeps the sources whose
+    centroid (rounded to the nearest pixel) lies in the core, the rule of
+    `~clusterfinder.scan.assign_to_tiles`. So each source is found by exactly one
+    tile, and the sources and their measurements are those of one pass over the
+    whole image, whatever ``tile_size``.
+    """
     try:
         from ..detection import detect_sources
     except ImportError as exc:  # pragma: no cover - detection is part of the package
@@ -207,30 +217,22 @@ def detect_in_tile(field, tile, size):
             f"source detection is not available ({exc}); pass sources= explicitly"
         ) from None
     margin = max(DETECTION_MARGIN, size)
-    blocks, zero_points = field.tile_block(tile, margin)
-    # Saturation and gain from the headers, brought to the blocks' zero point 30.
-    saturation, gain = {}, {}
-    for band, image in field.images.items():
-        scale = zero_point_scale(image.zero_point)
-        if image.saturation is not None:
-            saturation[band] = image.saturation * scale
-        if image.gain is not None:
-            gain[band] = image.gain / scale
+    # The opened images themselves: detection reads around the tile as it needs.
+    images = {band: (image.data, image.wcs) for band, image in field.images.items()}
     with warnings.catch_warnings():
         # An empty tile is normal in a scan; the search as a whole warns when empty.
         warnings.filterwarnings("ignore", "detect_sources found no source", ClusterFinderWarning)
         found = detect_sources(
-            blocks,
+            images,
             bands=field.bands,
-            zero_points=zero_points,
-            saturation=saturation or None,
-            gain=gain or None,
+            zero_points={band: image.zero_point for band, image in field.images.items()},
+            saturation={band: image.saturation for band, image in field.images.items()},
+            gain={band: image.gain for band, image in field.images.items()},
+            region=(tile.x0, tile.y0, tile.x1, tile.y1),
+            tile_size=max(tile.shape),
             tile_margin=margin,
         )
-    found = check_sources(found, "the detected sources")
-    x, y = field.pixel_positions(found["coord"])
-    keep = assign_to_tiles(x, y, field.shape, field.tile_size) == tile.index
-    return found[keep]
+    return check_sources(found, "the detected sources")
 
 
 def _empty_rows(bands):

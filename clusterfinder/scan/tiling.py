@@ -5,7 +5,9 @@ scan never loads a whole image. `open_images` opens each band memory-mapped and
 keeps only its header, WCS and zero point; `make_tiles` splits the pixel grid of
 the first band (the *reference* band) into square tiles; `assign_to_tiles` gives
 every source to exactly one tile (the one whose core holds its centre), so that no
-source is classified twice within one image; `TiledImages.read_block` reads, for
+source is classified twice within one image (detection around a tile keeps the
+sources of its core by the same rule, and gives what one pass over the whole image
+gives, so a catalogue does not depend on ``tile_size``); `TiledImages.read_block` reads, for
 one tile, only the pixels its stamps need, in every band, even when bands live on
 different pixel grids.
 """
