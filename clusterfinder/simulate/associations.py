@@ -41,11 +41,12 @@ MEMBERS = (15, 80)
 #: Range of the number of sub-groups and of the fraction of members in them.
 SUBGROUPS = (2, 6)
 SUBGROUP_FRACTION = (0.3, 0.6)
-#: Range of a sub-group's size (Gaussian sigma, pc).
-SUBGROUP_SIGMA_PC = (1.5, 6.0)
+#: Range of a sub-group's size (Gaussian sigma, pc): looser than a cluster (half-light
+#: radius 1-4 pc), so that a sub-group is never a cluster by another name.
+SUBGROUP_SIGMA_PC = (3.0, 8.0)
 #: Range of the light of a sub-group's unresolved members, as a fraction of its
 #: resolved members' light.
-SMOOTH_FRACTION = (0.0, 0.25)
+SMOOTH_FRACTION = (0.0, 0.1)
 #: Fraction of members that are red supergiants rather than blue main-sequence stars.
 RED_FRACTION = 0.15
 

@@ -10,6 +10,7 @@ from clusterfinder.simulate import PANDAS, DomainRandomization, simulate_field
 from clusterfinder.simulate.associations import (
     MEMBERS,
     RED_FRACTION,
+    SUBGROUP_SIGMA_PC,
     draw_association,
 )
 
@@ -54,7 +55,7 @@ def test_subgroups_are_compact():
             a.x[inside] - a.group_x[a.group[inside]], a.y[inside] - a.group_y[a.group[inside]]
         )
         assert np.all(offset < 5.0 * a.group_sigma[a.group[inside]])
-        assert np.all(a.group_sigma * PC_PER_PIXEL <= 6.0)
+        assert np.all(a.group_sigma * PC_PER_PIXEL <= SUBGROUP_SIGMA_PC[1])
 
 
 def test_associations_only_with_hard_negatives():
