@@ -267,7 +267,7 @@ def case_network(name, architecture, size, cache, epochs_scale, trained, seed=0)
             "trained": trained,
         }
         (cache / "models").mkdir(exist_ok=True)
-        clf.save(_model_path(cache, name))
+        clf.save(_model_path(cache, name), overwrite=True)
         Path(f"{_model_path(cache, name)}.training.json").write_text(json.dumps(meta, indent=1))
 
     def predict(stamps):

@@ -120,7 +120,7 @@ def train_cnn(seed, train, validation, cache, epochs=None):
     clf.fit(train, validation, seed=seed, progress_bar=False, **settings)
     print(f"small_cnn seed {seed} trained in {time.perf_counter() - start:.0f} s", flush=True)
     cache.mkdir(exist_ok=True)
-    clf.save(path)
+    clf.save(path, overwrite=True)
     return clf
 
 

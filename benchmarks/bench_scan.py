@@ -214,7 +214,7 @@ def bench_dask(folder, *, n_fields, size, n_sources, tile_size):
     from clusterfinder.scan import scan
 
     clf, _ = load_model()
-    model_path = clf.save(Path(folder) / "dask_model")
+    model_path = clf.save(Path(folder) / "dask_model", overwrite=True)
     fields, tables = [], []
     for k in range(n_fields):
         crval = (10.0 + 0.1 * k, 41.0)

@@ -11,11 +11,12 @@ import torch
 from ..psf.columns import psf_fwhm_arcsec
 from ..utils import ClusterFinderWarning
 from ..utils import progress_bar as _progress_bar
+from ..utils.photometry import REFERENCE_ZEROPOINT
 from .architectures import build_model, list_architectures
 from .metrics import Evaluation, choose_threshold
 from .persistence import load_weights, save_weights
 from .psf_input import psf_images
-from .training import autocast_context, resolve_device, train_model
+from .training import autocast_context, divergence_message, resolve_device, train_model
 from .transform import InputTransform
 
 __all__ = ["ClusterClassifier"]
@@ -25,6 +26,11 @@ DEFAULT_PIXEL_SCALE = 0.186 * u.arcsec / u.pix
 
 #: Version of the metadata layout written by `ClusterClassifier.save`.
 FORMAT_VERSION = 1
+
+#: Largest relative difference between the pixel scale of the stamps (or of the images
+#: given to `ClusterClassifier.load`) and the model's: 2%, 0.3 pixel at the edge of a
+#: 32-pixel stamp. The scale of a survey varies by less over its field.
+PIXEL_SCALE_TOLERANCE = 0.02
 
 
 def _as_pixel_scale(value, name="pixel_scale"):
@@ -81,7 +87,8 @@ class ClusterClassifier:
         with the bands in another order are reordered.
     cutout_size : int, optional
         Stamp side in pixels (32 px is 6" at 0.186"/pix). Larger stamps are
-        centre-cropped; smaller ones are refused.
+        cropped to it around their sources (`~clusterfinder.Cutout.crop`);
+        smaller ones are refused.
     transform : `~clusterfinder.classifier.InputTransform`, optional
         Flux scaling and masking; by default ``InputTransform(bands=bands)``.
     threshold : float, optional
@@ -91,7 +98,10 @@ class ClusterClassifier:
         Seed of the initial weights (and of training, unless ``fit`` gets one).
     pixel_scale : `~astropy.units.Quantity`, optional
         Pixel scale of the training images (arcsec/pix), stored with the model
-        so that it can refuse images of another scale.
+        so that it can refuse images of another scale: stamps whose WCS (or
+        whose table's ``meta["pixel_scale"]``, in arcsec/pix) gives a scale more
+        than 2% away are refused by `fit`, `predict_proba` and `evaluate`.
+        Stamps that carry neither cannot be checked.
     stem : {"auto", "small", "standard"}, optional
         First layers of torchvision networks; see
         `~clusterfinder.classifier.build_model`.
@@ -215,6 +225,71 @@ class ClusterClassifier:
 
     # -- input checks -----------------------------------------------------------------------
 
+    def check_pixel_scale(self, pixel_scale, *, name="pixel_scale"):
+        """Refuse a pixel scale more than 2% away from the model's.
+
+        `predict_proba`, `fit` and `evaluate` call this with the scale of the
+        stamps (from their WCS); call it yourself for images whose stamps carry no
+        WCS. Nothing is checked when the model does not know its pixel scale.
+
+        Parameters
+        ----------
+        pixel_scale : `~astropy.units.Quantity` or float
+            Angle per pixel (a float is in arcsec/pix).
+        name : str, optional
+            What the scale belongs to, for the message.
+
+        Raises
+        ------
+        ValueError
+            Naming both scales.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from clusterfinder import ClusterClassifier
+        >>> clf = ClusterClassifier("small_cnn", pixel_scale=0.186 * u.arcsec / u.pix)
+        >>> clf.check_pixel_scale(0.187 * u.arcsec / u.pix)
+        >>> clf.check_pixel_scale(0.372, name="images of field 7")
+        Traceback (most recent call last):
+        ...
+        ValueError: images of field 7 are at 0.372 arcsec/pix but the model reads images ...
+        """
+        given = _as_pixel_scale(pixel_scale, name)
+        if self._pixel_scale is None:
+            return
+        model = self._pixel_scale.to_value(u.arcsec / u.pix)
+        value = given.to_value(u.arcsec / u.pix)
+        if not math.isclose(value, model, rel_tol=PIXEL_SCALE_TOLERANCE):
+            raise ValueError(
+                f"{name} are at {value:.4g} arcsec/pix but the model reads images at "
+                f"{model:.4g} arcsec/pix (a difference of {abs(value / model - 1):.0%}, more "
+                f"than {PIXEL_SCALE_TOLERANCE:.0%}): sources would look "
+                f"{model / value:.3g} times their size to it. Resample the images to "
+                f"{model:.4g} arcsec/pix, or use a model made for {value:.4g} arcsec/pix "
+                "(ClusterClassifier(..., pixel_scale=...))"
+            )
+
+    def _check_stamps_match(self, cutout, name):
+        """Refuse stamps of another pixel scale or flux scale than the model reads."""
+        for scale, where in _stamp_pixel_scales(cutout):
+            self.check_pixel_scale(scale, name=f"{name} stamps ({where})")
+        meta = getattr(getattr(cutout, "table", None), "meta", None) or {}
+        refzp = meta.get("refzp")
+        if refzp is not None:
+            try:
+                refzp = float(refzp)
+            except (TypeError, ValueError):
+                refzp = math.nan
+            if not math.isclose(refzp, REFERENCE_ZEROPOINT, abs_tol=1e-6):
+                raise ValueError(
+                    f"the table of {name} says its stamps are on zero point {meta['refzp']!r} "
+                    f"(meta['refzp']) but models read stamps on the reference zero point "
+                    f"{REFERENCE_ZEROPOINT:g} AB: rescale the stamps by "
+                    f"10**(-0.4 * (refzp - {REFERENCE_ZEROPOINT:g})) and set meta['refzp'], "
+                    "or cut them again with Cutout.from_images"
+                )
+
     def _arrays(self, cutout, name="cutout"):
         """Data and mask of ``cutout`` in the model's band order and stamp size."""
         if not all(hasattr(cutout, attr) for attr in ("data", "mask", "bands")):
@@ -226,17 +301,22 @@ class ClusterClassifier:
                 f"the model reads bands {self.bands} but {name} has bands {given} "
                 f"(missing: {', '.join(missing)})"
             )
-        data, mask = np.asarray(cutout.data), np.asarray(cutout.mask)
-        order = [given.index(band) for band in self.bands]
-        if order != list(range(len(given))):
-            data, mask = data[:, order], mask[:, order]
-        size = data.shape[-1]
+        self._check_stamps_match(cutout, name)
+        size = np.shape(cutout.data)[-1]
         if size < self._cutout_size:
             raise ValueError(
                 f"the model reads {self._cutout_size}x{self._cutout_size} pixel stamps but "
                 f"{name} has {size}x{size}; cut larger stamps"
             )
-        if size > self._cutout_size:
+        if size > self._cutout_size and hasattr(cutout, "crop"):
+            # The pixels that Cutout.from_images would have cut at the model's size (the
+            # same stamps a scan gives the model), not merely the middle of the stamp.
+            cutout = cutout.crop(self._cutout_size)
+        data, mask = np.asarray(cutout.data), np.asarray(cutout.mask)
+        order = [given.index(band) for band in self.bands]
+        if order != list(range(len(given))):
+            data, mask = data[:, order], mask[:, order]
+        if data.shape[-1] > self._cutout_size:
             start = (size - self._cutout_size) // 2
             window = slice(start, start + self._cutout_size)
             data, mask = data[..., window, window], mask[..., window, window]
@@ -306,7 +386,10 @@ class ClusterClassifier:
         ----------
         cutout : `~clusterfinder.Cutout`
             Stamps with (at least) the model's bands, at least `cutout_size`
-            pixels wide (larger stamps are centre-cropped). Masked and NaN
+            pixels wide (larger stamps are cropped around their sources with
+            `~clusterfinder.Cutout.crop`), at the model's pixel scale and on
+            the reference zero point (both checked where the stamps say them:
+            WCS, ``meta["pixel_scale"]``, ``meta["refzp"]``). Masked and NaN
             pixels are set to 0 after scaling; a warning names stamps that
             have a band without any valid pixel.
         batch_size : int, optional
@@ -319,7 +402,16 @@ class ClusterClassifier:
         Returns
         -------
         ndarray of float64
-            One probability per stamp, in [0, 1].
+            One probability per stamp, in [0, 1]; never NaN.
+
+        Raises
+        ------
+        ValueError
+            Stamps of another pixel scale, zero point or too small; stamps whose
+            pixels overflow the network (the message lists them).
+        RuntimeError
+            A broken model: NaN probabilities on finite input (the message lists
+            the stamps and, where it can, the weights at fault).
         """
         data, mask = self._arrays(cutout)
         batch_size = _check_batch_size(batch_size)
@@ -343,7 +435,53 @@ class ClusterClassifier:
                 x = self._transform(x, m).contiguous(memory_format=layout)
                 logits = model(x).float()
                 out[start:stop] = torch.sigmoid(logits).double().cpu().numpy()
+        if not np.isfinite(out).all():  # one pass over N numbers: nothing next to the network
+            self._explain_nonfinite(np.flatnonzero(~np.isfinite(out)), data, mask, device)
         return out
+
+    def _explain_nonfinite(self, bad, data, mask, device):
+        """Raise for stamps whose probability is NaN: are the stamps or the model at fault?"""
+        which = f"{len(bad)} of {len(data)} stamp(s) (indices {_indices(bad)})"
+        broken = [
+            name
+            for name, tensor in self._model.state_dict().items()
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+        ]
+        if broken:
+            raise RuntimeError(
+                f"the model gives NaN probabilities for {which}: its weights hold non-finite "
+                f"values ({', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''}). The "
+                "model is broken (a corrupt file, or a training run that diverged); load or "
+                "train it again"
+            )
+        model = self._model.to(device).eval()
+        x = torch.from_numpy(np.ascontiguousarray(data[bad])).to(device)
+        m = torch.from_numpy(np.ascontiguousarray(mask[bad])).to(device)
+        with torch.inference_mode():
+            x = self._transform(x, m)
+            finite_input = torch.isfinite(x).flatten(1).all(dim=1).cpu().numpy()
+            finite_output = torch.isfinite(model(x).float()).cpu().numpy()
+        if not finite_input.all():
+            pixels = np.asarray(data[bad], dtype=np.float64)
+            valid = np.isfinite(pixels) & ~np.asarray(mask[bad], dtype=bool)
+            largest = float(np.abs(np.where(valid, pixels, 0.0)).max()) if valid.any() else 0.0
+            raise ValueError(
+                f"the stamps give NaN probabilities for {which}: their scaled pixels are not "
+                f"finite (largest absolute pixel value {largest:.3g} counts on zero point "
+                f"{REFERENCE_ZEROPOINT:g}, beyond what float32 arithmetic holds). Mask such "
+                "pixels or check the zero points of the images"
+            )
+        if finite_output.all() and device.type == "cuda":
+            raise RuntimeError(
+                f"the model gives NaN probabilities for {which} with mixed precision on "
+                f"{device} but finite ones in float32: its activations overflow the reduced "
+                "precision; run on the CPU (device='cpu')"
+            )
+        raise RuntimeError(
+            f"the model gives NaN probabilities for {which} although their scaled pixels are "
+            "finite: the model is broken (e.g. a negative batch-normalisation variance); "
+            "load or train it again"
+        )
 
     def predict(self, cutout, *, batch_size=256, device="auto", progress_bar=False):
         """True for stamps classified as clusters (``predict_proba >= threshold``).
@@ -386,8 +524,12 @@ class ClusterClassifier:
         ----------
         train, validation : `~clusterfinder.Cutout`
             Labelled stamps: their tables need an integer ``label`` column
-            (1 = cluster). ``validation`` drives early stopping and the
-            threshold; keep a third set apart for the final `evaluate`.
+            (1 = cluster), and ``train`` both classes. ``validation`` drives
+            early stopping and the threshold; keep a third set apart for the
+            final `evaluate`. Stamps are checked as by `predict_proba` (pixel
+            scale, zero point, size), and refused, before training starts, when
+            a band of a stamp holds no image: no finite unmasked pixel, or all
+            pixels equal.
         epochs : int, optional
             Largest number of passes over ``train``.
         batch_size : int, optional
@@ -422,24 +564,52 @@ class ClusterClassifier:
         `~astropy.table.QTable`
             The history: ``epoch``, ``train_loss``, ``val_loss``, ``val_f1``
             (at 0.5), ``val_auc``, ``learning_rate``, ``time``.
+
+        Warns
+        -----
+        `~clusterfinder.utils.ClusterFinderWarning`
+            When training diverges. A loss that is not finite stops training,
+            and the best epoch before is restored (the weights from before
+            training if there is none). When the restored weights learned
+            nothing (their validation loss is more than 10 times that of a
+            network that says 0.5 for every stamp,
+            `~clusterfinder.classifier.training.DIVERGENCE_FACTOR`), the
+            threshold is not chosen but left as it was. ``training["diverged"]``
+            records what happened.
         """
         y_train = self._labels(train, None, "train")
         y_val = self._labels(validation, None, "validation")
         if len(set(y_train.tolist())) < 2:
-            raise ValueError("train must contain both clusters (label 1) and non-clusters (0)")
+            got = (
+                f"all {len(y_train)} are labelled {int(y_train[0])}"
+                if len(y_train)
+                else "it is empty"
+            )
+            raise ValueError(
+                f"train must contain both clusters (label 1) and non-clusters (0); {got}"
+            )
         if len(y_val) == 0:
             raise ValueError("validation must contain at least one stamp")
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number; got {learning_rate!r}")
+        if not (
+            isinstance(learning_rate, (int, float))
+            and not isinstance(learning_rate, bool)
+            and math.isfinite(learning_rate)
+            and learning_rate > 0
+        ):
+            raise ValueError(
+                f"learning_rate must be a positive finite number; got {learning_rate!r}"
+            )
         seed = self._seed if seed is None else seed
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
         device = resolve_device(device)
         train_data, train_mask = self._arrays(train, "train")
         val_data, val_mask = self._arrays(validation, "validation")
+        _check_training_stamps(train_data, train_mask, len(self.bands), "train")
+        _check_training_stamps(val_data, val_mask, len(self.bands), "validation")
 
         def tensors(data, mask, labels):
             return (
@@ -474,7 +644,16 @@ class ClusterClassifier:
             finally:
                 torch.use_deterministic_algorithms(deterministic)
         self._model.to("cpu").eval()
-        if y_val.any():
+        diverged = history.meta.get("diverged")
+        # A threshold chosen on the probabilities of a network that learned nothing
+        # (untrained weights back, or a loss far above chance) would mean nothing.
+        learned = diverged is None or diverged["usable"]
+        if diverged is not None:
+            message = divergence_message(diverged, learning_rate)
+            if not learned:
+                message += f"; the threshold is left at {self._threshold}"
+            warnings.warn(message, ClusterFinderWarning, stacklevel=2)
+        if learned and y_val.any():
             self.threshold = choose_threshold(
                 y_val,
                 val_proba,
@@ -482,7 +661,7 @@ class ClusterClassifier:
                 target_purity=target_purity,
                 target_recall=target_recall,
             )
-        else:
+        elif learned:
             warnings.warn(
                 f"the validation set has no cluster: the threshold is left at {self._threshold}",
                 ClusterFinderWarning,
@@ -515,6 +694,8 @@ class ClusterClassifier:
                 "target_recall": target_recall,
             },
         }
+        if diverged is not None:
+            self.training["diverged"] = dict(diverged)
         # What the model saw, so that it can say when it is asked about something else.
         for key, column, values in (
             ("psf_fwhm_range", "psf_fwhm_{}", psf_fwhm_arcsec),
@@ -613,11 +794,21 @@ class ClusterClassifier:
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
 
-    def save(self, path, *, overwrite=True):
+    def save(self, path, *, overwrite=False):
         """Write ``<path>.safetensors`` and the ``<path>.json`` metadata.
 
         Without the optional package safetensors, ``<path>.pt`` (a plain
         state_dict) is written instead. Returns the path of the weights file.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Base name of the files (a ``.safetensors``, ``.pt`` or ``.json``
+            suffix is dropped); its folder must exist.
+        overwrite : bool, optional
+            Replace existing files. Without it (the default, as for every
+            ``write`` of clusterfinder) an existing file is a `FileExistsError`
+            that names it.
 
         Examples
         --------
@@ -647,7 +838,8 @@ class ClusterClassifier:
             model was trained on other bands.
         pixel_scale : `~astropy.units.Quantity` or float, optional
             The pixel scale of your images (arcsec/pix): refused if it differs
-            by more than 1% from the training scale.
+            by more than 2% from the training scale (as are stamps of another
+            scale, later, by `predict_proba`).
         cutout_size : int, optional
             The stamp size you will give: refused if smaller than the model's.
 
@@ -692,7 +884,7 @@ class ClusterClassifier:
                 )
         if pixel_scale is not None and model_scale is not None:
             wanted_scale = _as_pixel_scale(pixel_scale)
-            if not math.isclose(wanted_scale.value, model_scale, rel_tol=0.01):
+            if not math.isclose(wanted_scale.value, model_scale, rel_tol=PIXEL_SCALE_TOLERANCE):
                 raise ValueError(
                     f"the model at {source!r} was trained at {model_scale} arcsec/pix, "
                     f"not {wanted_scale.value:g} arcsec/pix: resample the images or train a "
@@ -714,6 +906,7 @@ class ClusterClassifier:
             stem=stem,
             architecture_options=options,
         )
+        _check_fits_architecture(clf._model.state_dict(), state_dict, source, architecture)
         try:
             clf._model.load_state_dict(state_dict, strict=True)
         except RuntimeError as exc:
@@ -793,6 +986,121 @@ def _column_ranges(cutout, bands, column, values=None):
         if finite.size:
             out[band] = [float(finite.min()), float(finite.max())]
     return out
+
+
+def _check_fits_architecture(expected, given, source, architecture):
+    """Refuse weights whose tensor names or shapes are not those of the architecture."""
+    missing = [name for name in expected if name not in given]
+    unexpected = [name for name in given if name not in expected]
+    shapes = [
+        f"{name} {tuple(given[name].shape)} instead of {tuple(tensor.shape)}"
+        for name, tensor in expected.items()
+        if name in given and tuple(given[name].shape) != tuple(tensor.shape)
+    ]
+    problems = []
+    for what, items in (
+        ("missing tensors", missing),
+        ("unknown tensors", unexpected),
+        ("wrong shapes", shapes),
+    ):
+        if items:
+            shown = ", ".join(items[:3]) + (
+                f", ... ({len(items) - 3} more)" if len(items) > 3 else ""
+            )
+            problems.append(f"{len(items)} {what} ({shown})")
+    if problems:
+        raise ValueError(
+            f"the weights in {source!r} do not fit a {architecture} model with the options "
+            f"its metadata gives: {'; '.join(problems)}. The file is corrupt, or its weights "
+            "and metadata come from different models"
+        )
+
+
+def _wcs_pixel_scale(wcs):
+    """Pixel scale of a celestial WCS (square root of the pixel area), or None."""
+    from astropy.wcs.utils import proj_plane_pixel_area
+
+    try:
+        if not wcs.has_celestial:
+            return None
+        celestial = wcs.celestial
+        unit = u.Unit(celestial.wcs.cunit[0] or "deg")
+        value = math.sqrt(abs(float(proj_plane_pixel_area(celestial)))) * unit / u.pix
+        value = value.to(u.arcsec / u.pix)
+    except Exception:  # a WCS without a usable celestial part: no scale to check
+        return None
+    return value if np.isfinite(value.value) and value.value > 0 else None
+
+
+def _stamp_pixel_scales(cutout):
+    """``(scale, where)`` for each pixel scale the stamps declare: WCS, then meta."""
+    out = []
+    stamp_wcs = getattr(cutout, "wcs", None)
+    if stamp_wcs is not None:
+        if hasattr(stamp_wcs, "bases") and hasattr(stamp_wcs, "index"):
+            index = np.asarray(stamp_wcs.index)
+            bases = [stamp_wcs.bases[k] for k in np.unique(index[index >= 0])]
+        else:
+            bases = list({id(w): w for w in stamp_wcs if w is not None}.values())
+        scales = {}
+        for base in bases:
+            scale = _wcs_pixel_scale(base)
+            if scale is not None:
+                scales.setdefault(round(float(scale.value), 6), scale)
+        out.extend((scale, "pixel scale from their WCS") for scale in scales.values())
+    meta = getattr(getattr(cutout, "table", None), "meta", None) or {}
+    if meta.get("pixel_scale") is not None:
+        out.append((meta["pixel_scale"], "meta['pixel_scale'] of their table"))
+    return out
+
+
+def _unusable_stamps(data, mask, nbands, chunk=4096):
+    """Indices of stamps with a band without a valid pixel, and with a constant band.
+
+    Only the first ``nbands`` channels (the bands, not the PSF channels) are looked at.
+    Worked through in chunks of stamps so that no copy of a large training set is made.
+    """
+    empty, constant = [], []
+    for start in range(0, len(data), chunk):
+        x = np.asarray(data[start : start + chunk, :nbands], dtype=np.float32)
+        bad = np.asarray(mask[start : start + chunk, :nbands], dtype=bool) | ~np.isfinite(x)
+        no_valid = bad.all(axis=(2, 3))
+        high = np.where(bad, -np.inf, x).max(axis=(2, 3))
+        low = np.where(bad, np.inf, x).min(axis=(2, 3))
+        flat = ~no_valid & (high == low)
+        empty.append(start + np.flatnonzero(no_valid.any(axis=1)))
+        constant.append(start + np.flatnonzero(flat.any(axis=1) & ~no_valid.any(axis=1)))
+    if not empty:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    return np.concatenate(empty), np.concatenate(constant)
+
+
+def _check_training_stamps(data, mask, nbands, name):
+    """Refuse a training or validation set with stamps a network cannot learn from."""
+    empty, constant = _unusable_stamps(data, mask, nbands)
+    problems = []
+    if len(empty):
+        problems.append(
+            f"{len(empty)} have a band without any finite, unmasked pixel (all NaN, "
+            f"infinite or masked; indices {_indices(empty)})"
+        )
+    if len(constant):
+        problems.append(
+            f"{len(constant)} have a band whose pixels all hold the same value (blank or "
+            f"filled; indices {_indices(constant)})"
+        )
+    if problems:
+        bad = np.union1d(empty, constant)
+        raise ValueError(
+            f"{len(bad)} of the {len(data)} stamps of {name} hold no image to learn from: "
+            f"{'; '.join(problems)}. Remove them before training, e.g. "
+            f"{name}[np.setdiff1d(np.arange(len({name})), bad)]"
+        )
+
+
+def _indices(index, n=10):
+    shown = ", ".join(str(int(k)) for k in index[:n])
+    return shown + (f", ... ({len(index) - n} more)" if len(index) > n else "")
 
 
 def _history_table(history):

@@ -14,8 +14,11 @@ A saved model is two files side by side:
   training data, metrics, versions, date and the sha256 of the weights file.
 
 Both are written atomically (a temporary name in the same folder, then
-`os.replace`). Weights are always loaded on the CPU first, so a model trained
-on a GPU loads on any machine.
+`os.replace`); existing files are replaced only with ``overwrite=True``.
+Weights are always loaded on the CPU first, so a model trained on a GPU loads
+on any machine, and checked (`check_state_dict`): a file whose tensors are not
+all finite (a corrupt download or disk) is refused when it is read, not
+discovered as NaN probabilities later.
 """
 
 import hashlib
@@ -27,7 +30,7 @@ import torch
 
 from ..utils.files import atomic_write
 
-__all__ = ["file_sha256", "load_weights", "save_weights", "weights_paths"]
+__all__ = ["check_state_dict", "file_sha256", "load_weights", "save_weights", "weights_paths"]
 
 _METADATA_KEY = "clusterfinder"
 _SUFFIXES = (".safetensors", ".pt", ".json")
@@ -76,7 +79,7 @@ def weights_paths(path):
     return path
 
 
-def save_weights(path, state_dict, metadata, *, overwrite=True, use_safetensors=None):
+def save_weights(path, state_dict, metadata, *, overwrite=False, use_safetensors=None):
     """Write ``state_dict`` and ``metadata`` (a JSON-serialisable dict).
 
     Parameters
@@ -86,13 +89,20 @@ def save_weights(path, state_dict, metadata, *, overwrite=True, use_safetensors=
     state_dict : dict of str -> `torch.Tensor`
     metadata : dict
     overwrite : bool, optional
-        Replace existing files.
+        Replace existing files; without it an existing file is an error.
     use_safetensors : bool, optional
         Default: when the package is installed.
 
     Returns
     -------
     weights_path, metadata_path : `~pathlib.Path`
+
+    Raises
+    ------
+    FileExistsError
+        A file to write exists and ``overwrite`` is False.
+    ValueError
+        Weights that are not finite (see `check_state_dict`): nothing is written.
     """
     base = weights_paths(path)
     if not base.parent.is_dir():
@@ -103,7 +113,16 @@ def save_weights(path, state_dict, metadata, *, overwrite=True, use_safetensors=
     json_path = base.with_suffix(".json")
     for existing in (weights_path, json_path):
         if existing.exists() and not overwrite:
-            raise OSError(f"{str(existing)!r} exists; pass overwrite=True to replace it")
+            raise FileExistsError(
+                f"cannot save the model: {str(existing)!r} exists; pass overwrite=True to "
+                "replace it"
+            )
+    problems = state_dict_problems(state_dict)
+    if problems:
+        raise ValueError(
+            f"cannot save the model to {str(weights_path)!r}: its weights are unusable "
+            f"({problems}); it would give NaN probabilities and could not be loaded"
+        )
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
     metadata = dict(metadata)
     if use_safetensors:
@@ -195,10 +214,85 @@ def load_weights(path, *, check_hash=True):
             isinstance(v, torch.Tensor) for v in state_dict.values()
         ):
             raise ValueError(f"{str(weights_path)!r} does not hold a state_dict of tensors")
+    check_state_dict(state_dict, repr(str(weights_path)))
     metadata = dict(metadata)
     metadata["weights_file"] = weights_path.name
     metadata["sha256"] = actual or file_sha256(weights_path)
     return state_dict, metadata
+
+
+def check_state_dict(state_dict, source="the weights"):
+    """Refuse weights that no network can use: non-finite values, negative variances.
+
+    A model whose weights hold a NaN or an infinity gives NaN for every stamp; so does
+    a batch-normalisation layer with a negative running variance. Both are signs of a
+    corrupt file (or of a training run that diverged) and are refused here, once, when
+    the weights are read. That the names and shapes fit the architecture is checked
+    when the weights are put into the network.
+
+    Parameters
+    ----------
+    state_dict : dict of str -> `torch.Tensor`
+    source : str, optional
+        Where the weights come from, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the tensors at fault (the first few) and how many values are bad.
+
+    Examples
+    --------
+    >>> import torch
+    >>> check_state_dict({"w": torch.ones(3)})
+    >>> check_state_dict({"w": torch.tensor([1.0, float("nan")])}, "model.safetensors")
+    Traceback (most recent call last):
+    ...
+    ValueError: model.safetensors is corrupt: 1 tensor(s) hold non-finite values (w: 1 of 2). ...
+    """
+    problems = state_dict_problems(state_dict, source)
+    if problems:
+        raise ValueError(
+            f"{source} is corrupt: {problems}. A network with these weights gives NaN "
+            "probabilities; download or copy the file again, or retrain"
+        )
+
+
+def state_dict_problems(state_dict, source="the weights"):
+    """What makes ``state_dict`` unusable, in words, or an empty string (see `check_state_dict`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> state_dict_problems({"bn.running_var": torch.tensor([1.0, -2.0])})
+    '1 batch-normalisation variance(s) are negative (bn.running_var)'
+    """
+    nonfinite, negative = [], []
+    for name, tensor in state_dict.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise ValueError(
+                f"{source} does not hold a state_dict of tensors ({name!r} is a "
+                f"{type(tensor).__name__})"
+            )
+        if not (tensor.is_floating_point() or tensor.is_complex()):
+            continue
+        bad = int((~torch.isfinite(tensor)).sum())
+        if bad:
+            nonfinite.append(f"{name}: {bad} of {tensor.numel()}")
+        elif name.endswith("running_var") and bool((tensor < 0).any()):
+            negative.append(name)
+    problems = []
+    if nonfinite:
+        problems.append(f"{len(nonfinite)} tensor(s) hold non-finite values ({_first(nonfinite)})")
+    if negative:
+        problems.append(
+            f"{len(negative)} batch-normalisation variance(s) are negative ({_first(negative)})"
+        )
+    return "; ".join(problems)
+
+
+def _first(items, n=3):
+    return ", ".join(items[:n]) + (f", ... ({len(items) - n} more)" if len(items) > n else "")
 
 
 def _read_safetensors(path):

@@ -77,7 +77,10 @@ class Cutout:
     table : `~astropy.table.QTable`, optional
         One row per stamp: ``coord`` (`~astropy.coordinates.SkyCoord`) when the sky
         position is known, pixel positions, and any metadata (``label``,
-        ``mag_g``...).
+        ``mag_g``...). A model reads two keys of its ``meta`` when present:
+        ``"pixel_scale"`` (arcsec/pix; say it when the stamps have no WCS) and
+        ``"refzp"`` (their zero point, 30 AB), and refuses stamps whose scale or
+        zero point differs from its own.
     wcs : sequence of `~astropy.wcs.WCS` or None, optional
         The WCS of each stamp (an item may be None).
 
@@ -188,7 +191,12 @@ class Cutout:
             that holds it farthest from its edges, e.g. the CCD of a MegaCam stack), an
             `~astropy.nddata.NDData` / `~astropy.nddata.CCDData` (its ``mask`` flags
             pixels), an ``(array, WCS)`` or ``(array, Header)`` pair, or a 2-d array
-            (pixel positions only). FITS files are memory-mapped.
+            (pixel positions only). FITS files are memory-mapped. An image whose
+            header (``FILTER``, ``FILTNAM``, ``FILTER1``/``2``, ``BAND``; for a
+            multi-extension file also the primary header) names another of the bands
+            in use, such as ``images["g"]`` with ``FILTER = 'i.MP9702'``, is refused
+            with a `ValueError`: the images look swapped. Filter names that name no
+            band in use, or none clearly, pass.
         positions : `~astropy.coordinates.SkyCoord`, (N, 2) array or (x, y) tuple
             Where to cut. Pixel positions (zero-based) are allowed only when all bands
             share one pixel grid.
@@ -224,7 +232,8 @@ class Cutout:
             and, when the bands do not all share one grid, ``x_<band>``, ``y_<band>``
             and ``ext_<band>`` (extension index for multi-extension images), followed
             by the columns of ``table`` (computed columns replace caller columns of
-            the same name).
+            the same name). Its ``meta`` holds ``refzp`` (30), ``refband`` and, when
+            the headers name them, ``filters`` (band -> filter name).
 
         Examples
         --------

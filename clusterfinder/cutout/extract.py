@@ -28,11 +28,14 @@ and row so that reading a large file walks through it once.
 """
 
 import contextlib
+import os
+import re
 from collections.abc import Mapping
 
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
+from astropy.io import fits
 from astropy.table import QTable, Table
 from astropy.wcs.utils import proj_plane_pixel_scales
 
@@ -44,11 +47,21 @@ from .geometry import place_stamps
 from .pixels import gather_stamps, resample_stamps
 from .wcs import StampWCS
 
-__all__ = ["cutouts_from_images", "size_in_pixels"]
+__all__ = [
+    "FILTER_KEYWORDS",
+    "check_filters",
+    "cutouts_from_images",
+    "filter_band",
+    "size_in_pixels",
+]
 
 #: Stamps are extracted in batches of about this many pixels per band (8 MiB of
 #: float32: small enough for the allocator to reuse the buffers between batches).
 BATCH_PIXELS = 1 << 21
+
+#: Header keywords that name an image's filter, searched in this order (the simulator
+#: and MegaCam write ``FILTER``; HST ``FILTNAM1``/``FILTER1``/``FILTER2``).
+FILTER_KEYWORDS = ("FILTER", "FILTNAM", "FILTNAM1", "FILTNAM2", "FILTER1", "FILTER2", "BAND")
 
 #: Pages of a memory-mapped file that clusterfinder opened are given back to the
 #: system after about this many bytes of it were read (so that the resident memory
@@ -198,6 +211,143 @@ def _resolve_zero_points(planes, zero_points, bands):
     return out
 
 
+def _header_value(header, key):
+    """``header[key]`` for a FITS header or a dict-like ``meta`` (any case), or None."""
+    if header is None or not hasattr(header, "get"):
+        return None
+    for name in (key, key.lower()) if not isinstance(header, fits.Header) else (key,):
+        try:
+            value = header.get(name)
+        except Exception:  # an unparsable card: no filter to read
+            value = None
+        if value is not None:
+            return value
+    return None
+
+
+def filter_band(value, bands):
+    """The one band of ``bands`` that a filter name names, or None.
+
+    The name is split at spaces, dots, dashes, underscores, colons and slashes; a
+    piece that is a band name (any case, optionally followed by ``'`` or digits, as in
+    ``i2``) names that band. Names that point at no band, or at several, give None:
+    only a clear name counts.
+
+    Examples
+    --------
+    >>> bands = ("g", "i")
+    >>> [filter_band(v, bands) for v in ("g.MP9401", "i.MP9702", "SDSS i", "HSC-I2", "g'")]
+    ['g', 'i', 'i', 'i', 'g']
+    >>> [filter_band(v, bands) for v in ("F814W", "r.MP9601", "gri.MP9605", "g i", "")]
+    [None, None, None, None, None]
+    """
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    lower = {band.lower(): band for band in bands}
+    if text in lower:
+        return lower[text]
+    named = set()
+    for piece in re.split(r"[\s._:/\-]+", text):
+        match = re.fullmatch(r"(.+?)(?:'|\d+)?", piece)
+        name = match.group(1) if match else piece
+        if piece in lower:
+            named.add(lower[piece])
+        elif len(name) == 1 and name in lower:
+            named.add(lower[name])
+    return named.pop() if len(named) == 1 else None
+
+
+def _primary_header(image, planes):
+    """The primary header of a multi-extension image (the filter is often only there)."""
+    if not any(plane.extension != 0 for plane in planes):
+        return None
+    if isinstance(image, fits.HDUList):
+        return image[0].header if len(image) else None
+    if isinstance(image, (str, os.PathLike)):
+        try:
+            return fits.getheader(os.fspath(image), 0)
+        except (OSError, IndexError):
+            return None
+    return None
+
+
+def check_filters(headers, *, bands=None):
+    """Band -> filter name read from image headers; refuse an image of another band.
+
+    An image given as one band whose header names another of the bands in use (for
+    example the image of g with ``FILTER = 'i.MP9702'``) is refused: g and i swapped
+    go unnoticed by everything else and turn most stars into cluster candidates.
+    Filter names that name no band in use, or none clearly (`filter_band`), pass.
+    The keywords are `FILTER_KEYWORDS`; a header that names its own band wins over
+    one that names another.
+
+    Parameters
+    ----------
+    headers : dict
+        Band -> header (`~astropy.io.fits.Header` or dict-like), or a list of the
+        headers of that band's image (extensions, primary header); None is skipped.
+    bands : sequence of str, optional
+        The bands in use (default: the keys of ``headers``); a filter that names one
+        of them for another band's image is a mismatch.
+
+    Returns
+    -------
+    dict
+        Band -> the first filter name found (bands without one are left out).
+
+    Raises
+    ------
+    ValueError
+        Naming the band, the keyword, its value and the band it names.
+
+    Examples
+    --------
+    >>> check_filters({"g": {"FILTER": "g.MP9401"}, "i": {"FILTER": "i.MP9702"}})
+    {'g': 'g.MP9401', 'i': 'i.MP9702'}
+    >>> check_filters({"g": {"FILTER": "i.MP9702"}, "i": {"FILTER": "g.MP9401"}})
+    Traceback (most recent call last):
+    ...
+    ValueError: images['g'] has FILTER = 'i.MP9702' in its header, which names band 'i', ...
+    """
+    in_use = tuple(dict.fromkeys((*headers, *(bands or ()))))
+    in_use = tuple(band for band in in_use if isinstance(band, str))
+    found = {}
+    for band, band_headers in headers.items():
+        if not isinstance(band_headers, (list, tuple)):
+            band_headers = [band_headers]
+        named, other = False, None
+        for header in band_headers:
+            for key in FILTER_KEYWORDS:
+                value = _header_value(header, key)
+                if value is None or isinstance(value, bool) or str(value).strip() == "":
+                    continue
+                found.setdefault(band, str(value).strip())
+                which = filter_band(value, in_use)
+                if which == band:
+                    named = True
+                elif which is not None and other is None:
+                    other = (key, str(value).strip(), which)
+        if other is not None and not named:
+            key, value, which = other
+            raise ValueError(
+                f"images[{band!r}] has {key} = {value!r} in its header, which names band "
+                f"{which!r}, another of the bands {in_use}: the images look swapped. Give "
+                f"each band the image taken through its filter (images[{which!r}] = ...)"
+            )
+    return found
+
+
+def _check_filters(images, planes, bands):
+    """`check_filters` on the headers of the images of ``bands`` (all extensions)."""
+    headers = {
+        band: [plane.header for plane in planes[band]]
+        + [_primary_header(images[band], planes[band])]
+        for band in bands
+    }
+    return check_filters(headers, bands=tuple(images))
+
+
 # -- the main entry point ---------------------------------------------------------------------
 
 
@@ -269,6 +419,7 @@ def cutouts_from_images(
     coords, pixels = _parse_positions(positions)
     with contextlib.ExitStack() as stack:
         planes = {band: load_planes(images[band], f"images[{band!r}]", stack) for band in bands}
+        filters = _check_filters(images, planes, bands)
         zps = _resolve_zero_points(planes, zero_points, bands)
         ref = bands[0]
         npix = size_in_pixels(size, planes[ref][0].wcs)
@@ -311,6 +462,8 @@ def cutouts_from_images(
                 ours[f"ext_{band}"] = exts[geoms[band].plane]
     ours.meta["refzp"] = REFERENCE_ZEROPOINT
     ours.meta["refband"] = ref
+    if filters:
+        ours.meta["filters"] = filters
     merged = _merge_table(ours, table, n)
 
     bases = [p.wcs for p in planes[ref]]

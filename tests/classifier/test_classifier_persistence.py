@@ -108,7 +108,7 @@ def test_refusals_with_reasons(model, tmp_path):
         ClusterClassifier.load(tmp_path / "m", cutout_size=12)
     with pytest.raises(ValueError, match="arcsec/pix"):
         ClusterClassifier.load(tmp_path / "m", pixel_scale=3 * u.m)
-    # What fits is accepted: band order does not matter, scale within 1%.
+    # What fits is accepted: band order does not matter, scale within 2%.
     ok = ClusterClassifier.load(
         tmp_path / "m", bands=("i", "g"), pixel_scale=0.1861, cutout_size=32
     )
@@ -136,8 +136,8 @@ def test_missing_file_and_overwrite(model, tmp_path):
     with pytest.raises(FileNotFoundError, match="no model weights"):
         ClusterClassifier.load(tmp_path / "absent")
     model.save(tmp_path / "m")
-    with pytest.raises(OSError, match="exists"):
-        model.save(tmp_path / "m", overwrite=False)
+    with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
+        model.save(tmp_path / "m")  # the default, as for every write
     with pytest.raises(OSError, match="does not exist"):
         model.save(tmp_path / "no" / "m")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.safetensors"]
