@@ -14,17 +14,64 @@ from astropy.coordinates import Angle, SkyCoord, search_around_sky
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["friends_of_friends", "match_nearest"]
+__all__ = ["check_finite_coords", "friends_of_friends", "match_nearest"]
+
+
+def check_finite_coords(coords, name, *, rows="rows"):
+    """Refuse positions that are not finite (NaN or infinite RA/Dec), naming where they are.
+
+    astropy's matching functions fail on them with "Catalog coordinates cannot contain
+    NaN entries", which names neither the input nor the rows.
+
+    Parameters
+    ----------
+    coords : `~astropy.coordinates.SkyCoord`
+        One-dimensional positions.
+    name : str
+        The input they come from, for the message (e.g. ``"the LabelSet"``).
+    rows : str, optional
+        What the entries are called in the message.
+
+    Returns
+    -------
+    `~astropy.coordinates.SkyCoord`
+        ``coords`` itself.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> check_finite_coords(SkyCoord([1, np.nan] * u.deg, [2, 3] * u.deg), "labels")
+    Traceback (most recent call last):
+    ...
+    ValueError: labels has 1 position that is not finite (NaN or infinite RA/Dec) at rows [1]; ...
+    """
+    if len(coords) == 0:
+        return coords
+    spherical = coords.spherical
+    lon = np.asarray(spherical.lon.deg, dtype=float)
+    lat = np.asarray(spherical.lat.deg, dtype=float)
+    bad = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
+    if len(bad):
+        shown = bad[:10].tolist()
+        more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
+        raise ValueError(
+            f"{name} has {len(bad)} position{'s' if len(bad) != 1 else ''} that "
+            f"{'are' if len(bad) != 1 else 'is'} not finite (NaN or infinite RA/Dec) at "
+            f"{rows} {shown}{more}; drop {'them' if len(bad) != 1 else 'it'} or give "
+            "every object a position"
+        )
+    return coords
 
 
 def _check_coords(coords, name):
     if not isinstance(coords, SkyCoord):
         raise TypeError(f"{name} must be a SkyCoord; got {type(coords).__name__}")
     if coords.isscalar:
-        return coords.reshape((1,))
-    if coords.ndim != 1:
+        coords = coords.reshape((1,))
+    elif coords.ndim != 1:
         raise ValueError(f"{name} must be a one-dimensional SkyCoord; got shape {coords.shape}")
-    return coords
+    return check_finite_coords(coords, name)
 
 
 def _check_radius(radius, name="radius"):

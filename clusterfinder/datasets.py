@@ -20,6 +20,7 @@ from astropy.table import QTable
 from .galaxy import M31
 from .utils import as_generator
 from .utils import progress_bar as _progress_bar
+from .utils.photometry import as_magnitude
 
 __all__ = ["CLUSTER_KINDS", "field_centers", "label_from_truth", "simulated_stamps"]
 
@@ -111,8 +112,8 @@ def simulated_stamps(
         Side of each stamp in pixels.
     radii : `~astropy.units.Quantity`
         Inner and outer deprojected radius of the field centres.
-    mag_max : float
-        Faintest magnitude kept, in ``band``.
+    mag_max : float or `~astropy.units.Quantity`
+        Faintest magnitude kept, in ``band`` (a number, or in ``u.mag`` or ``u.ABmag``).
     band : str
         Band of the magnitude cut.
     positive_kinds : sequence of str
@@ -161,6 +162,7 @@ def simulated_stamps(
     from .simulate import PANDAS, simulate_field
 
     config = PANDAS if config is None else config
+    mag_max = as_magnitude(mag_max, "mag_max")
     if band not in config.bands:
         raise ValueError(f"band must be one of {tuple(config.bands)}; got {band!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -227,8 +229,9 @@ def label_from_truth(
         The simulator's truth table (``coord``, ``kind``, ``mag_<band>``).
     radius : `~astropy.units.Quantity`
         Largest separation of a match.
-    mag_max : float
-        Faintest truth object that a source may be matched to.
+    mag_max : float or `~astropy.units.Quantity`
+        Faintest truth object that a source may be matched to (a number, or in ``u.mag``
+        or ``u.ABmag``).
     band : str
         Band of ``mag_max``.
     positive_kinds : sequence of str
@@ -257,6 +260,8 @@ def label_from_truth(
     (['young_cluster', 'none'], [1, 0])
     """
     from .crossmatch import match_nearest
+
+    mag_max = as_magnitude(mag_max, "mag_max")
 
     for name, table, needed in (
         ("sources", sources, ("coord",)),

@@ -15,11 +15,20 @@ Mask extensions of an `HDUList` are recognised by their ``EXTNAME`` (``MASK``,
 extension of the same ``EXTVER`` (or with the only one). Extensions named like
 uncertainty or weight maps (``ERR``, ``WHT``, ``WEIGHT``, ``VAR``, ``IVAR``, ``RMS``,
 ``EXP``...) are skipped.
+
+Integer images scaled by ``BSCALE``/``BZERO`` (with ``BLANK`` for missing pixels), as
+archives deliver them (uint16 is stored as int16 with ``BZERO = 32768``), are
+memory-mapped as the raw integers and scaled as they are read (`ScaledPixels`):
+float32 ``BZERO + BSCALE * raw``, NaN where ``raw == BLANK``. Zero points outside
+`ZERO_POINT_RANGE` and world coordinate systems that cannot place a pixel on the
+sky (non-finite reference, declination beyond +-90 deg, singular CD/CDELT matrix)
+are refused with a message that names the image.
 """
 
 import contextlib
 import mmap
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -29,9 +38,20 @@ from astropy.nddata import NDData
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 
-from .utils.photometry import ZERO_POINT_KEYWORDS, read_zero_point
+from .utils.photometry import ZERO_POINT_KEYWORDS
 
-__all__ = ["BandImage", "Plane", "load_band", "load_plane", "load_planes", "release_pages"]
+__all__ = [
+    "ZERO_POINT_RANGE",
+    "BandImage",
+    "Plane",
+    "ScaledPixels",
+    "check_wcs",
+    "check_zero_point",
+    "load_band",
+    "load_plane",
+    "load_planes",
+    "release_pages",
+]
 
 MASK_EXTNAMES = frozenset({"MASK", "DQ", "BPM", "FLAGS", "FLAG", "BADPIX"})
 SKIP_EXTNAMES = frozenset(
@@ -40,6 +60,15 @@ SKIP_EXTNAMES = frozenset(
 SATURATION_KEYWORDS = ("SATURATE", "SATLEVEL", "SATURATION")
 GAIN_KEYWORDS = ("GAIN", "EGAIN")
 _IMAGE_HDUS = (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)
+
+#: AB zero points accepted for an image in counts (``AB = -2.5 log10(counts) + ZP``).
+#: Survey images in ADU or electrons have zero points of about 22-34 (PAndAS/MegaPipe
+#: and the simulator: 30); a value outside this range is a wrong or placeholder keyword
+#: (e.g. ``PHOTZP = -99`` or ``0``), or an image not in counts.
+ZERO_POINT_RANGE = (15.0, 40.0)
+
+#: `ScaledPixels` converts whole arrays in row blocks of about this many pixels.
+_SCALE_BLOCK_PIXELS = 1 << 22
 
 
 def release_pages(data):
@@ -62,6 +91,285 @@ def release_pages(data):
             base.madvise(mmap.MADV_DONTNEED)
         except (OSError, ValueError):  # pragma: no cover - platform dependent
             pass
+
+
+class ScaledPixels:
+    """The pixels of an integer FITS image, scaled by ``BSCALE``/``BZERO`` as they are read.
+
+    astropy cannot memory-map an image whose header holds ``BSCALE``, ``BZERO`` or
+    ``BLANK`` and still scale it; clusterfinder maps the raw integers instead (the file
+    opened with ``do_not_scale_image_data=True``) and scales only the pixels read.
+    Indexing returns float32 ``bzero + bscale * raw`` (computed in float64, so uint16
+    stored as int16 with ``BZERO = 32768`` comes back exact), with NaN where
+    ``raw == blank``. `numpy.asarray` converts the whole image, in row blocks.
+
+    Parameters
+    ----------
+    raw : `numpy.ndarray`
+        The raw 2-d integers (usually a read-only memory map).
+    bscale, bzero : float, optional
+        The header's ``BSCALE`` and ``BZERO``.
+    blank : int, optional
+        The header's ``BLANK``: raw value of a missing pixel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> raw = np.array([[-32768, 0], [32767, 5]], dtype=np.int16)
+    >>> pixels = ScaledPixels(raw, bzero=32768)  # uint16 as FITS stores it
+    >>> pixels[0], pixels.dtype
+    (array([    0., 32768.], dtype=float32), dtype('float32'))
+    >>> ScaledPixels(raw, bscale=0.5, blank=-32768)[:, 0]
+    array([     nan, 16383.5], dtype=float32)
+    """
+
+    ndim = 2
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, raw, *, bscale=1.0, bzero=0.0, blank=None):
+        if raw.ndim != 2:
+            raise ValueError(f"raw must be a 2-d array; got shape {raw.shape}")
+        self.raw = raw
+        self.bscale = float(bscale)
+        self.bzero = float(bzero)
+        self.blank = None if blank is None else int(blank)
+
+    @property
+    def shape(self):
+        """(ny, nx)."""
+        return tuple(self.raw.shape)
+
+    @property
+    def size(self):
+        """Number of pixels."""
+        return int(self.raw.size)
+
+    @property
+    def base(self):
+        """The raw array: `release_pages` follows ``base`` to the file's memory map."""
+        return self.raw
+
+    def __len__(self):
+        return len(self.raw)
+
+    def scale(self, raw):
+        """Physical float32 values of raw integers ``raw`` (NaN where ``raw == blank``)."""
+        raw = np.asarray(raw)
+        values = np.asarray(np.multiply(raw, self.bscale, dtype=np.float64))
+        if self.bzero:
+            values += self.bzero
+        out = values.astype(np.float32)
+        if self.blank is not None:
+            out[raw == self.blank] = np.nan
+        return out[()] if out.ndim == 0 else out
+
+    def __getitem__(self, key):
+        return self.scale(self.raw[key])
+
+    def __array__(self, dtype=None, copy=None):
+        ny, nx = self.shape
+        out = np.empty((ny, nx), dtype=np.float32)
+        rows = max(1, _SCALE_BLOCK_PIXELS // max(nx, 1))
+        for y0 in range(0, ny, rows):
+            out[y0 : y0 + rows] = self[y0 : y0 + rows]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __repr__(self):
+        blank = "" if self.blank is None else f", blank={self.blank}"
+        return (
+            f"<ScaledPixels {self.shape[0]}x{self.shape[1]} {self.raw.dtype} -> float32: "
+            f"bscale={self.bscale:g}, bzero={self.bzero:g}{blank}>"
+        )
+
+
+def check_zero_point(value, where):
+    """Return ``value`` as a float AB zero point, or refuse it with a message naming ``where``.
+
+    A zero point must be a finite number within `ZERO_POINT_RANGE` (15 to 40 AB, for an
+    image in counts).
+
+    Parameters
+    ----------
+    value : object
+        The zero point (a header value, or one given by the caller).
+    where : str
+        Where it came from, for the message (e.g. ``"images['g'] (g.fits[0]): PHOTZP"``).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> check_zero_point(27.5, "PHOTZP")
+    27.5
+    >>> check_zero_point(-99, "PHOTZP")
+    Traceback (most recent call last):
+    ...
+    ValueError: PHOTZP = -99 is not a plausible AB zero point: expected 15 to 40 ...
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{where} = {value!r} is not a number; expected an AB zero point")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{where} = {value!r} is not a number; expected an AB zero point such as 30"
+        ) from None
+    if not np.isfinite(number):
+        raise ValueError(f"{where} = {value!r} is not finite; expected an AB zero point")
+    low, high = ZERO_POINT_RANGE
+    if not low <= number <= high:
+        raise ValueError(
+            f"{where} = {value!r} is not a plausible AB zero point: expected {low:g} to "
+            f"{high:g} for an image in counts (AB = -2.5 log10(counts) + zero point; 30 for "
+            "PAndAS and the simulator)"
+        )
+    return number
+
+
+_WCS_NUMBER_KEY = re.compile(r"^(CRVAL|CRPIX|CDELT)[12]$|^(CD|PC)[12]_[12]$")
+
+
+def _latitude_axes(ctype):
+    """Indices of the latitude (Dec-like) axes among the ``CTYPE`` values ``ctype``."""
+    out = []
+    for k, name in enumerate(ctype):
+        name = str(name).upper()
+        if name.startswith("DEC") or name[1:4] == "LAT" or name[2:4] == "LT":
+            out.append(k)
+    return out
+
+
+def _check_wcs_header(header, label):
+    """Refuse WCS keywords that astropy would silently replace (e.g. an all-zero CD matrix)."""
+    for key in header:
+        if not _WCS_NUMBER_KEY.match(str(key)):
+            continue
+        value = header[key]
+        if isinstance(value, (bool, str)) or not np.isfinite(_as_float(value)):
+            raise ValueError(
+                f"the WCS of {label} is invalid: header keyword {key} = {value!r} is not a "
+                "finite number"
+            )
+    ctype = [header.get(f"CTYPE{i}", "") for i in (1, 2)]
+    for k in _latitude_axes(ctype):
+        key = f"CRVAL{k + 1}"
+        if key in header and abs(float(header[key])) > 90:
+            raise ValueError(
+                f"the WCS of {label} puts its reference point at Dec {float(header[key]):g} "
+                f"deg (header keyword {key}); a declination lies between -90 and +90 deg"
+            )
+    cd_keys = [f"CD{i}_{j}" for i in (1, 2) for j in (1, 2)]
+    if not any(key in header for key in cd_keys):
+        for key in ("CDELT1", "CDELT2"):
+            if key in header and float(header[key]) == 0:
+                raise ValueError(
+                    f"the WCS of {label} is singular: header keyword {key} = 0 (a pixel scale "
+                    "of zero) cannot map pixels to the sky"
+                )
+    else:
+        cd = np.array([[float(header.get(f"CD{i}_{j}", 0.0)) for j in (1, 2)] for i in (1, 2)])
+        if not _invertible(cd):
+            raise ValueError(
+                f"the WCS of {label} is singular: its CD matrix {cd.tolist()} (header keywords "
+                "CD1_1, CD1_2, CD2_1, CD2_2) cannot map pixels to the sky; it needs a non-zero "
+                "determinant (pixel scale and orientation)"
+            )
+
+
+def _as_float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _invertible(matrix):
+    scale = np.max(np.abs(matrix)) if matrix.size else 0.0
+    if not np.all(np.isfinite(matrix)) or scale == 0:
+        return False
+    return abs(np.linalg.det(matrix / scale)) > 1e-10
+
+
+def check_wcs(wcs, label):
+    """Return ``wcs`` if it can map pixels to the sky; else raise a `ValueError` naming ``label``.
+
+    Refused: a reference position (``CRVAL``) or pixel (``CRPIX``) that is not finite, a
+    declination beyond +-90 deg, and a singular linear part (a zero ``CDELT``, an all-zero
+    or degenerate ``CD``/``PC`` matrix), which wcslib would only report as a
+    ``SingularMatrixError`` from deep inside a later transformation.
+
+    Parameters
+    ----------
+    wcs : `~astropy.wcs.WCS`
+        The WCS to check.
+    label : str
+        The image it belongs to, for the message.
+
+    Returns
+    -------
+    `~astropy.wcs.WCS`
+
+    Examples
+    --------
+    >>> from astropy.wcs import WCS
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> wcs.wcs.cdelt = [0.0, 5e-5]
+    >>> check_wcs(wcs, "images['g']")
+    Traceback (most recent call last):
+    ...
+    ValueError: the WCS of images['g'] is singular: its linear part (CDELT x PC) ...
+    """
+    if not isinstance(wcs, WCS):
+        raise TypeError(f"the WCS of {label} must be an astropy.wcs.WCS; got {type(wcs).__name__}")
+    w = wcs.wcs
+    crval = np.array(w.crval, dtype=float)
+    crpix = np.array(w.crpix, dtype=float)
+    if not np.all(np.isfinite(crval)):
+        raise ValueError(
+            f"the WCS of {label} is invalid: its reference position CRVAL = {crval.tolist()} "
+            "is not finite"
+        )
+    if not np.all(np.isfinite(crpix)):
+        raise ValueError(
+            f"the WCS of {label} is invalid: its reference pixel CRPIX = {crpix.tolist()} is "
+            "not finite"
+        )
+    ctype = list(w.ctype)
+    for k in _latitude_axes(ctype):
+        if abs(crval[k]) > 90:
+            raise ValueError(
+                f"the WCS of {label} puts its reference point at Dec {crval[k]:g} deg "
+                f"(CRVAL{k + 1}); a declination lies between -90 and +90 deg"
+            )
+    if w.has_cd():
+        matrix, what = np.array(w.cd, dtype=float), "CD"
+    else:
+        matrix = np.array(w.cdelt, dtype=float)[:, None] * np.array(w.pc, dtype=float)
+        what = "CDELT x PC"
+    typed = [k for k, name in enumerate(ctype) if str(name).strip()]
+    sub = matrix[np.ix_(typed, typed)] if len(typed) >= 2 else matrix
+    if not _invertible(sub):
+        raise ValueError(
+            f"the WCS of {label} is singular: its linear part ({what}) {matrix.tolist()} "
+            "cannot map pixels to the sky (a zero CDELT, an all-zero CD matrix or "
+            "proportional rows); it needs a non-zero pixel scale on both axes"
+        )
+    try:
+        w.set()
+    except ValueError as exc:  # wcslib's WcsError and its subclasses
+        raise ValueError(f"the WCS of {label} is invalid: {_wcslib_reason(exc)}") from None
+    return wcs
+
+
+def _wcslib_reason(exc):
+    """The line of a wcslib error that says what is wrong (not where in its C code)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].startswith("ERROR"):
+        return lines[1]
+    return lines[0] if lines else type(exc).__name__
 
 
 def _header_number(header, keywords):
@@ -108,7 +416,10 @@ class Plane:
     mask : `numpy.ndarray` or None
         Non-zero where a pixel is flagged, shape (ny, nx).
     zero_point : float or None
-        AB zero point read from the header or metadata.
+        AB zero point read from the header or metadata. A header value that is not a
+        plausible zero point (see `check_zero_point`) is kept as an object whose
+        ``float()`` raises the reason, so that it is refused only if no zero point is
+        given explicitly.
     label : str
         Where the plane came from, for messages (e.g. ``"g.fits[3]"``).
     extension : int
@@ -239,6 +550,7 @@ def _celestial_wcs(wcs, label):
         return None
     if not isinstance(wcs, WCS):
         raise TypeError(f"the WCS of {label} must be an astropy.wcs.WCS; got {type(wcs).__name__}")
+    check_wcs(wcs, label)
     if not wcs.has_celestial:
         raise ValueError(
             f"{label} has no celestial WCS (ctype {list(wcs.wcs.ctype)}); sky positions "
@@ -248,6 +560,8 @@ def _celestial_wcs(wcs, label):
 
 
 def _as_2d(data, label):
+    if isinstance(data, ScaledPixels):
+        return data
     data = np.asarray(data) if not isinstance(data, np.ndarray) else data
     while data.ndim > 2 and data.shape[0] == 1:
         data = data[0]
@@ -258,27 +572,119 @@ def _as_2d(data, label):
     return data
 
 
-def _header_wcs(header):
+def _header_wcs(header, label):
+    """The celestial WCS of ``header`` (None without one); invalid ones are refused."""
+    _check_wcs_header(header, label)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # FITSFixedWarning about harmless header fixes
-        wcs = WCS(header)
+        try:
+            wcs = WCS(header)
+        except (ValueError, KeyError, MemoryError) as exc:
+            raise ValueError(
+                f"cannot read the WCS of {label} from its header: {_wcslib_reason(exc)}"
+            ) from None
+    check_wcs(wcs, label)
     return wcs.celestial if wcs.has_celestial else None
 
 
-def _zero_point_from(*headers):
+class _RefusedZeroPoint:
+    """A header zero point that `check_zero_point` refused; ``float()`` raises the reason.
+
+    Planes keep it in place of a number so that the refusal comes only when the zero
+    point is used: a zero point given explicitly by the caller overrides the header.
+    """
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def __float__(self):
+        raise ValueError(self.reason)
+
+    def __repr__(self):
+        return f"<refused zero point: {self.reason}>"
+
+
+def _zero_point_from(label, *headers):
+    """The zero point of the first of ``headers`` that holds one, else None.
+
+    A value that `check_zero_point` refuses comes back as a `_RefusedZeroPoint`.
+    """
     for header in headers:
-        if header is not None and any(key in header for key in ZERO_POINT_KEYWORDS):
-            return read_zero_point(header)
+        if header is None:
+            continue
+        for key in ZERO_POINT_KEYWORDS:
+            if key in header:
+                try:
+                    return check_zero_point(header[key], f"{label}: header keyword {key}")
+                except ValueError as exc:
+                    return _RefusedZeroPoint(
+                        f"{exc}; fix the header or pass the zero point explicitly (zero_points=)"
+                    )
     return None
+
+
+def _scaling(hdu, label):
+    """``(bscale, bzero, blank)`` when ``hdu.data`` holds raw integers still to be scaled."""
+    if not getattr(hdu, "_do_not_scale_image_data", False):
+        return None  # astropy scaled the pixels itself (or there is nothing to scale)
+    header = hdu.header
+    values = {}
+    for key, default in (("BSCALE", 1.0), ("BZERO", 0.0)):
+        value = header.get(key, default)
+        if isinstance(value, (bool, str)) or not np.isfinite(_as_float(value)):
+            raise ValueError(f"{label}: header keyword {key} = {value!r} is not a finite number")
+        values[key] = float(value)
+    if values["BSCALE"] == 0:
+        raise ValueError(
+            f"{label}: header keyword BSCALE = 0 would make every pixel equal to BZERO; "
+            "expected a non-zero scale"
+        )
+    blank = header.get("BLANK") if int(header.get("BITPIX", 0)) > 0 else None
+    if blank is not None and (isinstance(blank, bool) or not isinstance(blank, (int, np.integer))):
+        blank = None  # astropy ignores a BLANK that is not an integer too
+    if values["BSCALE"] == 1 and values["BZERO"] == 0 and blank is None:
+        return None
+    return values["BSCALE"], values["BZERO"], blank
 
 
 def _pixels(hdu, label):
     try:
-        return _as_2d(hdu.data, label)
+        data = hdu.data
+        scaling = _scaling(hdu, label) if data is not None else None
+        if scaling is not None:
+            raw = np.asarray(data) if not isinstance(data, np.ndarray) else data
+            while raw.ndim > 2 and raw.shape[0] == 1:
+                raw = raw[0]
+            if raw.ndim == 2:
+                bscale, bzero, blank = scaling
+                data = ScaledPixels(raw, bscale=bscale, bzero=bzero, blank=blank)
+        return _as_2d(data, label)
     except (TypeError, ValueError) as exc:
-        if "2-d image" in str(exc) or "real numbers" in str(exc):
+        text = str(exc)
+        if "2-d image" in text or "real numbers" in text or text.startswith(label):
             raise
+        if "memory-mapped" in text and "BZERO/BSCALE/BLANK" in text:
+            raise OSError(
+                f"cannot read the pixels of {label}: it was opened with memmap=True, which "
+                "astropy cannot combine with its BZERO/BSCALE/BLANK scaling; pass the file "
+                "path instead (clusterfinder memory-maps the raw integers and scales them as "
+                "it reads) or open it with do_not_scale_image_data=True"
+            ) from None
         raise OSError(f"cannot read the pixels of {label}: {exc}") from None
+
+
+def _mask_pixels(hdu, label):
+    """The mask of a mask extension: a memory map, or booleans for a scaled one."""
+    data = _pixels(hdu, label)
+    if not isinstance(data, ScaledPixels):
+        return data
+    ny, nx = data.shape
+    mask = np.empty((ny, nx), dtype=bool)
+    rows = max(1, _SCALE_BLOCK_PIXELS // max(nx, 1))
+    for y0 in range(0, ny, rows):
+        block = data[y0 : y0 + rows]
+        mask[y0 : y0 + rows] = block != 0  # NaN (BLANK) counts as flagged
+    return mask
 
 
 def _planes_from_hdulist(hdul, label, name, release):
@@ -297,8 +703,11 @@ def _planes_from_hdulist(hdul, label, name, release):
     for k, hdu in image_hdus:
         where = f"{name}[{k}]"
         data = _pixels(hdu, f"{label} ({where})")
-        zp = _zero_point_from(hdu.header, primary_header if k != 0 else None)
-        planes.append(Plane(data, _header_wcs(hdu.header), None, zp, where, k, release, hdu.header))
+        zp = _zero_point_from(f"{label} ({where})", hdu.header)
+        if zp is None and k != 0:
+            zp = _zero_point_from(f"{label} ({name}[0])", primary_header)
+        wcs = _header_wcs(hdu.header, f"{label} ({where})")
+        planes.append(Plane(data, wcs, None, zp, where, k, release, hdu.header))
     for k, hdu in mask_hdus:
         extver = hdu.header.get("EXTVER", 1)
         if len(image_hdus) == 1:
@@ -313,7 +722,7 @@ def _planes_from_hdulist(hdul, label, name, release):
                     "with one science extension; give EXTVER to each pair"
                 )
             target = matches[0]
-        mask = np.asarray(hdu.data)
+        mask = _mask_pixels(hdu, f"mask extension {name}[{k}] of {label}")
         if mask.shape != planes[target].shape:
             raise ValueError(
                 f"mask extension {name}[{k}] of {label} has shape {mask.shape} but its "
@@ -330,7 +739,15 @@ def _open_fits(path, label, stack):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            hdul = fits.open(path, memmap=True, mode="readonly", lazy_load_hdus=False)
+            # Integer images with BSCALE/BZERO/BLANK stay memory-mapped as raw integers;
+            # _pixels wraps them in ScaledPixels, which scales what is read.
+            hdul = fits.open(
+                path,
+                memmap=True,
+                mode="readonly",
+                lazy_load_hdus=False,
+                do_not_scale_image_data=True,
+            )
     except OSError as exc:
         raise OSError(f"{label}: cannot read {path!r} as FITS: {exc}") from None
     stack.callback(hdul.close)
@@ -398,8 +815,9 @@ def load_planes(image, label, stack):
         if image.data is None:
             raise ValueError(f"{label} is an HDU without pixels")
         data = _pixels(image, label)
-        zp = _zero_point_from(image.header)
-        return [Plane(data, _header_wcs(image.header), None, zp, label, header=image.header)]
+        zp = _zero_point_from(label, image.header)
+        wcs = _header_wcs(image.header, label)
+        return [Plane(data, wcs, None, zp, label, header=image.header)]
     if isinstance(image, NDData):
         data = _as_2d(image.data, label)
         wcs = _celestial_wcs(image.wcs, label)
@@ -411,7 +829,7 @@ def load_planes(image, label, stack):
                     f"{label}.mask has shape {mask.shape} but the image has shape {data.shape}"
                 )
         header = _nddata_header(image)
-        zp = _zero_point_from(header)
+        zp = _zero_point_from(f"{label}.meta", header)
         return [Plane(data, wcs, mask, zp, label, header=header, kind="nddata")]
     if isinstance(image, tuple):
         if len(image) != 2:
@@ -419,8 +837,8 @@ def load_planes(image, label, stack):
         data, wcs = image
         zp, header = None, None
         if isinstance(wcs, fits.Header):
-            zp, header = _zero_point_from(wcs), wcs
-            wcs = _header_wcs(wcs)
+            zp, header = _zero_point_from(f"the header given with {label}", wcs), wcs
+            wcs = _header_wcs(wcs, label)
             if wcs is None:
                 raise ValueError(f"the header given with {label} has no celestial WCS")
         else:
@@ -526,7 +944,9 @@ def load_band(
                 f"{label} ({plane.label}) has no celestial WCS: sources cannot be placed on "
                 "it (add CTYPE/CRVAL/CRPIX/CD keywords to its header)"
             )
-        if zero_point is None:
+        if zero_point is not None:
+            zero_point = check_zero_point(zero_point, f"the zero point given for band {band!r}")
+        else:
             zero_point = plane.zero_point
         if zero_point is None:
             if plane.kind == "fits":
@@ -540,7 +960,7 @@ def load_band(
                     f"{label} has no header to read a zero point from; pass "
                     f"zero_points={{{band!r}: ...}}"
                 )
-            zero_point = default_zero_point
+            zero_point = check_zero_point(default_zero_point, "default_zero_point")
         result = BandImage(
             band=band,
             data=plane.data,

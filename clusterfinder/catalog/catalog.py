@@ -18,6 +18,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
 
 from ..galaxy import M31, GalaxyGeometry
+from ..utils.photometry import as_magnitude
 
 __all__ = ["FLAG_COLUMNS", "REQUIRED_COLUMNS", "CandidateCatalog", "provenance"]
 
@@ -291,8 +292,9 @@ class CandidateCatalog(QTable):
         ----------
         prob_min : float, optional
             Lowest probability kept.
-        mag_max : float, optional
-            Faintest magnitude kept (sources without a magnitude are dropped).
+        mag_max : float or `~astropy.units.Quantity`, optional
+            Faintest magnitude kept (sources without a magnitude are dropped): a number,
+            or a Quantity in ``u.mag`` or ``u.ABmag``.
         band : str, optional
             The band of ``mag_max``.
 
@@ -322,11 +324,10 @@ class CandidateCatalog(QTable):
                     f"band={band!r} needs a column {column!r}; the catalogue has "
                     f"{', '.join(c for c in self.colnames if c.startswith('mag_')) or 'none'}"
                 )
-            if isinstance(mag_max, u.Quantity):
-                mag_max = mag_max.to_value(u.mag)
+            mag_max = as_magnitude(mag_max, "mag_max")
             mags = _as_plain(self[column], u.mag)
             with np.errstate(invalid="ignore"):
-                keep &= np.nan_to_num(mags, nan=np.inf) <= float(mag_max)
+                keep &= np.nan_to_num(mags, nan=np.inf) <= mag_max
         return self[keep]
 
     def above_threshold(self):

@@ -8,6 +8,8 @@ frame, and the meta as a JSON ``INFO`` element named ``clusterfinder_meta``.
 Every writer goes through a temporary file in the target folder renamed at the end.
 """
 
+import re
+import warnings
 from pathlib import Path
 
 import astropy.units as u
@@ -155,22 +157,75 @@ def _read_votable(path):
     return table
 
 
+#: astropy warnings that mean a file is cut short or damaged.
+_DAMAGED = re.compile(r"truncated|corrupted|missing END card", re.IGNORECASE)
+
+_FORMAT_NAMES = {"ecsv": "an ECSV", "fits": "a FITS", "votable": "a VOTable"}
+
+
+def _one_line(exc):
+    """The message of ``exc`` on one line, without astropy's indents."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _load(path, fmt):
+    if fmt == "ecsv":
+        return _plain_columns(QTable.read(path, format="ascii.ecsv"))
+    if fmt == "fits":
+        table = _plain_columns(QTable.read(path, format="fits"))
+        meta = {key: value for key, value in table.meta.items() if key != META_KEYWORD}
+        stored = table.meta.get(META_KEYWORD)
+        table.meta = meta_from_json(stored) if stored else meta
+        return table
+    return _read_votable(path)
+
+
+def _read_table(path, fmt):
+    """The table of a catalogue file; unreadable files raise one sentence naming them."""
+    what = f"cannot read {path} as {_FORMAT_NAMES[fmt]} candidate catalogue"
+    # A FITS file cut short may only warn; the warnings are recorded and checked.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            table = _load(path, fmt)
+            failure = None
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"{what}: it is not text (a binary file?); expected an ECSV table written by "
+                "CandidateCatalog.write"
+            ) from None
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+            failure = exc
+    damage = next((w.message for w in caught if _DAMAGED.search(str(w.message))), None)
+    if damage is not None or (isinstance(failure, OSError) and "END card" in str(failure)):
+        reason = _one_line(damage if damage is not None else failure)
+        raise OSError(f"{what}: the file is truncated or damaged ({reason})")
+    if isinstance(failure, OSError):
+        raise OSError(f"{what}: it is not a FITS file ({_one_line(failure)})")
+    if failure is not None:
+        reason = _one_line(failure)
+        if fmt == "fits" and "No table found" in reason:
+            reason = "it holds no table extension (an image or a Cutout file?)"
+        raise ValueError(f"{what}: {reason}; expected a file written by CandidateCatalog.write")
+    for item in caught:
+        warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    return table
+
+
 def read_catalog(cls, path, *, format=None):
     """Read a catalogue file into ``cls``; see `CandidateCatalog.read`."""
     path = Path(path)
     fmt = _resolve_format(path, format)
     if not path.exists():
         raise FileNotFoundError(f"no such catalogue file: {path}")
-    if fmt == "ecsv":
-        table = QTable.read(path, format="ascii.ecsv")
-        table = _plain_columns(table)
-    elif fmt == "fits":
-        table = _plain_columns(QTable.read(path, format="fits"))
-        meta = {key: value for key, value in table.meta.items() if key != META_KEYWORD}
-        stored = table.meta.get(META_KEYWORD)
-        table.meta = meta_from_json(stored) if stored else meta
-    else:
-        table = _read_votable(path)
-    catalog = cls(table, copy=False)
-    catalog.validate()
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give a catalogue file")
+    table = _read_table(path, fmt)
+    try:
+        catalog = cls(table, copy=False)
+        catalog.validate()
+    except TypeError as exc:
+        raise TypeError(f"{path} is not a candidate catalogue: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a candidate catalogue: {exc}") from None
     return catalog

@@ -12,7 +12,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
-from ..crossmatch import friends_of_friends, match_nearest
+from ..crossmatch import check_finite_coords, friends_of_friends, match_nearest
 
 __all__ = ["crossmatch", "deduplicate", "known_coords"]
 
@@ -86,6 +86,7 @@ def deduplicate(catalog, radius=0.5 * u.arcsec, *, keep="max_prob"):
         out = catalog.copy()
         out["n_detections"] = counts
         return out
+    check_finite_coords(catalog["coord"], "the catalogue to deduplicate (column 'coord')")
     groups = friends_of_friends(catalog["coord"], radius)
     if keep == "max_prob":
         prob = np.asarray(getattr(catalog["prob_cluster"], "value", catalog["prob_cluster"]))
@@ -148,19 +149,7 @@ def known_coords(catalog, *, name="catalog"):
     else:
         for ra_name, dec_name in _RA_DEC_NAMES:
             if ra_name in table.colnames and dec_name in table.colnames:
-                ra, dec = table[ra_name], table[dec_name]
-                if np.asarray(_column_values(ra)).dtype.kind in "US":
-                    coords = SkyCoord(
-                        np.asarray(ra, dtype=str),
-                        np.asarray(dec, dtype=str),
-                        unit=(u.hourangle, u.deg),
-                    )
-                else:
-                    ra = ra if getattr(ra, "unit", None) else np.asarray(ra, dtype=float) * u.deg
-                    dec = (
-                        dec if getattr(dec, "unit", None) else np.asarray(dec, dtype=float) * u.deg
-                    )
-                    coords = SkyCoord(u.Quantity(ra), u.Quantity(dec), frame="icrs")
+                coords = _radec_coords(table, ra_name, dec_name, name)
                 break
         else:
             raise ValueError(
@@ -174,6 +163,38 @@ def known_coords(catalog, *, name="catalog"):
     else:
         names = np.array([str(i) for i in range(len(table))])
     return coords, names
+
+
+def _radec_coords(table, ra_name, dec_name, name):
+    """SkyCoord of the RA/Dec columns of a known catalogue; a Dec beyond +-90 deg is named."""
+    ra, dec = table[ra_name], table[dec_name]
+    if np.asarray(_column_values(ra)).dtype.kind in "US":
+        try:
+            return SkyCoord(
+                np.asarray(ra, dtype=str), np.asarray(dec, dtype=str), unit=(u.hourangle, u.deg)
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"catalogue {name!r}: cannot read positions from its columns {ra_name!r} and "
+                f"{dec_name!r}: {exc}"
+            ) from None
+    ra = ra if getattr(ra, "unit", None) else np.asarray(ra, dtype=float) * u.deg
+    dec = dec if getattr(dec, "unit", None) else np.asarray(dec, dtype=float) * u.deg
+    try:
+        dec_deg = np.asarray(u.Quantity(dec).to_value(u.deg), dtype=float)
+    except u.UnitConversionError:
+        raise ValueError(
+            f"catalogue {name!r}: column {dec_name!r} must hold angles; got unit {dec.unit}"
+        ) from None
+    with np.errstate(invalid="ignore"):
+        outside = np.flatnonzero(np.abs(dec_deg) > 90)
+    if len(outside):
+        raise ValueError(
+            f"catalogue {name!r}: column {dec_name!r} holds a Dec of {dec_deg[outside[0]]:g} deg "
+            f"at row {outside[0]} ({len(outside)} row(s) out of range); a declination lies "
+            "between -90 and +90 deg"
+        )
+    return SkyCoord(u.Quantity(ra), u.Quantity(dec), frame="icrs")
 
 
 def crossmatch(catalog, catalogs, *, radius=1 * u.arcsec):
@@ -233,9 +254,10 @@ def crossmatch(catalog, catalogs, *, radius=1 * u.arcsec):
     out = catalog.copy()
     known_any = np.zeros(len(out), dtype=bool)
     record = dict(out.meta.get("crossmatch", {}))
-    coords = out["coord"]
+    coords = check_finite_coords(out["coord"], "the candidates (column 'coord')")
     for key, known in catalogs.items():
         known_positions, names = known_coords(known, name=key)
+        check_finite_coords(known_positions, f"catalogue {key!r}")
         index, separation, matched = match_nearest(coords, known_positions, radii[key])
         width = max([len(name) for name in names] + [1])
         matched_names = np.full(len(out), "", dtype=f"<U{width}")

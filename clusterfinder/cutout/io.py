@@ -18,6 +18,7 @@ The file is first written under a temporary name in the same folder, then rename
 
 import io
 import os
+import re
 import warnings
 
 import numpy as np
@@ -25,6 +26,7 @@ from astropy.io import fits
 from astropy.table import QTable
 from astropy.wcs import WCS, FITSFixedWarning
 
+from ..images import check_wcs
 from ..utils.files import atomic_write
 from ..utils.meta import META_KEYWORD, meta_from_json, meta_to_json
 from .core import Cutout
@@ -125,6 +127,25 @@ def write_cutout(cutout, path, *, overwrite=False):
     atomic_write(path, lambda tmp: fits.HDUList(hdus).writeto(tmp, overwrite=True), suffix=".fits")
 
 
+#: astropy warnings that mean a file is cut short or damaged.
+_DAMAGED = re.compile(r"truncated|corrupted|missing END card", re.IGNORECASE)
+
+
+def _damage(caught):
+    """The first recorded warning that says the file is cut short or damaged, or None."""
+    for item in caught:
+        if _DAMAGED.search(str(item.message)):
+            return item.message
+    return None
+
+
+def _pass_on(caught):
+    """Emit again the recorded warnings that are not about damage."""
+    for item in caught:
+        if not _DAMAGED.search(str(item.message)):
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+
+
 def read_cutout(path):
     """Read a `~clusterfinder.Cutout` written by `write_cutout`.
 
@@ -136,6 +157,15 @@ def read_cutout(path):
     -------
     `~clusterfinder.Cutout`
 
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    OSError
+        If the file is not FITS, or is truncated or damaged.
+    ValueError
+        If it is FITS but not a complete clusterfinder Cutout file.
+
     Examples
     --------
     >>> read_cutout("no-such-file.fits")
@@ -146,48 +176,142 @@ def read_cutout(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file {path!r}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path!r} is a folder; give a Cutout FITS file")
+    what = f"cannot read {path!r} as a clusterfinder Cutout file"
+    # A file cut short only warns while its HDUs are read, then fails further on (a
+    # missing extension, a reshape): the warnings are recorded and turned into one error.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
+        except (OSError, ValueError) as exc:
+            damaged = _damage(caught) is not None or "END card" in str(exc)
+            reason = "it is truncated or damaged" if damaged else "it is not a FITS file"
+            raise OSError(f"{what}: {reason} ({_one_line(exc)})") from None
+        with hdul:
+            try:
+                cutout = _read_hdul(hdul, path)
+                problem = _damage(caught)
+            except (OSError, ValueError, KeyError):
+                problem = _damage(caught)
+                if problem is None:
+                    raise
+            if problem is not None:
+                raise OSError(
+                    f"{what}: it is truncated or damaged ({_one_line(problem)})"
+                ) from None
+    _pass_on(caught)
+    return cutout
+
+
+def _one_line(exc):
+    """The message of ``exc`` on one line (astropy's span several, with indents)."""
+    return " ".join(str(exc).split())
+
+
+def _keyword(header, key, path, kind=int):
+    """Header keyword ``key`` of the primary HDU of a Cutout file, or a clear error."""
+    if key not in header:
+        raise ValueError(
+            f"{path!r} is not a complete clusterfinder Cutout file: its primary header lacks "
+            f"the keyword {key}"
+        )
     try:
-        hdul = fits.open(path, memmap=False)
-    except OSError as exc:
-        raise OSError(f"cannot read {path!r} as FITS: {exc}") from exc
-    with hdul:
-        header = hdul[0].header
-        if header.get("CFTYPE") != "CUTOUT":
-            raise ValueError(f"{path!r} is not a clusterfinder Cutout file (no CFTYPE='CUTOUT')")
-        if int(header.get("CFVERS", 0)) > FORMAT_VERSION:
+        value = kind(header[key])
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{path!r} is not a valid clusterfinder Cutout file: header keyword {key} = "
+            f"{header[key]!r} is not {'an integer' if kind is int else 'a string'}"
+        ) from None
+    if kind is int and value < 0:
+        raise ValueError(
+            f"{path!r} is not a valid clusterfinder Cutout file: header keyword {key} = "
+            f"{value} is negative"
+        )
+    return value
+
+
+def _read_hdul(hdul, path):
+    header = hdul[0].header
+    if header.get("CFTYPE") != "CUTOUT":
+        raise ValueError(f"{path!r} is not a clusterfinder Cutout file (no CFTYPE='CUTOUT')")
+    version = header.get("CFVERS", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"{path!r}: header keyword CFVERS = {version!r} is not an integer")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path!r} uses Cutout file format {version}; this clusterfinder "
+            f"reads up to {FORMAT_VERSION}: upgrade clusterfinder"
+        )
+    n = _keyword(header, "NSTAMP", path)
+    size = _keyword(header, "STAMPSZ", path)
+    nbands = _keyword(header, "NBANDS", path)
+    bands = tuple(_keyword(header, f"BAND{k}", path, str) for k in range(1, nbands + 1))
+    names = [hdu.name for hdu in hdul]
+    shape = (n, nbands, size, size)
+    if n:
+        missing = [name for name in ("DATA", "MASK") if name not in names]
+        if missing:
             raise ValueError(
-                f"{path!r} uses Cutout file format {header['CFVERS']}; this clusterfinder "
-                f"reads up to {FORMAT_VERSION}: upgrade clusterfinder"
+                f"{path!r} is not a complete clusterfinder Cutout file: the header says {n} "
+                f"stamps but it has no {' or '.join(missing)} extension (a truncated file?)"
             )
-        n, size, nbands = int(header["NSTAMP"]), int(header["STAMPSZ"]), int(header["NBANDS"])
-        bands = tuple(str(header[f"BAND{k}"]) for k in range(1, nbands + 1))
-        names = [hdu.name for hdu in hdul]
-        if n:
+        try:
             data = np.ascontiguousarray(hdul["DATA"].data, dtype=np.float32)
             mask = np.ascontiguousarray(hdul["MASK"].data != 0)
-        else:
-            data = np.zeros((0, nbands, size, size), dtype=np.float32)
-            mask = np.zeros(data.shape, dtype=bool)
-        if data.shape != (n, nbands, size, size):
-            raise ValueError(f"{path!r}: DATA has shape {data.shape}, header says {n} stamps")
+        except (TypeError, ValueError) as exc:
+            raise OSError(
+                f"cannot read the stamps of {path!r}: the file is truncated or damaged "
+                f"({_one_line(exc)})"
+            ) from None
+    else:
+        data = np.zeros(shape, dtype=np.float32)
+        mask = np.zeros(shape, dtype=bool)
+    if data.shape != shape or mask.shape != shape:
+        raise ValueError(
+            f"{path!r}: DATA has shape {data.shape} and MASK {mask.shape}; the header says "
+            f"{n} stamps of {nbands} band(s), {size} x {size} pixels: {shape}"
+        )
+    try:
         table = QTable.read(hdul["TABLE"]) if "TABLE" in names else QTable()
         table.meta.pop("EXTNAME", None)
         if META_KEYWORD in table.meta:
             table.meta = meta_from_json(table.meta[META_KEYWORD])
-        if "WCSMAP" in names:
-            wcs_map = hdul["WCSMAP"].data
-            bases = []
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FITSFixedWarning)
-                for hdu in hdul:
-                    if hdu.name == "WCSBASE":
-                        bases.append(WCS(hdu.header))
-            stamp_wcs = StampWCS(
-                bases,
-                np.asarray(wcs_map["BASE"], dtype=np.intp),
-                np.stack([wcs_map["X0"], wcs_map["Y0"]], axis=1),
-                size,
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{path!r}: cannot read its TABLE extension of stamps: {exc}") from None
+    if len(table.colnames) and len(table) != n:
+        raise ValueError(f"{path!r}: TABLE has {len(table)} rows; the header says {n} stamps")
+    if "WCSMAP" in names:
+        wcs_map = hdul["WCSMAP"].data
+        if wcs_map is None or len(wcs_map) != n:
+            raise ValueError(
+                f"{path!r}: WCSMAP has {0 if wcs_map is None else len(wcs_map)} rows; the "
+                f"header says {n} stamps"
             )
-        else:
-            stamp_wcs = StampWCS.from_list(None, n)
+        bases = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            for k, hdu in enumerate(hdul):
+                if hdu.name == "WCSBASE":
+                    label = f"{path!r} (extension {k}, WCSBASE {len(bases) + 1})"
+                    try:
+                        base = WCS(hdu.header)
+                    except ValueError as exc:
+                        raise ValueError(f"cannot read the WCS of {label}: {exc}") from None
+                    bases.append(check_wcs(base, label))
+        index = np.asarray(wcs_map["BASE"], dtype=np.intp)
+        if index.size and (index.max() >= len(bases) or index.min() < -1):
+            raise ValueError(
+                f"{path!r}: WCSMAP refers to WCS base {int(index.max())} but the file holds "
+                f"{len(bases)} WCSBASE extension(s)"
+            )
+        stamp_wcs = StampWCS(
+            bases,
+            index,
+            np.stack([wcs_map["X0"], wcs_map["Y0"]], axis=1),
+            size,
+        )
+    else:
+        stamp_wcs = StampWCS.from_list(None, n)
     return Cutout(data, bands=bands, mask=mask, table=table, wcs=stamp_wcs)

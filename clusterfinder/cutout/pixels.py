@@ -51,8 +51,14 @@ def gather_stamps(plane, x0, y0, size):
     Returns ``(stamps, invalid)``: the stamps in the image's dtype with invalid pixels
     set to 0, and a bool array (True = invalid), or None when no pixel is invalid.
     """
-    stamps, invalid = _gather(plane.data, x0, y0, size)
-    if plane.data.dtype.kind == "f":
+    data = plane.data
+    scaled = getattr(data, "raw", None) is not None  # a clusterfinder.images.ScaledPixels
+    stamps, invalid = _gather(data.raw if scaled else data, x0, y0, size)
+    if scaled:  # gather the raw integers, scale only the stamps
+        stamps = data.scale(stamps)
+        if invalid is not None:
+            stamps[invalid] = 0
+    if data.dtype.kind == "f":
         finite = np.isfinite(stamps)
         if not finite.all():
             stamps = np.where(finite, stamps, 0)

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 from astropy.wcs import WCS, Sip
 
+from ..images import check_wcs
+
 __all__ = ["StampWCS", "shifted_wcs"]
 
 
@@ -83,7 +85,11 @@ class StampWCS(Sequence):
 
     @classmethod
     def from_list(cls, wcs, n):
-        """Wrap None or a list of ``n`` WCS objects (items may be None)."""
+        """Wrap None or a list of ``n`` WCS objects (items may be None).
+
+        Each WCS must be able to map pixels to the sky (`clusterfinder.images.check_wcs`):
+        a singular or non-finite one is refused here, naming the stamp.
+        """
         if wcs is None:
             return cls([], np.full(n, -1), np.zeros((n, 2)))
         if isinstance(wcs, WCS):
@@ -98,7 +104,7 @@ class StampWCS(Sequence):
             ) from None
         if len(items) != n:
             raise ValueError(f"wcs has {len(items)} items but there are {n} stamps")
-        bases, index = [], np.full(n, -1)
+        bases, index, checked = [], np.full(n, -1), set()
         for k, item in enumerate(items):
             if item is None:
                 continue
@@ -106,6 +112,9 @@ class StampWCS(Sequence):
                 raise TypeError(
                     f"wcs[{k}] must be an astropy WCS or None; got {type(item).__name__}"
                 )
+            if id(item) not in checked:  # one check per distinct object
+                check_wcs(item, f"stamp {k} (wcs[{k}])")
+                checked.add(id(item))
             index[k] = len(bases)
             bases.append(item)
         return cls(bases, index, np.zeros((n, 2)))

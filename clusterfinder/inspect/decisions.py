@@ -22,6 +22,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
+from ..crossmatch import check_finite_coords
 from ..utils.files import atomic_write_text
 
 __all__ = [
@@ -79,7 +80,9 @@ def candidate_ids(catalog):
 def _coords(catalog):
     if "coord" not in catalog.colnames or not isinstance(catalog["coord"], SkyCoord):
         raise ValueError("catalog must have a SkyCoord column 'coord'")
-    return catalog["coord"].icrs
+    coords = catalog["coord"].icrs
+    check_finite_coords(coords, "the inspected catalogue (column 'coord')", rows="candidates")
+    return coords
 
 
 def catalog_id(catalog):
@@ -199,10 +202,22 @@ def _load(item):
         return _validate(item, "decision record")
     if isinstance(item, (str, os.PathLike)):
         path = Path(item)
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder; give a decision file (.json)")
+        if not path.exists():
+            raise FileNotFoundError(f"no such decision file: {path}")
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"{path} is not a decision file: it is not text (a binary file?); expected the "
+                "JSON file exported by an inspection page"
+            ) from None
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path} is not valid JSON: {exc}") from None
+            raise ValueError(
+                f"{path} is not a decision file: it is not valid JSON ({exc}; a truncated or "
+                "foreign file?); expected the JSON file exported by an inspection page"
+            ) from None
         return _validate(record, str(path))
     raise TypeError(
         f"decisions must be a path, a dict or a Decisions object; got {type(item).__name__}"

@@ -9,6 +9,8 @@ else), plus optional ``mag_g``, ``mag_i``, ``source`` (catalogue of origin),
 balanced (`LabelSet.balance`) and split without leaks (`LabelSet.split`).
 """
 
+import difflib
+import warnings
 from pathlib import Path
 
 import astropy.units as u
@@ -16,7 +18,10 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table, vstack
 
+from ..crossmatch import check_finite_coords
+from ..utils import ClusterFinderWarning
 from ..utils.files import atomic_write
+from ..utils.photometry import as_magnitude
 from .balance import balance_indices
 from .merge import merge_catalogs
 from .region import in_region
@@ -241,9 +246,13 @@ class LabelSet:
             A truth table with the columns ``coord`` and ``kind`` (and usually
             ``mag_g``, ``mag_i``), as written by `clusterfinder.simulate`.
         positive_kinds : str or sequence of str
-            Kinds labelled 1 (clusters); every other kind is labelled 0.
+            Kinds labelled 1 (clusters); every other kind is labelled 0. A kind that is
+            neither one of the simulator's (``young_cluster``, ``old_cluster``,
+            ``mw_star``, ``m31_star``, ``asterism``, ``galaxy``, ``hii_region``) nor
+            present in ``truth`` is refused (a typo would otherwise label nothing).
         kinds : sequence of str, optional
-            Keep only objects of these kinds (by default all of them).
+            Keep only objects of these kinds (by default all of them); unknown kinds are
+            refused as for ``positive_kinds``.
 
         Returns
         -------
@@ -273,20 +282,19 @@ class LabelSet:
                 f"truth needs the columns 'coord' and 'kind'; missing {missing}; "
                 f"found columns {truth.colnames}"
             )
-        if isinstance(positive_kinds, str):
-            positive_kinds = (positive_kinds,)
         kind = np.char.strip(np.asarray(truth["kind"], dtype=str))
+        present = sorted({str(k) for k in kind})
+        positive_kinds = _check_kinds(positive_kinds, "positive_kinds", present)
         table = QTable(truth, copy=True)
         if "name" not in table.colnames:
             table["name"] = np.array([str(k) for k in range(len(table))])
         if kinds is not None:
-            if isinstance(kinds, str):
-                kinds = (kinds,)
+            kinds = _check_kinds(kinds, "kinds", present)
             unknown = sorted(set(kinds) - set(kind))
             keep = np.isin(kind, list(kinds))
             if not keep.any():
                 raise ValueError(
-                    f"no object of kinds {list(kinds)} in truth; kinds present: {sorted(set(kind))}"
+                    f"no object of kinds {list(kinds)} in truth; kinds present: {present}"
                 )
             table = table[keep]
             kind = kind[keep]
@@ -304,7 +312,8 @@ class LabelSet:
         ----------
         mag_max, mag_min : dict band -> float, optional
             Keep objects with ``mag_<band> <= mag_max[band]`` (and
-            ``>= mag_min[band]``), e.g. ``mag_max={"g": 21}``.
+            ``>= mag_min[band]``), e.g. ``mag_max={"g": 21}``. A limit may also be
+            a Quantity in ``u.mag`` or ``u.ABmag`` (``{"g": 21 * u.ABmag}``).
         region : `regions.SkyRegion` or `~astropy.coordinates.SkyCoord`, optional
             Keep objects inside a sky region, or inside the polygon whose
             vertices are the given SkyCoord (at least 3).
@@ -354,12 +363,13 @@ class LabelSet:
                         f"magnitude columns present: "
                         f"{[c for c in self._table.colnames if c.startswith('mag_')]}"
                     )
-                mags = np.ma.filled(np.ma.asarray(self._table[column], dtype=float), np.nan)
+                limit = as_magnitude(limit, f"{'mag_max' if word == '<=' else 'mag_min'}[{band!r}]")
+                mags = _plain_magnitudes(self._table[column])
                 known = np.isfinite(mags)
                 with np.errstate(invalid="ignore"):
-                    passes = compare(mags, float(limit))
+                    passes = compare(mags, limit)
                 keep &= np.where(known, passes, keep_unknown)
-                record.append(f"{column} {word} {float(limit)}")
+                record.append(f"{column} {word} {limit}")
         if region is not None:
             keep &= in_region(self.coords, region)
             record.append(f"region {type(region).__name__}")
@@ -438,6 +448,19 @@ class LabelSet:
             ``"validation"``, ``"test"``, or ``"train"``/``"test"`` for two
             fractions) and ``meta["split"]`` recording the fractions reached.
 
+        Raises
+        ------
+        ValueError
+            If a position is not finite (NaN), or if a part with a non-zero fraction
+            would be empty (too few objects, or too few groups of neighbours, for the
+            parts asked for). A fraction of 0 gives an empty part, as asked.
+
+        Warns
+        -----
+        `~clusterfinder.utils.ClusterFinderWarning`
+            When a non-empty part lacks one of the classes that the label set holds
+            (e.g. a test set without a cluster), naming the part and its counts.
+
         Examples
         --------
         >>> import astropy.units as u
@@ -452,9 +475,12 @@ class LabelSet:
         names = SPLIT_NAMES if len(values) == 3 else (SPLIT_NAMES[0], SPLIT_NAMES[2])
         if len(self) == 0:
             raise ValueError("cannot split an empty LabelSet")
+        check_finite_coords(self.coords, "the LabelSet to split (column 'coord')")
         groups = leak_groups(self.coords, radius=radius, block_size=block_size)
         assignment = group_split(groups, self.labels, values, seed=seed)
-        reached = np.bincount(assignment, minlength=len(values)) / len(self)
+        counts = np.bincount(assignment, minlength=len(values))
+        _check_parts(names, values, counts, assignment, self.labels, groups, radius)
+        reached = counts / len(self)
         record = {
             "fractions": [float(v) for v in values],
             "reached": [float(v) for v in reached],
@@ -512,10 +538,106 @@ class LabelSet:
         Returns
         -------
         `LabelSet`
+
+        Raises
+        ------
+        OSError
+            If there is no such file.
+        ValueError
+            If the file is not an ECSV table (binary, truncated, another format) or
+            lacks the ``coord`` and ``label`` columns of a label set.
         """
         if not Path(path).is_file():
             raise OSError(f"no such file: {path}")
-        return cls(QTable.read(path, format="ascii.ecsv"))
+        try:
+            table = QTable.read(path, format="ascii.ecsv")
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"cannot read {path} as a LabelSet: it is not text (a binary file?); expected "
+                "an ECSV table written by LabelSet.write"
+            ) from None
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise ValueError(
+                f"cannot read {path} as a LabelSet: {reason}; expected an ECSV table written "
+                "by LabelSet.write (a truncated or foreign file?)"
+            ) from None
+        try:
+            return cls(table)
+        except TypeError as exc:
+            raise TypeError(f"{path} is not a LabelSet file: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"{path} is not a LabelSet file: {exc}") from None
+
+
+def _plain_magnitudes(column):
+    """Float magnitudes (NaN where masked) of a column: plain, masked, mag or ABmag."""
+    values = column
+    if isinstance(values, u.Quantity):
+        mask = getattr(values, "mask", None)
+        data = np.array(getattr(values, "unmasked", values).value, dtype=float)
+        if mask is not None:
+            data[np.asarray(mask)] = np.nan
+        return data
+    return np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+
+
+def _check_parts(names, fractions, counts, assignment, labels, groups, radius):
+    """Refuse empty parts that were asked for; warn of parts that lack a class."""
+    for name, fraction, count in zip(names, fractions, counts, strict=True):
+        if fraction > 0 and count == 0:
+            n_groups = len(np.unique(groups))
+            raise ValueError(
+                f"LabelSet.split: part {name!r} (fraction {fraction:g}) would get no object: "
+                f"the {len(labels)} objects form {n_groups} group(s) that stay whole "
+                f"(neighbours within radius={u.Quantity(radius)} and any sky block), too few "
+                f"for fractions {[float(f) for f in fractions]}; give more objects, fewer "
+                "parts (two fractions) or a larger fraction to this part"
+            )
+    n_pos = int(labels.sum())
+    n_neg = len(labels) - n_pos
+    lacking = []
+    for k, (name, count) in enumerate(zip(names, counts, strict=True)):
+        if count == 0:
+            continue
+        pos = int(labels[assignment == k].sum())
+        neg = int(count) - pos
+        if (pos == 0 and n_pos) or (neg == 0 and n_neg):
+            lacking.append(f"{name!r} has {pos} cluster(s) and {neg} non-cluster(s)")
+    if lacking:
+        warnings.warn(
+            f"LabelSet.split: part {'; part '.join(lacking)} (the LabelSet has {n_pos} "
+            f"cluster(s) and {n_neg} non-cluster(s)); a model cannot be trained or scored on "
+            "a part without both classes: give more objects or other fractions",
+            ClusterFinderWarning,
+            stacklevel=3,
+        )
+
+
+def _check_kinds(kinds, name, present):
+    """``kinds`` as a tuple of str; names neither simulated nor in the truth are refused."""
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    try:
+        kinds = tuple(kinds)
+    except TypeError:
+        raise TypeError(f"{name} must be a kind or a sequence of kinds; got {kinds!r}") from None
+    if not kinds or not all(isinstance(k, str) for k in kinds):
+        raise TypeError(f"{name} must be a kind or a non-empty sequence of kinds; got {kinds!r}")
+    from ..simulate.config import KINDS
+
+    known = list(KINDS) + [k for k in present if k not in KINDS]
+    unknown = [k for k in kinds if k not in known]
+    if unknown:
+        hints = [difflib.get_close_matches(k, known, n=1) for k in unknown]
+        hint = "; ".join(
+            f"{k!r}: did you mean {h[0]!r}?" for k, h in zip(unknown, hints, strict=True) if h
+        )
+        raise ValueError(
+            f"{name} names unknown kind(s) {unknown}; the known kinds are "
+            f"{', '.join(known)}" + (f" ({hint})" if hint else "")
+        )
+    return kinds
 
 
 def _check_labels(column):

@@ -19,9 +19,9 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
 
-from ..crossmatch import friends_of_friends
+from ..crossmatch import check_finite_coords, friends_of_friends
 from ..utils import ClusterFinderWarning
-from .readers._common import any_coords, plain_float, strings
+from .readers._common import MissingColumnError, any_coords, plain_float, strings
 
 __all__ = ["CONFLICT_RULES", "merge_catalogs"]
 
@@ -65,14 +65,17 @@ def _entries(catalogs, label, kind):
                 raise TypeError(
                     f"{where}: column 'coord' must be a SkyCoord; got {type(coord).__name__}"
                 )
+            check_finite_coords(coord, f"{where} (column 'coord')")
         else:
             try:
                 coord = any_coords(table)
-            except ValueError:
+            except MissingColumnError:
                 raise ValueError(
                     f"{where} has no positions: it needs a SkyCoord column 'coord' or RA/Dec "
                     f"columns (RAdeg/DEdeg, RAJ2000/DEJ2000, ra/dec...); found {table.colnames}"
                 ) from None
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
         part = QTable()
         part["coord"] = coord.icrs
         part["label"] = np.full(len(table), label, dtype=np.int8)

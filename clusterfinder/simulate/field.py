@@ -17,6 +17,7 @@ from clusterfinder.galaxy import M31
 from clusterfinder.utils import progress_bar
 
 from ..utils.files import atomic_write
+from ._limits import check_simulation_limits
 from .config import KINDS, PANDAS
 from .plan import FieldPlan
 
@@ -190,6 +191,7 @@ def simulate_field(
     >>> field.images["g"].data.dtype.name
     'float32'
     """
+    check_simulation_limits("simulate_field", size, config, fwhm, psf, randomize)
     setup = FieldPlan(
         size, center, config, seed, fwhm, kinds, noise, disc_light, galaxy,
         psf=psf, randomize=randomize,
@@ -286,6 +288,8 @@ def _write_field(
         raise TypeError(f"block_size must be a positive integer; got {block_size!r}")
     if block_size < 1:
         raise ValueError(f"block_size must be a positive integer; got {block_size!r}")
+    check_simulation_limits("write_field", size, config, fwhm, psf, randomize, in_memory=False,
+                            block_size=block_size)  # fmt: skip
     setup = FieldPlan(
         size, center, config, seed, fwhm, kinds, noise, disc_light, galaxy,
         psf=psf, randomize=randomize,

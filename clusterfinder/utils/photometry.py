@@ -1,9 +1,11 @@
 """Photometric zero points: reading them from headers and moving between flux scales."""
 
+import astropy.units as u
 import numpy as np
 
 __all__ = [
     "REFERENCE_ZEROPOINT",
+    "as_magnitude",
     "flux_to_mag",
     "mag_to_flux",
     "read_zero_point",
@@ -86,3 +88,54 @@ def flux_to_mag(flux, zero_point=REFERENCE_ZEROPOINT):
     flux = np.asarray(flux, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(flux > 0, zero_point - 2.5 * np.log10(flux), np.nan)
+
+
+def as_magnitude(value, name):
+    """Return a magnitude limit as a float AB magnitude, or refuse it with a sentence.
+
+    Accepts a real number, a `~astropy.units.Quantity` in ``mag`` and an
+    `astropy.units.ABmag` magnitude (its value). Other units (another magnitude
+    system such as ``STmag``, a flux) are refused.
+
+    Parameters
+    ----------
+    value : float, `~astropy.units.Quantity` or `~astropy.units.Magnitude`
+        The magnitude.
+    name : str
+        The parameter it was given as, for the message (e.g. ``"mag_max"``).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> as_magnitude(21, "mag_max"), as_magnitude(21 * u.mag, "mag_max")
+    (21.0, 21.0)
+    >>> as_magnitude(21 * u.ABmag, "mag_max")
+    21.0
+    >>> as_magnitude(21 * u.STmag, "mag_max")
+    Traceback (most recent call last):
+    ...
+    ValueError: mag_max must be an AB magnitude (a number, u.mag or u.ABmag); got 21.0 mag(ST)
+    """
+    if isinstance(value, u.Quantity):
+        unit = value.unit
+        if not value.isscalar:
+            raise ValueError(f"{name} must be one magnitude; got an array of shape {value.shape}")
+        if unit == u.mag or unit == u.ABmag:
+            number = float(value.value)
+        else:
+            raise ValueError(
+                f"{name} must be an AB magnitude (a number, u.mag or u.ABmag); got {value}"
+            )
+    elif isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"{name} must be a magnitude (a number); got {value!r}")
+    else:
+        number = float(value)
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be a finite magnitude; got {number}")
+    return number

@@ -1,6 +1,7 @@
 """Tests of clusterfinder.images, the one image loader of cutouts, detection and scans."""
 
 import contextlib
+import mmap
 
 import numpy as np
 import pytest
@@ -8,9 +9,10 @@ from astropy.io import fits
 from astropy.nddata import NDData
 from cutout_helpers import make_wcs
 
+from clusterfinder import Cutout
 from clusterfinder.detection import BandImage as DetectionBandImage
 from clusterfinder.detection import load_images
-from clusterfinder.images import BandImage, load_band, load_plane, load_planes
+from clusterfinder.images import BandImage, ScaledPixels, load_band, load_plane, load_planes
 from clusterfinder.scan import TiledImages
 from clusterfinder.scan.tiling import BandImage as ScanBandImage
 
@@ -122,3 +124,113 @@ def test_same_grid_tolerance():
     assert not a.same_grid(b, tolerance=1e-6)
     c = load_band((np.zeros((10, 11)), wcs), "r", zero_point=30)
     assert not a.same_grid(c)
+
+
+# -- integer images scaled by BSCALE/BZERO/BLANK, as archives deliver them -------------------
+
+
+def _memory_map_of(data):
+    base = data
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    return base
+
+
+def write_uint16(path, physical, **cards):
+    """uint16 pixels: FITS stores them as int16 with BZERO = 32768."""
+    fits.PrimaryHDU(physical.astype(np.uint16), header=header(PHOTZP=30.0, **cards)).writeto(path)
+    with fits.open(path, do_not_scale_image_data=True) as hdul:
+        assert hdul[0].header["BITPIX"] == 16 and hdul[0].header["BZERO"] == 32768
+
+
+def write_scaled_int16(path, physical, *, blank_at=None):
+    """int16 pixels with BSCALE = 0.5, BZERO = 8000 and BLANK = -32768; physical values back."""
+    hdu = fits.PrimaryHDU(physical.astype(np.float64), header=header(PHOTZP=30.0))
+    hdu.scale("int16", bscale=0.5, bzero=8000.0)
+    if blank_at is not None:
+        hdu.data[blank_at] = -32768
+        hdu.header["BLANK"] = -32768
+    hdu.writeto(path)
+    expected = (8000.0 + 0.5 * hdu.data.astype(np.float64)).astype(np.float32)
+    if blank_at is not None:
+        expected[blank_at] = np.nan
+    return expected
+
+
+def test_uint16_image_reads_memory_mapped_with_bzero_applied(tmp_path):
+    path = tmp_path / "archive_g.fits"
+    physical = (np.arange(60 * 70).reshape(60, 70) * 15) % 65536  # up to 65535
+    write_uint16(path, physical)
+    image = load_band(path, "g")
+    assert isinstance(image.data, ScaledPixels) and image.data.dtype == np.float32
+    assert _memory_map_of(image.data) is not None  # the raw integers stay on disk
+    np.testing.assert_array_equal(np.asarray(image.data), physical.astype(np.float32))
+    assert float(image.data[59, 69]) == float(physical[59, 69])
+    image.close()
+    # Every reader of images takes them: detection, scans, cutouts.
+    loaded = load_images({"g": path})["g"]
+    assert loaded.data[0, 1] == 15.0
+    loaded.close()
+    with TiledImages({"g": path}, tile_size=32) as field:
+        blocks, _ = field.tile_block(field.tiles[0], 0)
+        np.testing.assert_array_equal(blocks["g"][0][:32, :32], physical[:32, :32])
+    cut = Cutout.from_images({"g": path}, [(10.0, 20.0), (-1.0, 2.0)], size=5)
+    np.testing.assert_array_equal(cut.data[0, 0], physical[18:23, 8:13])
+    # x0 = ceil(-1 - 2.5) = -3: three columns off the image, masked and 0 (not BZERO).
+    assert cut.mask[1, 0, :, :3].all() and not cut.mask[1, 0, :, 3:].any()
+    assert (cut.data[1, 0, :, :3] == 0).all()
+    np.testing.assert_array_equal(cut.data[1, 0, :, 3:], physical[0:5, 0:2])
+
+
+def test_bscale_bzero_blank_image_is_scaled_and_blank_is_masked(tmp_path):
+    path = tmp_path / "scaled_g.fits"
+    rng = np.random.default_rng(3)
+    expected = write_scaled_int16(path, rng.uniform(0, 20000, (40, 50)), blank_at=(12, 30))
+    with contextlib.ExitStack() as stack:
+        (plane,) = load_planes(path, "images['g']", stack)
+        np.testing.assert_array_equal(np.asarray(plane.data), expected)
+        assert np.isnan(plane.data[12, 30])
+    cut = Cutout.from_images({"g": path}, [(30.0, 12.0), (10.0, 10.0)], size=3)
+    assert cut.mask[0, 0, 1, 1] and cut.mask[0, 0].sum() == 1 and cut.data[0, 0, 1, 1] == 0
+    np.testing.assert_array_equal(cut.data[1, 0], expected[9:12, 9:12])
+
+
+def test_scaled_mask_extension_flags_by_physical_value(tmp_path):
+    # A uint16 DQ extension is int16 + BZERO on disk: raw -32768 is a good pixel (0).
+    dq = np.zeros((6, 7), np.uint16)
+    dq[2, 3] = 4
+    hdus = [
+        fits.PrimaryHDU(header=fits.Header({"PHOTZP": 27.0})),
+        fits.ImageHDU(np.ones((6, 7), np.float32), header=header(), name="SCI"),
+        fits.ImageHDU(dq, name="DQ"),
+    ]
+    path = tmp_path / "mosaic_g.fits"
+    fits.HDUList(hdus).writeto(path)
+    with contextlib.ExitStack() as stack:
+        (plane,) = load_planes(path, "images['g']", stack)
+        assert plane.mask.dtype == bool and plane.mask.sum() == 1 and plane.mask[2, 3]
+
+
+def test_hdulists_opened_by_the_caller(tmp_path):
+    path = tmp_path / "archive_g.fits"
+    physical = np.arange(30 * 20).reshape(30, 20) + 40000
+    write_uint16(path, physical)
+    with fits.open(path) as hdul:  # astropy scales (in memory)
+        assert load_band(hdul, "g").data[1, 0] == 40020
+    with fits.open(path, do_not_scale_image_data=True) as hdul:  # raw: scaled by us
+        assert load_band(hdul, "g").data[1, 0] == 40020
+    with fits.open(path, memmap=True) as hdul:  # astropy refuses to scale a memory map
+        with pytest.raises(OSError, match=r"images\['g'\].*memmap=True.*pass the file path"):
+            load_band(hdul, "g")
+
+
+def test_scaled_pixels_convert_in_blocks(monkeypatch):
+    import clusterfinder.images as images
+
+    monkeypatch.setattr(images, "_SCALE_BLOCK_PIXELS", 10)  # 2 rows of 5 at a time
+    raw = np.arange(35, dtype=np.int16).reshape(7, 5)
+    pixels = ScaledPixels(raw, bscale=2.0, bzero=-1.0, blank=34)
+    out = np.asarray(pixels)
+    assert out.dtype == np.float32 and np.isnan(out[6, 4])
+    np.testing.assert_array_equal(out.ravel()[:-1], 2.0 * np.arange(34) - 1.0)
+    assert pixels.shape == (7, 5) and len(pixels) == 7 and "bscale=2" in repr(pixels)

@@ -33,18 +33,23 @@ def resolve_path(path, default, name="path"):
     return path
 
 
+class MissingColumnError(ValueError):
+    """A table lacks a column that a reader needs (a `ValueError`)."""
+
+
 def find_column(table, candidates, *, what, required=True):
     """Name of the first column of ``table`` among ``candidates`` (case-insensitive).
 
-    Raises a `ValueError` that lists the expected and the available columns when
-    none is present and ``required`` is true; returns `None` otherwise.
+    Raises a `MissingColumnError` (a `ValueError`) that lists the expected and the
+    available columns when none is present and ``required`` is true; returns `None`
+    otherwise.
     """
     lower = {name.lower(): name for name in table.colnames}
     for candidate in candidates:
         if candidate.lower() in lower:
             return lower[candidate.lower()]
     if required:
-        raise ValueError(
+        raise MissingColumnError(
             f"the table has no {what} column: expected one of {list(candidates)}; "
             f"found columns {table.colnames}"
         )
@@ -74,6 +79,11 @@ def strings(values):
 
 def angle_column(table, candidates, unit, *, what):
     """Read an angle column (RA or Dec) given in degrees, hours or sexagesimal strings."""
+    return _angle_column(table, candidates, unit, what=what)[1]
+
+
+def _angle_column(table, candidates, unit, *, what):
+    """``(column name, Angle)`` of an RA or Dec column."""
     name = find_column(table, candidates, what=what)
     column = table[name]
     if column.dtype.kind in "USO":
@@ -81,12 +91,39 @@ def angle_column(table, candidates, unit, *, what):
         sexagesimal = any((" " in t.strip()) or (":" in t) for t in text[:20])
         if unit == u.deg and what == "right ascension" and sexagesimal:
             unit = u.hourangle  # VizieR writes sexagesimal RA in hours
-        return Angle(text, unit=unit)
+        try:
+            return name, Angle(text, unit=unit)
+        except ValueError as exc:
+            raise ValueError(f"column {name!r} does not hold {what}s: {exc}") from None
     values = np.ma.filled(np.ma.asarray(u.Quantity(column).value, dtype=float), np.nan)
     column_unit = getattr(column, "unit", None)
     if column_unit is not None and u.Unit(column_unit).physical_type == "angle":
-        return Angle(values, unit=column_unit)
-    return Angle(values, unit=unit)
+        return name, Angle(values, unit=column_unit)
+    return name, Angle(values, unit=unit)
+
+
+def _rows(index):
+    shown = index[:10].tolist()
+    return f"{shown}{f' (and {len(index) - 10} more)' if len(index) > 10 else ''}"
+
+
+def check_positions(ra_deg, dec_deg, ra_name="RA", dec_name="Dec"):
+    """Refuse missing (NaN) positions and declinations beyond +-90 deg, naming the rows."""
+    ra_deg = np.asarray(ra_deg, dtype=float)
+    dec_deg = np.asarray(dec_deg, dtype=float)
+    missing = np.flatnonzero(~(np.isfinite(ra_deg) & np.isfinite(dec_deg)))
+    if len(missing):
+        raise ValueError(
+            f"{len(missing)} row(s) have no valid position ({ra_name} or {dec_name} missing or "
+            f"not finite): rows {_rows(missing)}"
+        )
+    outside = np.flatnonzero(np.abs(dec_deg) > 90)
+    if len(outside):
+        raise ValueError(
+            f"column {dec_name!r} holds a Dec of {dec_deg[outside[0]]:g} deg at row "
+            f"{outside[0]} ({len(outside)} row(s) out of range); a declination lies between "
+            "-90 and +90 deg"
+        )
 
 
 def coords_from_table(
@@ -96,10 +133,9 @@ def coords_from_table(
     dec=("DEdeg", "_DEJ2000", "DEJ2000", "DE_ICRS", "DEC", "Dec", "dec"),
 ):
     """ICRS `~astropy.coordinates.SkyCoord` from the RA/Dec columns of a VizieR-like table."""
-    ra_angle = angle_column(table, ra, u.deg, what="right ascension")
-    dec_angle = angle_column(table, dec, u.deg, what="declination")
-    if np.any(~np.isfinite(ra_angle.deg)) or np.any(~np.isfinite(dec_angle.deg)):
-        raise ValueError("the table has rows without a valid position (RA or Dec missing)")
+    ra_name, ra_angle = _angle_column(table, ra, u.deg, what="right ascension")
+    dec_name, dec_angle = _angle_column(table, dec, u.deg, what="declination")
+    check_positions(ra_angle.deg, dec_angle.deg, ra_name, dec_name)
     return SkyCoord(ra_angle, dec_angle, frame="icrs")
 
 
@@ -139,8 +175,7 @@ def coords_from_sexagesimal(table):
         sign = np.where(strings(table["DE-"]) == "-", -1.0, 1.0)
     ra_deg = 15.0 * (ra[0] + ra[1] / 60.0 + ra[2] / 3600.0)
     dec_deg = sign * (np.abs(dec[0]) + dec[1] / 60.0 + dec[2] / 3600.0)
-    if not (np.all(np.isfinite(ra_deg)) and np.all(np.isfinite(dec_deg))):
-        raise ValueError("the table has rows without a valid position (RA or Dec missing)")
+    check_positions(ra_deg, dec_deg, "RAh/RAm/RAs", "DEd/DEm/DEs")
     return SkyCoord(ra_deg * u.deg, dec_deg * u.deg, frame="icrs")
 
 
