@@ -229,7 +229,7 @@ class FieldPlan:
         self.noise_shift = None
         self.band_offsets = {band: (0.0, 0.0) for band in config.bands}
         self.sky_residuals = {}
-        hard_negatives = False
+        hard_negatives = associations = False
         if randomization is not None:
             conditions = draw_conditions(randomization, config, domain_rng)
             # The randomisation draws the seeing unless one is given ("random" asks for a draw).
@@ -242,6 +242,7 @@ class FieldPlan:
             self.band_offsets = dict(conditions.band_offsets)
             self.sky_residuals = dict(conditions.sky_residuals)
             hard_negatives = randomization.hard_negatives
+            associations = hard_negatives and randomization.associations
         else:
             self.fwhm = _resolve_fwhm(fwhm, config, fwhm_rng)
         self.psf_shapes = {
@@ -264,6 +265,7 @@ class FieldPlan:
             kinds=self.kinds,
             pad=MARGIN,
             hard_negatives=hard_negatives,
+            associations=associations,
         )
         psfs = {
             band: PixelPSF.cached(

@@ -182,7 +182,10 @@ HII_SMALLEST = 1.5
 HARD_HII_SMALLEST = 0.5
 
 
-def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64, hard_negatives=False):
+def draw_population(
+    shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64, hard_negatives=False,
+    associations=None,
+):  # fmt: skip
     """Draw the objects of a field.
 
     Parameters
@@ -206,6 +209,8 @@ def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64, ha
         (`~clusterfinder.simulate.associations`; drawn with the asterisms, three times
         as often as in M31); background galaxies from r_e = 0.1" (compact) rather than
         0.2"; and compact HII regions from r_e = 0.5" rather than 1.5".
+    associations : bool, optional
+        Draw the OB associations (by default, with the hard negatives).
 
     Returns
     -------
@@ -247,7 +252,7 @@ def draw_population(shape, config, galaxy, disc, rng, *, kinds=KINDS, pad=64, ha
             build.add_points(x=x, y=y, owner=owners, mag_g=g, mag_i=g - color, ebv=ebv)
         elif kind == "asterism":
             _draw_asterisms(build, r, x, y, scale, shift, dm, hard=hard_negatives)
-            if hard_negatives:
+            if hard_negatives if associations is None else associations:
                 expected = ASSOCIATION_DENSITY * HARD_ASSOCIATION_BOOST * area
                 for ax, ay in zip(*_positions(r, expected, bounds, disc, "disc"), strict=True):
                     association = draw_association(

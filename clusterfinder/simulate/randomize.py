@@ -102,6 +102,9 @@ class DomainRandomization:
     hard_negatives : bool
         Draw bright chance asterisms, OB associations, compact galaxies and compact
         HII regions.
+    associations : bool
+        With ``hard_negatives``, draw OB associations too (False leaves them out, to
+        measure what they change).
 
     Examples
     --------
@@ -130,6 +133,7 @@ class DomainRandomization:
     oversubtraction: tuple = (0.0, 0.03)
     mesh: tuple = (5.0, 12.0)
     hard_negatives: bool = True
+    associations: bool = True
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -163,6 +167,7 @@ class DomainRandomization:
         set_(self, "oversubtraction", _range(self.oversubtraction, "oversubtraction", 0.0, 0.5))
         set_(self, "mesh", _range(self.mesh, "mesh", 0.5, 120.0))
         set_(self, "hard_negatives", bool(self.hard_negatives))
+        set_(self, "associations", bool(self.associations))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from clusterfinder.simulate.associations import (
 
 PC_PER_PIXEL = 0.708  # 0.186" at 785 kpc
 # Only asterisms (with which associations are drawn), dense, on a dark sky.
-ASTERISMS = dataclasses.replace(PANDAS, densities={"asterism": 2e3})
+ASTERISMS = dataclasses.replace(PANDAS, densities={"asterism": 1e4})
 FIELD = dict(
     size=768, seed=4, kinds=("asterism",), config=ASTERISMS, noise=False, disc_light=False,
     fwhm=0.6 * u.arcsec,
@@ -66,6 +66,12 @@ def test_associations_only_with_hard_negatives():
     groups = hard[hard["profile"] == "association"]
     assert len(groups) >= 5
     assert np.all(groups["kind"] == "asterism") and np.all(groups["nstars"] >= 2)
+    without = simulate_field(**FIELD, randomize=DomainRandomization(
+        seeing=(0.6, 0.6), seeing_median=0.6, associations=False)).truth  # fmt: skip
+    assert not np.any(without["profile"] == "association")
+    # The other hard negatives are the same draws.
+    chance = [t[t["profile"] == "asterism"] for t in (hard, without)]
+    assert len(chance[0]) and np.array_equal(chance[0]["x"], chance[1]["x"])
     # Their members outside sub-groups are disc stars.
     assert np.sum(hard["kind"] == "m31_star") > 2 * len(groups)
 
@@ -74,7 +80,8 @@ def test_subgroups_are_extended_lumps_on_the_image():
     """Measured on the pixels: sub-groups are wider than a star and hold their light."""
     field = simulate_field(**{**FIELD, "size": 1200}, randomize=DomainRandomization(
         seeing=(0.6, 0.6), seeing_median=0.6, kolmogorov_fraction=0.0, beta=(3.0, 3.0),
-        ellipticity=(0.0, 0.0), halo_probability=0.0))  # fmt: skip
+        ellipticity=(0.0, 0.0), halo_probability=0.0, sky_residual=(0.0, 0.0),
+        oversubtraction=(0.0, 0.0)))  # fmt: skip
     truth, image = field.truth, field.images["i"].data.astype(float)
     zero_point = field.images["i"].header["PHOTZP"]
     ny, nx = image.shape
