@@ -30,7 +30,14 @@ import torch
 
 from ..utils.files import atomic_write
 
-__all__ = ["check_state_dict", "file_sha256", "load_weights", "save_weights", "weights_paths"]
+__all__ = [
+    "check_state_dict",
+    "file_sha256",
+    "load_weights",
+    "save_weights",
+    "weights_files",
+    "weights_paths",
+]
 
 _METADATA_KEY = "clusterfinder"
 _SUFFIXES = (".safetensors", ".pt", ".json")
@@ -79,6 +86,32 @@ def weights_paths(path):
     return path
 
 
+def weights_files(path, *, use_safetensors=None):
+    """The files `save_weights` writes for ``path``: the weights and the metadata.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Base name or any of the files (see `weights_paths`).
+    use_safetensors : bool, optional
+        Default: when the package safetensors is installed, as for `save_weights`.
+
+    Returns
+    -------
+    weights_path, metadata_path : `~pathlib.Path`
+        ``<base>.safetensors`` (``<base>.pt`` without safetensors) and ``<base>.json``.
+
+    Examples
+    --------
+    >>> [p.name for p in weights_files("models/m31.json", use_safetensors=True)]
+    ['m31.safetensors', 'm31.json']
+    """
+    base = weights_paths(path)
+    if use_safetensors is None:
+        use_safetensors = _have_safetensors()
+    return base.with_suffix(".safetensors" if use_safetensors else ".pt"), base.with_suffix(".json")
+
+
 def save_weights(path, state_dict, metadata, *, overwrite=False, use_safetensors=None):
     """Write ``state_dict`` and ``metadata`` (a JSON-serialisable dict).
 
@@ -109,8 +142,7 @@ def save_weights(path, state_dict, metadata, *, overwrite=False, use_safetensors
         raise OSError(f"cannot save the model: folder {str(base.parent)!r} does not exist")
     if use_safetensors is None:
         use_safetensors = _have_safetensors()
-    weights_path = base.with_suffix(".safetensors" if use_safetensors else ".pt")
-    json_path = base.with_suffix(".json")
+    weights_path, json_path = weights_files(base, use_safetensors=use_safetensors)
     for existing in (weights_path, json_path):
         if existing.exists() and not overwrite:
             raise FileExistsError(

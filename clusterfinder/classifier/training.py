@@ -18,9 +18,12 @@ Choices, each a keyword of ``fit``:
   loss is still more than `DIVERGENCE_FACTOR` times that of a network that
   knows nothing (P = 0.5 for every stamp) has diverged too; ``fit`` warns with
   a `~clusterfinder.utils.ClusterFinderWarning` and chooses no threshold from
-  such a model. A large but finite loss alone does not stop training: with a
-  high learning rate the first epochs often reach 10-1e5 times that level and
-  the network still converges;
+  such a model (`~clusterfinder.classifier.divergence`). A large but finite
+  loss alone does not stop training: with a high learning rate the first epochs
+  often reach 10-1e5 times that level and the network still converges;
+- checkpoints: ``checkpoint_dir`` receives the weights of every epoch
+  (``epoch_NNN.pt``); `check_checkpoint_dir` refuses, before training, a folder
+  that cannot be written in or that holds the checkpoints of an earlier run;
 - reproducibility: all randomness (initial weights, shuffling, augmentation,
   dropout) comes from ``seed``; on the CPU the same seed gives the same weights
   bit for bit;
@@ -38,16 +41,24 @@ from astropy.table import QTable
 
 from ..utils import progress_bar as _progress_bar
 from ..utils.files import atomic_write
+from ..utils.outputs import check_output_dir, overwrite_hint
 from .augment import augment_batch
+from .divergence import (
+    DIVERGENCE_FACTOR,
+    divergence_message,
+    divergence_record,
+    finite_weights,
+    nonfinite_loss,
+)
 from .metrics import binary_metrics, roc_auc
 
-__all__ = ["DIVERGENCE_FACTOR", "divergence_message", "resolve_device", "train_model"]
-
-#: A trained network has diverged when its best validation loss exceeds this many times
-#: that of a network that knows nothing (logit 0, P = 0.5, for every stamp: ln 2 per
-#: stamp, class-weighted). A network that learned anything, even badly, scores below
-#: that level; ``learning_rate=1e6`` gave 1e28-1e31.
-DIVERGENCE_FACTOR = 10.0
+__all__ = [
+    "DIVERGENCE_FACTOR",
+    "check_checkpoint_dir",
+    "divergence_message",
+    "resolve_device",
+    "train_model",
+]
 
 
 def resolve_device(device):
@@ -99,6 +110,62 @@ def _forward_all(model, transform, data, mask, batch_size, device):
             x = transform(data[index].to(device), mask[index].to(device))
             outputs.append(model(x).float().cpu())
     return torch.cat(outputs) if outputs else torch.zeros(0)
+
+
+def check_checkpoint_dir(path, *, overwrite=False, name="checkpoint_dir"):
+    """Check, before training, that the checkpoints can be written in folder ``path``.
+
+    The folder may not exist yet (it is created, with its missing parents, at the end
+    of the first epoch), but must not hold the checkpoints (``epoch_*.pt``) of an
+    earlier run: they would be replaced one by one, and a shorter run would leave
+    the later epochs of the earlier one beside its own.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint folder.
+    overwrite : bool, optional
+        Allow replacing the checkpoints of an earlier run.
+    name : str, optional
+        The option or parameter that gave ``path``, for the messages
+        (``"--checkpoint-dir"`` on the command line).
+
+    Returns
+    -------
+    `pathlib.Path`
+        ``path``.
+
+    Raises
+    ------
+    FileExistsError
+        The folder holds ``epoch_*.pt`` files and ``overwrite`` is False.
+    NotADirectoryError, PermissionError
+        As for `~clusterfinder.utils.outputs.check_output_dir`: ``path`` or a
+        parent is a file, or the folder cannot be written in.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (pathlib.Path(tmp) / "epoch_001.pt").write_bytes(b"")
+    ...     check_checkpoint_dir(pathlib.Path(tmp) / "new").name
+    ...     try:
+    ...         check_checkpoint_dir(tmp)
+    ...     except FileExistsError as exc:
+    ...         print(str(exc).replace(tmp, "..."))  # doctest: +NORMALIZE_WHITESPACE
+    'new'
+    checkpoint_dir: '...' holds checkpoints of an earlier run (epoch_001.pt...); pass
+    overwrite=True to replace them, or choose another folder
+    """
+    folder = check_output_dir(path, name=name)
+    earlier = sorted(folder.glob("epoch_*.pt")) if folder.is_dir() else []
+    if earlier and not overwrite:
+        raise FileExistsError(
+            f"{name}: {str(folder)!r} holds checkpoints of an earlier run "
+            f"({earlier[0].name}...); pass {overwrite_hint(name)} to "
+            "replace them, or choose another folder"
+        )
+    return folder
 
 
 def _save_checkpoint(model, directory, epoch):
@@ -239,8 +306,8 @@ augment, device, seed, checkpoint_dir, progress_bar
             history["time"].append(time.perf_counter() - start)
             if checkpoint_dir is not None:
                 _save_checkpoint(model, checkpoint_dir, epoch)
-            stopped = _nonfinite_loss(epoch, val_loss, train_loss, check_train=scaler is None)
-            if stopped is None and not _finite_weights(model):
+            stopped = nonfinite_loss(epoch, val_loss, train_loss, check_train=scaler is None)
+            if stopped is None and not finite_weights(model):
                 # A blown-up batch-normalisation variance (inf) can still give finite,
                 # meaningless outputs: such weights are no epoch to go back to.
                 stopped = {"epoch": int(epoch), "which": "weights"}
@@ -262,93 +329,7 @@ augment, device, seed, checkpoint_dir, progress_bar
     table["time"].unit = "s"
     table.meta["best_epoch"] = best[2]
     table.meta["reference_loss"] = reference
-    diverged = _diverged(stopped, best[0], best[2], reference)
+    diverged = divergence_record(stopped, best[0], best[2], reference)
     if diverged is not None:
         table.meta["diverged"] = diverged
     return table, best[2], np.asarray(probabilities)
-
-
-def _finite_weights(model):
-    """True if every floating-point parameter and buffer of ``model`` is finite."""
-    return all(
-        bool(torch.isfinite(tensor).all())
-        for tensor in model.state_dict().values()
-        if tensor.is_floating_point()
-    )
-
-
-def _nonfinite_loss(epoch, val_loss, train_loss, *, check_train):
-    """``{"epoch", "which"}`` when a loss of ``epoch`` is not finite, else None.
-
-    A non-finite training loss counts only without float16 loss scaling
-    (``check_train``), which skips the steps whose gradients overflow.
-    """
-    if not math.isfinite(val_loss):
-        return {"epoch": int(epoch), "which": "validation"}
-    if check_train and not math.isfinite(train_loss):
-        return {"epoch": int(epoch), "which": "training"}
-    return None
-
-
-def _diverged(stopped, best_loss, best_epoch, reference):
-    """What went wrong (a dict for ``history.meta["diverged"]``), or None.
-
-    Training diverged when it stopped on a non-finite loss, or when even its best
-    validation loss is more than `DIVERGENCE_FACTOR` times ``reference``. ``usable``
-    says whether the restored weights learned anything (a threshold may be chosen
-    on them).
-    """
-    usable = best_epoch > 0 and best_loss <= DIVERGENCE_FACTOR * reference
-    if stopped is None and usable:
-        return None
-    return {
-        "stopped_epoch": None if stopped is None else stopped["epoch"],
-        "which": None if stopped is None else stopped["which"],
-        "restored_epoch": int(best_epoch),
-        "restored_loss": float(best_loss) if best_epoch else None,
-        "reference_loss": float(reference),
-        "usable": bool(usable),
-    }
-
-
-def divergence_message(diverged, learning_rate):
-    """Say in words what ``history.meta["diverged"]`` (from `train_model`) means.
-
-    Examples
-    --------
-    >>> print(divergence_message({"stopped_epoch": 2, "which": "validation",
-    ...     "restored_epoch": 1, "restored_loss": 0.21, "reference_loss": 0.69,
-    ...     "usable": True}, 0.03))  # doctest: +NORMALIZE_WHITESPACE
-    training diverged: the validation loss was not finite at epoch 2, where training
-    stopped; the weights of epoch 1 (validation loss 0.21) were restored; lower
-    learning_rate (now 0.03)
-    >>> print(divergence_message({"stopped_epoch": None, "which": None,
-    ...     "restored_epoch": 3, "restored_loss": 1e28, "reference_loss": 0.69,
-    ...     "usable": False}, 1e6))  # doctest: +NORMALIZE_WHITESPACE
-    training diverged: its best validation loss (1e+28, epoch 3) is more than 10 times
-    that of a network that knows nothing (0.69, P = 0.5 for every stamp); the weights of
-    epoch 3 were restored; lower learning_rate (now 1e+06)
-    """
-    epoch, restored = diverged["restored_epoch"], diverged["restored_loss"]
-    what = []
-    if diverged["stopped_epoch"] is not None:
-        which = diverged["which"]
-        what.append(
-            f"the {'weights were' if which == 'weights' else which + ' loss was'} not finite "
-            f"at epoch {diverged['stopped_epoch']}, where training stopped"
-        )
-    if epoch and not diverged["usable"]:
-        what.append(
-            f"{'no earlier epoch did better: ' if what else ''}its best validation loss "
-            f"({restored:.3g}, epoch {epoch}) is more than {DIVERGENCE_FACTOR:g} times that "
-            f"of a network that knows nothing ({diverged['reference_loss']:.3g}, P = 0.5 "
-            "for every stamp)"
-        )
-    if epoch and diverged["usable"]:
-        back = f"the weights of epoch {epoch} (validation loss {restored:.3g}) were restored"
-    elif epoch:
-        back = f"the weights of epoch {epoch} were restored"
-    else:
-        back = "no earlier epoch to go back to: the weights from before training were restored"
-    advice = f"lower learning_rate (now {learning_rate:g})"
-    return f"training diverged: {'; '.join(what)}; {back}; {advice}"

@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from ..utils.outputs import check_output_dir, check_output_file, overwrite_hint
+from ..utils.outputs import check_output_file
 
 __all__ = ["add_parser", "interrupted", "run"]
 
@@ -115,23 +115,15 @@ def check_outputs(args):
 
     Returns the model files that will be written.
     """
-    from clusterfinder.classifier.persistence import _have_safetensors, weights_paths
+    from clusterfinder.classifier.persistence import weights_files
+    from clusterfinder.classifier.training import check_checkpoint_dir
 
     inputs = {"CUTOUTS": args.cutouts, "--validation": args.validation}
-    base = weights_paths(args.output)
-    files = [base.with_suffix(".safetensors" if _have_safetensors() else ".pt")]
-    files.append(base.with_suffix(".json"))
+    files = list(weights_files(args.output))
     for path in files:
         check_output_file(path, overwrite=args.overwrite, inputs=inputs, name="--output")
     if args.checkpoint_dir is not None:
-        folder = check_output_dir(args.checkpoint_dir, name="--checkpoint-dir")
-        earlier = sorted(folder.glob("epoch_*.pt")) if folder.is_dir() else []
-        if earlier and not args.overwrite:
-            raise FileExistsError(
-                f"--checkpoint-dir: {str(folder)!r} holds checkpoints of an earlier run "
-                f"({earlier[0].name}...); pass {overwrite_hint('--checkpoint-dir')} to "
-                "replace them, or choose another folder"
-            )
+        check_checkpoint_dir(args.checkpoint_dir, overwrite=args.overwrite, name="--checkpoint-dir")
     return files
 
 
@@ -195,6 +187,7 @@ def run(args):
         device=args.device,
         seed=args.seed,
         checkpoint_dir=args.checkpoint_dir,
+        overwrite=args.overwrite,
         target_purity=args.target_purity,
         target_recall=args.target_recall,
         progress_bar=args.progress,

@@ -24,7 +24,7 @@ from astropy.wcs import WCS
 from classifier_helpers import make_blobs
 
 from clusterfinder import ClusterClassifier, Cutout
-from clusterfinder.classifier import training
+from clusterfinder.classifier import divergence, training
 from clusterfinder.cutout.extract import filter_band
 from clusterfinder.utils import ClusterFinderWarning
 
@@ -318,14 +318,14 @@ def test_diverging_training_keeps_the_threshold():
 
 def _nan_loss_at(epoch_to_break, monkeypatch):
     """Make the validation loss of one epoch NaN, as when the weights blow up."""
-    nonfinite = training._nonfinite_loss
+    nonfinite = training.nonfinite_loss
 
     def fake(epoch, val_loss, train_loss, *, check_train):
         if epoch == epoch_to_break:
             val_loss = float("nan")
         return nonfinite(epoch, val_loss, train_loss, check_train=check_train)
 
-    monkeypatch.setattr(training, "_nonfinite_loss", fake)
+    monkeypatch.setattr(training, "nonfinite_loss", fake)
 
 
 def test_nan_loss_stops_training_and_restores_the_best_epoch(monkeypatch, tmp_path):
@@ -360,16 +360,17 @@ def test_nan_loss_in_the_first_epoch_restores_the_weights_from_before(monkeypatc
 
 
 def test_divergence_rule():
-    nonfinite = training._nonfinite_loss
+    nonfinite = divergence.nonfinite_loss
     assert nonfinite(1, 50.0, 0.6, check_train=True) is None  # large, finite: may recover
     assert nonfinite(3, float("nan"), 0.6, check_train=True)["which"] == "validation"
     assert nonfinite(3, 0.7, float("inf"), check_train=True)["which"] == "training"
     # float16 loss scaling skips the steps whose loss overflows: not a divergence
     assert nonfinite(3, 0.7, float("inf"), check_train=False) is None
-    assert training._diverged(None, 0.3, 4, 0.69) is None
-    assert training._diverged(None, 6.8, 4, 0.69) is None
-    assert not training._diverged(None, 7.0, 4, 0.69)["usable"]
-    assert not training._diverged({"epoch": 1, "which": "training"}, math.inf, 0, 0.69)["usable"]
+    record = divergence.divergence_record
+    assert record(None, 0.3, 4, 0.69) is None
+    assert record(None, 6.8, 4, 0.69) is None
+    assert not record(None, 7.0, 4, 0.69)["usable"]
+    assert not record({"epoch": 1, "which": "training"}, math.inf, 0, 0.69)["usable"]
 
 
 def test_normal_training_does_not_warn(blobs):

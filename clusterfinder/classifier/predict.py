@@ -1,0 +1,153 @@
+"""From stamps to probabilities: the arrays a model reads, and the batched forward pass.
+
+`stamp_arrays` turns a `~clusterfinder.Cutout` into the data and mask a model reads
+(its bands in its channel order, its stamp size, and the PSF channels of a
+seeing-aware model), after the checks of `~clusterfinder.classifier.checks`.
+`predict_batches` runs the network over them in evaluation mode, without gradients,
+in batches; a probability that is not finite is never returned:
+`explain_nonfinite` says whether the stamps or the model are at fault.
+"""
+
+import numpy as np
+import torch
+
+from ..utils import progress_bar as _progress_bar
+from ..utils.photometry import REFERENCE_ZEROPOINT
+from .checks import check_stamps, format_indices
+from .psf_input import psf_images
+from .training import autocast_context
+
+__all__ = ["explain_nonfinite", "predict_batches", "stamp_arrays"]
+
+
+def stamp_arrays(cutout, *, bands, cutout_size, pixel_scale, psf_channels, name="cutout"):
+    """Data and mask of ``cutout`` in the model's band order and stamp size.
+
+    Parameters
+    ----------
+    cutout : `~clusterfinder.Cutout`
+        Checked with `~clusterfinder.classifier.checks.check_stamps`.
+    bands : tuple of str
+        The bands the model reads, in channel order.
+    cutout_size : int
+        Stamp side the model reads: larger stamps are cropped around their sources
+        (`~clusterfinder.Cutout.crop`).
+    pixel_scale : `~astropy.units.Quantity` or None
+        The model's pixel scale.
+    psf_channels : bool
+        Append the images of the stamps' PSF (`~clusterfinder.classifier.psf_input`).
+    name : str, optional
+        What the stamps are, for the messages.
+
+    Returns
+    -------
+    data, mask : ndarray
+        ``(N, C, cutout_size, cutout_size)``.
+    """
+    check_stamps(cutout, bands=bands, cutout_size=cutout_size, pixel_scale=pixel_scale, name=name)
+    given = tuple(cutout.bands)
+    size = np.shape(cutout.data)[-1]
+    if size > cutout_size and hasattr(cutout, "crop"):
+        # The pixels that Cutout.from_images would have cut at the model's size (the
+        # same stamps a scan gives the model), not merely the middle of the stamp.
+        cutout = cutout.crop(cutout_size)
+    data, mask = np.asarray(cutout.data), np.asarray(cutout.mask)
+    order = [given.index(band) for band in bands]
+    if order != list(range(len(given))):
+        data, mask = data[:, order], mask[:, order]
+    if data.shape[-1] > cutout_size:
+        start = (size - cutout_size) // 2
+        window = slice(start, start + cutout_size)
+        data, mask = data[..., window, window], mask[..., window, window]
+    if psf_channels:
+        psf = psf_images(getattr(cutout, "table", None), bands, cutout_size, pixel_scale)
+        data = np.concatenate([np.asarray(data, dtype=np.float32), psf], axis=1)
+        mask = np.concatenate([mask, np.zeros(psf.shape, dtype=bool)], axis=1)
+    return data, mask
+
+
+def predict_batches(model, transform, data, mask, *, batch_size, device, progress_bar=False):
+    """P(cluster), float64, for every stamp of ``data`` (in counts) and ``mask``.
+
+    ``model`` is moved to ``device`` and put in evaluation mode. On the CPU it runs
+    in the channels-last memory layout, about 1.5x faster
+    (benchmarks/bench_inference.py) for the same results; on CUDA, with mixed
+    precision.
+
+    Raises
+    ------
+    ValueError, RuntimeError
+        When a probability is not finite (see `explain_nonfinite`).
+    """
+    model = model.to(device).eval()
+    layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+    model = model.to(memory_format=layout)
+    context, _ = autocast_context(device)
+    out = np.empty(len(data), dtype=np.float64)
+    starts = range(0, len(data), batch_size)
+    bar = _progress_bar(starts, enabled=progress_bar, desc="classifying", unit="batch")
+    with torch.inference_mode(), context:
+        for start in bar:
+            stop = start + batch_size
+            x = torch.from_numpy(np.ascontiguousarray(data[start:stop])).to(device)
+            m = torch.from_numpy(np.ascontiguousarray(mask[start:stop])).to(device)
+            x = transform(x, m).contiguous(memory_format=layout)
+            logits = model(x).float()
+            out[start:stop] = torch.sigmoid(logits).double().cpu().numpy()
+    if not np.isfinite(out).all():  # one pass over N numbers: nothing next to the network
+        explain_nonfinite(model, transform, np.flatnonzero(~np.isfinite(out)), data, mask, device)
+    return out
+
+
+def explain_nonfinite(model, transform, bad, data, mask, device):
+    """Raise for stamps whose probability is NaN: are the stamps or the model at fault?
+
+    Raises
+    ------
+    RuntimeError
+        The model is broken: non-finite weights, activations that overflow mixed
+        precision, or NaN from finite input.
+    ValueError
+        The stamps are at fault: their scaled pixels are not finite.
+    """
+    which = f"{len(bad)} of {len(data)} stamp(s) (indices {format_indices(bad)})"
+    broken = [
+        name
+        for name, tensor in model.state_dict().items()
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
+    if broken:
+        raise RuntimeError(
+            f"the model gives NaN probabilities for {which}: its weights hold non-finite "
+            f"values ({', '.join(broken[:3])}{', ...' if len(broken) > 3 else ''}). The "
+            "model is broken (a corrupt file, or a training run that diverged); load or "
+            "train it again"
+        )
+    model = model.to(device).eval()
+    x = torch.from_numpy(np.ascontiguousarray(data[bad])).to(device)
+    m = torch.from_numpy(np.ascontiguousarray(mask[bad])).to(device)
+    with torch.inference_mode():
+        x = transform(x, m)
+        finite_input = torch.isfinite(x).flatten(1).all(dim=1).cpu().numpy()
+        finite_output = torch.isfinite(model(x).float()).cpu().numpy()
+    if not finite_input.all():
+        pixels = np.asarray(data[bad], dtype=np.float64)
+        valid = np.isfinite(pixels) & ~np.asarray(mask[bad], dtype=bool)
+        largest = float(np.abs(np.where(valid, pixels, 0.0)).max()) if valid.any() else 0.0
+        raise ValueError(
+            f"the stamps give NaN probabilities for {which}: their scaled pixels are not "
+            f"finite (largest absolute pixel value {largest:.3g} counts on zero point "
+            f"{REFERENCE_ZEROPOINT:g}, beyond what float32 arithmetic holds). Mask such "
+            "pixels or check the zero points of the images"
+        )
+    if finite_output.all() and device.type == "cuda":
+        raise RuntimeError(
+            f"the model gives NaN probabilities for {which} with mixed precision on "
+            f"{device} but finite ones in float32: its activations overflow the reduced "
+            "precision; run on the CPU (device='cpu')"
+        )
+    raise RuntimeError(
+        f"the model gives NaN probabilities for {which} although their scaled pixels are "
+        "finite: the model is broken (e.g. a negative batch-normalisation variance); "
+        "load or train it again"
+    )
