@@ -38,7 +38,8 @@ from astropy.nddata import NDData
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 
-from .utils.photometry import ZERO_POINT_KEYWORDS
+from .utils import photometry as _photometry
+from .utils.photometry import REFERENCE_ZEROPOINT, ZERO_POINT_KEYWORDS, check_zero_point
 
 __all__ = [
     "ZERO_POINT_RANGE",
@@ -61,11 +62,13 @@ SATURATION_KEYWORDS = ("SATURATE", "SATLEVEL", "SATURATION")
 GAIN_KEYWORDS = ("GAIN", "EGAIN")
 _IMAGE_HDUS = (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)
 
-#: AB zero points accepted for an image in counts (``AB = -2.5 log10(counts) + ZP``).
+#: AB zero points accepted for an image in counts (``AB = -2.5 log10(counts) + ZP``), by
+#: `check_zero_point` (both are defined in ``clusterfinder.utils.photometry``, whose
+#: ``read_zero_point`` checks the same way).
 #: Survey images in ADU or electrons have zero points of about 22-34 (PAndAS/MegaPipe
 #: and the simulator: 30); a value outside this range is a wrong or placeholder keyword
 #: (e.g. ``PHOTZP = -99`` or ``0``), or an image not in counts.
-ZERO_POINT_RANGE = (15.0, 40.0)
+ZERO_POINT_RANGE = _photometry.ZERO_POINT_RANGE
 
 #: `ScaledPixels` converts whole arrays in row blocks of about this many pixels.
 _SCALE_BLOCK_PIXELS = 1 << 22
@@ -180,52 +183,6 @@ class ScaledPixels:
             f"<ScaledPixels {self.shape[0]}x{self.shape[1]} {self.raw.dtype} -> float32: "
             f"bscale={self.bscale:g}, bzero={self.bzero:g}{blank}>"
         )
-
-
-def check_zero_point(value, where):
-    """Return ``value`` as a float AB zero point, or refuse it with a message naming ``where``.
-
-    A zero point must be a finite number within `ZERO_POINT_RANGE` (15 to 40 AB, for an
-    image in counts).
-
-    Parameters
-    ----------
-    value : object
-        The zero point (a header value, or one given by the caller).
-    where : str
-        Where it came from, for the message (e.g. ``"images['g'] (g.fits[0]): PHOTZP"``).
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> check_zero_point(27.5, "PHOTZP")
-    27.5
-    >>> check_zero_point(-99, "PHOTZP")
-    Traceback (most recent call last):
-    ...
-    ValueError: PHOTZP = -99 is not a plausible AB zero point: expected 15 to 40 ...
-    """
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{where} = {value!r} is not a number; expected an AB zero point")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{where} = {value!r} is not a number; expected an AB zero point such as 30"
-        ) from None
-    if not np.isfinite(number):
-        raise ValueError(f"{where} = {value!r} is not finite; expected an AB zero point")
-    low, high = ZERO_POINT_RANGE
-    if not low <= number <= high:
-        raise ValueError(
-            f"{where} = {value!r} is not a plausible AB zero point: expected {low:g} to "
-            f"{high:g} for an image in counts (AB = -2.5 log10(counts) + zero point; 30 for "
-            "PAndAS and the simulator)"
-        )
-    return number
 
 
 _WCS_NUMBER_KEY = re.compile(r"^(CRVAL|CRPIX|CDELT)[12]$|^(CD|PC)[12]_[12]$")
@@ -416,10 +373,9 @@ class Plane:
     mask : `numpy.ndarray` or None
         Non-zero where a pixel is flagged, shape (ny, nx).
     zero_point : float or None
-        AB zero point read from the header or metadata. A header value that is not a
-        plausible zero point (see `check_zero_point`) is kept as an object whose
-        ``float()`` raises the reason, so that it is refused only if no zero point is
-        given explicitly.
+        AB zero point read from the header or metadata (None without one, or when
+        the header's value is refused: see ``zero_point_problem``). Use
+        `resolve_zero_point` to get the zero point of the pixels.
     label : str
         Where the plane came from, for messages (e.g. ``"g.fits[3]"``).
     extension : int
@@ -431,6 +387,11 @@ class Plane:
         The header of the extension (or the metadata of an NDData).
     kind : str
         ``"fits"`` (file, HDU or HDUList), ``"nddata"`` or ``"array"``.
+    zero_point_problem : str or None
+        Why the zero point keyword of the header was refused (`check_zero_point`'s
+        message, naming the image, keyword and value), or None. The header's value
+        is then not used, and it is an error only if no zero point is given
+        explicitly: `resolve_zero_point` raises it.
 
     Examples
     --------
@@ -451,11 +412,85 @@ class Plane:
     release: bool = False
     header: object = None
     kind: str = "fits"
+    zero_point_problem: str | None = None
 
     @property
     def shape(self):
         """(ny, nx)."""
         return tuple(self.data.shape)
+
+    def resolve_zero_point(self, given=None, *, band, label=None, default=None):
+        """The AB zero point of these pixels: ``given``, else the header's, else ``default``.
+
+        Every zero point that clusterfinder applies to pixels comes from here. One
+        given explicitly is checked (`check_zero_point`) and replaces the header's,
+        so that a header value refused when the image was opened
+        (``zero_point_problem``) is an error only when nothing replaces it. FITS
+        images must state their zero point (``default`` is for arrays and NDData,
+        which may carry no header).
+
+        Parameters
+        ----------
+        given : float, optional
+            A zero point given explicitly (``zero_points=``).
+        band : str
+            The band, for the messages.
+        label : str, optional
+            How the messages name the image (e.g. ``"images['g']"``); the plane's
+            ``label`` (its file and extension) is added when it differs.
+        default : float, optional
+            The zero point of pixels without a header or metadata holding one.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            For an implausible zero point (given, in the header or ``default``), or
+            none at all; the message names the image, the keyword or parameter and
+            the value.
+
+        Examples
+        --------
+        >>> import contextlib
+        >>> import numpy as np
+        >>> from astropy.io import fits
+        >>> hdu = fits.PrimaryHDU(np.zeros((4, 4)), header=fits.Header({"PHOTZP": -99.0}))
+        >>> with contextlib.ExitStack() as stack:
+        ...     plane = load_planes(hdu, "images['g']", stack)[0]
+        >>> plane.resolve_zero_point(27.5, band="g")
+        27.5
+        >>> plane.resolve_zero_point(band="g")
+        Traceback (most recent call last):
+        ...
+        ValueError: images['g']: header keyword PHOTZP = -99.0 is not a plausible AB zero point: ...
+        """
+        if given is not None:
+            return check_zero_point(given, f"the zero point given for band {band!r}")
+        if self.zero_point_problem is not None:
+            raise ValueError(
+                f"{self.zero_point_problem}; fix the header or give the zero point explicitly "
+                f"(zero_points={{{band!r}: ...}})"
+            )
+        if self.zero_point is not None:
+            return float(self.zero_point)
+        who = self.label if label is None or label == self.label else f"{label} ({self.label})"
+        keywords = ", ".join(ZERO_POINT_KEYWORDS)
+        if self.kind == "fits":
+            why = f"none of the header keywords {keywords} is set"
+        elif default is not None:
+            return check_zero_point(default, "default_zero_point")
+        elif self.header is None:
+            why = "it comes without a header to read one from"
+        else:
+            why = f"none of the keywords {keywords} is in its metadata"
+        raise ValueError(
+            f"no photometric zero point for band {band!r} ({who}): {why}; pass "
+            f"zero_points={{{band!r}: ...}} (use {REFERENCE_ZEROPOINT:g} if the image is "
+            "already on the reference zero point)"
+        )
 
     @property
     def saturation(self):
@@ -587,27 +622,11 @@ def _header_wcs(header, label):
     return wcs.celestial if wcs.has_celestial else None
 
 
-class _RefusedZeroPoint:
-    """A header zero point that `check_zero_point` refused; ``float()`` raises the reason.
-
-    Planes keep it in place of a number so that the refusal comes only when the zero
-    point is used: a zero point given explicitly by the caller overrides the header.
-    """
-
-    def __init__(self, reason):
-        self.reason = reason
-
-    def __float__(self):
-        raise ValueError(self.reason)
-
-    def __repr__(self):
-        return f"<refused zero point: {self.reason}>"
-
-
 def _zero_point_from(label, *headers):
-    """The zero point of the first of ``headers`` that holds one, else None.
+    """``(zero point, problem)`` from the first of ``headers`` that holds a zero point keyword.
 
-    A value that `check_zero_point` refuses comes back as a `_RefusedZeroPoint`.
+    ``(None, None)`` when none does; ``(None, message)`` when `check_zero_point` refuses
+    the value (see `Plane.resolve_zero_point`).
     """
     for header in headers:
         if header is None:
@@ -615,12 +634,10 @@ def _zero_point_from(label, *headers):
         for key in ZERO_POINT_KEYWORDS:
             if key in header:
                 try:
-                    return check_zero_point(header[key], f"{label}: header keyword {key}")
+                    return check_zero_point(header[key], f"{label}: header keyword {key}"), None
                 except ValueError as exc:
-                    return _RefusedZeroPoint(
-                        f"{exc}; fix the header or pass the zero point explicitly (zero_points=)"
-                    )
-    return None
+                    return None, str(exc)
+    return None, None
 
 
 def _scaling(hdu, label):
@@ -703,11 +720,13 @@ def _planes_from_hdulist(hdul, label, name, release):
     for k, hdu in image_hdus:
         where = f"{name}[{k}]"
         data = _pixels(hdu, f"{label} ({where})")
-        zp = _zero_point_from(f"{label} ({where})", hdu.header)
-        if zp is None and k != 0:
-            zp = _zero_point_from(f"{label} ({name}[0])", primary_header)
+        zp, problem = _zero_point_from(f"{label} ({where})", hdu.header)
+        if zp is None and problem is None and k != 0:
+            zp, problem = _zero_point_from(f"{label} ({name}[0])", primary_header)
         wcs = _header_wcs(hdu.header, f"{label} ({where})")
-        planes.append(Plane(data, wcs, None, zp, where, k, release, hdu.header))
+        planes.append(
+            Plane(data, wcs, None, zp, where, k, release, hdu.header, zero_point_problem=problem)
+        )
     for k, hdu in mask_hdus:
         extver = hdu.header.get("EXTVER", 1)
         if len(image_hdus) == 1:
@@ -815,9 +834,9 @@ def load_planes(image, label, stack):
         if image.data is None:
             raise ValueError(f"{label} is an HDU without pixels")
         data = _pixels(image, label)
-        zp = _zero_point_from(label, image.header)
+        zp, problem = _zero_point_from(label, image.header)
         wcs = _header_wcs(image.header, label)
-        return [Plane(data, wcs, None, zp, label, header=image.header)]
+        return [Plane(data, wcs, None, zp, label, header=image.header, zero_point_problem=problem)]
     if isinstance(image, NDData):
         data = _as_2d(image.data, label)
         wcs = _celestial_wcs(image.wcs, label)
@@ -829,21 +848,29 @@ def load_planes(image, label, stack):
                     f"{label}.mask has shape {mask.shape} but the image has shape {data.shape}"
                 )
         header = _nddata_header(image)
-        zp = _zero_point_from(f"{label}.meta", header)
-        return [Plane(data, wcs, mask, zp, label, header=header, kind="nddata")]
+        zp, problem = _zero_point_from(f"{label}.meta", header)
+        kind = "nddata"
+        return [
+            Plane(data, wcs, mask, zp, label, header=header, kind=kind, zero_point_problem=problem)
+        ]
     if isinstance(image, tuple):
         if len(image) != 2:
             raise TypeError(f"{label} as a tuple must be (array, WCS); got {len(image)} items")
         data, wcs = image
-        zp, header = None, None
+        zp, problem, header = None, None, None
         if isinstance(wcs, fits.Header):
-            zp, header = _zero_point_from(f"the header given with {label}", wcs), wcs
+            zp, problem = _zero_point_from(f"the header given with {label}", wcs)
+            header = wcs
             wcs = _header_wcs(wcs, label)
             if wcs is None:
                 raise ValueError(f"the header given with {label} has no celestial WCS")
         else:
             wcs = _celestial_wcs(wcs, label)
-        return [Plane(_as_2d(data, label), wcs, None, zp, label, header=header, kind="array")]
+        data = _as_2d(data, label)
+        kind = "array"
+        return [
+            Plane(data, wcs, None, zp, label, header=header, kind=kind, zero_point_problem=problem)
+        ]
     if isinstance(image, np.ndarray):
         return [Plane(_as_2d(image, label), None, None, None, label, kind="array")]
     raise TypeError(
@@ -944,28 +971,14 @@ def load_band(
                 f"{label} ({plane.label}) has no celestial WCS: sources cannot be placed on "
                 "it (add CTYPE/CRVAL/CRPIX/CD keywords to its header)"
             )
-        if zero_point is not None:
-            zero_point = check_zero_point(zero_point, f"the zero point given for band {band!r}")
-        else:
-            zero_point = plane.zero_point
-        if zero_point is None:
-            if plane.kind == "fits":
-                raise ValueError(
-                    f"{label} ({plane.label}) has no photometric zero point in its header "
-                    f"(none of {', '.join(ZERO_POINT_KEYWORDS)}); add one or pass it "
-                    f"explicitly (zero_points={{{band!r}: ...}})"
-                )
-            if default_zero_point is None:
-                raise ValueError(
-                    f"{label} has no header to read a zero point from; pass "
-                    f"zero_points={{{band!r}: ...}}"
-                )
-            zero_point = check_zero_point(default_zero_point, "default_zero_point")
+        zero_point = plane.resolve_zero_point(
+            zero_point, band=band, label=label, default=default_zero_point
+        )
         result = BandImage(
             band=band,
             data=plane.data,
             wcs=plane.wcs,
-            zero_point=float(zero_point),
+            zero_point=zero_point,
             saturation=float(saturation) if saturation is not None else plane.saturation,
             gain=float(gain) if gain is not None else plane.gain,
             source=_source(image),

@@ -471,13 +471,20 @@ class CandidateCatalog(QTable):
         size=48,
         bands=("g", "i"),
         title=None,
+        overwrite=False,
         progress_bar=False,
     ):
         """Write a page to vet the candidates by eye.
 
-        See `clusterfinder.inspect.make_inspection_page`; decisions exported
-        from the page come back as an ``inspection`` column with
+        See `clusterfinder.inspect.make_inspection_page` for the parameters;
+        decisions exported from the page come back as an ``inspection`` column with
         `clusterfinder.inspect.apply_decisions`.
+
+        Parameters
+        ----------
+        overwrite : bool, optional
+            Replace an existing page ``output``; by default it is refused (with
+            `FileExistsError`) before any stamp is made.
 
         Returns
         -------
@@ -494,5 +501,6 @@ class CandidateCatalog(QTable):
             size=size,
             bands=bands,
             title=title,
+            overwrite=overwrite,
             progress_bar=progress_bar,
         )

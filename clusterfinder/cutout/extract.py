@@ -41,7 +41,7 @@ from astropy.wcs.utils import proj_plane_pixel_scales
 
 from ..images import load_planes
 from ..utils import progress_bar as _progress_bar
-from ..utils.photometry import REFERENCE_ZEROPOINT, ZERO_POINT_KEYWORDS, zero_point_scale
+from ..utils.photometry import REFERENCE_ZEROPOINT, zero_point_scale
 from .core import Cutout
 from .geometry import place_stamps
 from .pixels import gather_stamps, resample_stamps
@@ -191,24 +191,14 @@ def _resolve_zero_points(planes, zero_points, bands):
             "zero_points must be None, a number or a dict band -> zero point; got "
             f"{type(zero_points).__name__}"
         )
-    out = {}
-    for band in bands:
-        values = []
-        for plane in planes[band]:
-            zp = given.get(band, plane.zero_point)
-            if zp is None:
-                raise ValueError(
-                    f"no photometric zero point for band {band!r} ({plane.label}): none of the "
-                    f"header keywords {', '.join(ZERO_POINT_KEYWORDS)} is set; pass "
-                    f"zero_points={{{band!r}: ...}} (use {REFERENCE_ZEROPOINT:g} if the image "
-                    "is already on the reference zero point)"
-                )
-            zp = float(zp)
-            if not np.isfinite(zp):
-                raise ValueError(f"the zero point of band {band!r} must be finite; got {zp}")
-            values.append(zp)
-        out[band] = values
-    return out
+    # The plane checks the zero point it uses (given, or its header's: 15-40 AB).
+    return {
+        band: [
+            plane.resolve_zero_point(given.get(band), band=band, label=f"images[{band!r}]")
+            for plane in planes[band]
+        ]
+        for band in bands
+    }
 
 
 def _header_value(header, key):

@@ -21,7 +21,7 @@ from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 from scipy.optimize import least_squares
 
-from ..images import _header_number, load_plane
+from ..images import ScaledPixels, _header_number, load_plane
 from ..utils.exceptions import ClusterFinderWarning
 from ..utils.progress import progress_bar as _progress_bar
 
@@ -619,7 +619,11 @@ def measure_psf(
     Parameters
     ----------
     image : str, path-like, HDU, `~astropy.io.fits.HDUList`, `~astropy.nddata.NDData` or array
-        The image (one science extension), sky-subtracted or not.
+        The image (one science extension), sky-subtracted or not. The whole image is
+        read: an integer file scaled by ``BSCALE``/``BZERO`` is converted once to
+        float32 in memory (4 bytes a pixel). For an image larger than memory,
+        measure a window of it (`clusterfinder.scan.find_candidates` measures a
+        central window of at most 4096 x 4096 pixels).
     wcs : `~astropy.wcs.WCS`, optional
         Celestial WCS giving the pixel scale; by default the image's own.
     pixel_scale : `~astropy.units.Quantity`, optional
@@ -705,6 +709,9 @@ def measure_psf(
             scales = proj_plane_pixel_scales(celestial.celestial)
             pixel_scale = float(np.mean(scales)) * u.deg.to(u.arcsec) * u.arcsec / u.pix
         data = plane.data
+        if isinstance(data, ScaledPixels):
+            # Scaled once here, not again by every read of the stars and the sky below.
+            data = np.asarray(data, dtype=np.float32)
         bad = ~np.isfinite(data)
         for flags, what in ((plane.mask, "the image's mask"), (mask, "mask")):
             if flags is None:

@@ -10,6 +10,7 @@ read, so images larger than memory can be searched. The same per-tile step,
 """
 
 import hashlib
+import os
 import warnings
 
 import astropy.units as u
@@ -88,6 +89,92 @@ def field_psfs(field):
         hdu = fits.ImageHDU(np.asarray(image.data[window], dtype=np.float32), header=header)
         out[band] = measure_psf(hdu, saturation=image.saturation)
     return out
+
+
+def _filter_headers(image, given):
+    """The headers that may name the filter of ``image``: its own, and the file's primary."""
+    from astropy.io import fits
+
+    headers = [image.header]
+    if isinstance(image.header, fits.Header) and "XTENSION" in image.header:
+        # An extension of a multi-extension file: the filter is often only in the primary.
+        if isinstance(given, (str, os.PathLike)):
+            try:
+                headers.append(fits.getheader(os.fspath(given), 0))
+            except (OSError, IndexError):
+                pass
+        elif isinstance(given, fits.HDUList) and len(given):
+            headers.append(given[0].header)
+    return headers
+
+
+def check_field(field, classifier, images, *, name=None):
+    """Refuse a field that the model cannot read, before any of its pixels is used.
+
+    Each band's image must have the model's pixel scale
+    (`ClusterClassifier.check_pixel_scale
+    <clusterfinder.ClusterClassifier.check_pixel_scale>`, when the model has that
+    method) and no band's header may name the filter of another of the model's bands
+    (`clusterfinder.cutout.extract.check_filters`). `find_candidates` and
+    `~clusterfinder.scan.scan` call this once per field, before the sources are
+    detected: the stamps cut from a shared pixel grid carry no WCS and no header, so
+    the checks of the model on its stamps cannot see either.
+
+    Parameters
+    ----------
+    field : `~clusterfinder.scan.TiledImages`
+        The opened images.
+    classifier : `~clusterfinder.ClusterClassifier`
+        The model.
+    images : dict
+        Band -> image as given (a path names its file in the messages and gives the
+        primary header of a multi-extension file).
+    name : str, optional
+        The field's name, for the messages (a scan's fields).
+
+    Raises
+    ------
+    ValueError
+        Naming the field, the band, its file and what is wrong.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy.io import fits
+    >>> from astropy.wcs import WCS
+    >>> from clusterfinder import ClusterClassifier
+    >>> from clusterfinder.scan import TiledImages
+    >>> from clusterfinder.scan.find import check_field
+    >>> wcs = WCS(naxis=2)
+    >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    >>> wcs.wcs.cdelt = [-0.372 / 3600, 0.372 / 3600]  # binned 2 x 2
+    >>> header = wcs.to_header()
+    >>> header["PHOTZP"] = 30.0
+    >>> images = {b: fits.ImageHDU(np.zeros((64, 64), np.float32), header) for b in "gi"}
+    >>> clf = ClusterClassifier("small_cnn", cutout_size=16)
+    >>> with TiledImages(images) as field:
+    ...     check_field(field, clf, images, name="m1")
+    Traceback (most recent call last):
+    ...
+    ValueError: field 'm1': the pixels of images['g'] are at 0.372 arcsec/pix but the model ...
+    """
+    from ..cutout.extract import check_filters
+
+    prefix = "" if name is None else f"field {name!r}: "
+    check_scale = getattr(classifier, "check_pixel_scale", None)
+    headers = {}
+    for band, image in field.images.items():
+        given = images.get(band) if isinstance(images, dict) else None
+        label = f"images[{band!r}]"
+        if isinstance(given, (str, os.PathLike)):
+            label += f" ({os.path.basename(os.fspath(given))})"
+        if check_scale is not None:
+            check_scale(image.pixel_scale * u.arcsec / u.pix, name=f"{prefix}the pixels of {label}")
+        headers[band] = _filter_headers(image, given)
+    try:
+        check_filters(headers, bands=field.bands)
+    except ValueError as exc:
+        raise ValueError(f"{prefix}{exc}") from None
 
 
 def check_sources(sources, name="sources"):
@@ -410,6 +497,14 @@ def find_candidates(
         and sha256, threshold, package versions, date, images). An empty catalogue
         (and a warning) when there is no source on the images.
 
+    Raises
+    ------
+    ValueError
+        Before any source is detected or classified, for images the model cannot
+        read: a pixel scale more than 2% from the model's (e.g. images binned
+        2 x 2), or a band whose header names another band's filter (g and i
+        swapped).
+
     Examples
     --------
     >>> import numpy as np
@@ -435,6 +530,8 @@ def find_candidates(
     if sources is not None:
         sources = check_sources(sources)
     with TiledImages(images, bands=tuple(classifier.bands), tile_size=tile_size) as field:
+        # Before the long work: the images must be what the model reads.
+        check_field(field, classifier, images)
         rows, n_sources = _search_field(
             field, sources, classifier, threshold, batch_size, device, keep_all, progress_bar
         )

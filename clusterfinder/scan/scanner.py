@@ -25,6 +25,7 @@ from ..utils import ClusterFinderWarning
 from ..utils import progress_bar as _progress_bar
 from .find import (
     _empty_rows,
+    check_field,
     check_sources,
     check_threshold,
     classify_tile,
@@ -234,25 +235,39 @@ def run_unit(images, bands, tile_size, tile_index, sources, classifier, options)
     return rows, len(sources)
 
 
-def _plan(fields, bands, tile_size, sources, journal_failures):
-    """Return the units: list of (field index, tile index, sources or None)."""
-    units = []
+def _open_fields(fields, bands, tile_size, failures):
+    """Open every field (headers only); those that cannot be read are None in the list.
+
+    ``failures`` receives ``(name, exception)`` for each of them. The caller closes
+    the fields opened.
+    """
     opened = []
-    for name, images in fields:
-        try:
-            field = TiledImages(images, bands=bands, tile_size=tile_size)
-        except READ_ERRORS as exc:
-            journal_failures.append((name, exc))
-            opened.append(None)
-            continue
-        opened.append(field)
     try:
-        _place(fields, opened, sources, units)
-    finally:
-        for field in opened:
-            if field is not None:
-                field.close()
-    return units
+        for name, images in fields:
+            try:
+                field = TiledImages(images, bands=bands, tile_size=tile_size)
+            except READ_ERRORS as exc:
+                failures.append((name, exc))
+                opened.append(None)
+                continue
+            opened.append(field)
+    except BaseException:
+        _close_fields(opened)
+        raise
+    return opened
+
+
+def _close_fields(opened):
+    for field in opened:
+        if field is not None:
+            field.close()
+
+
+def _check_fields(fields, opened, classifier):
+    """Refuse, before any work, a field that the model cannot read (see `check_field`)."""
+    for (name, images), field in zip(fields, opened, strict=True):
+        if field is not None:
+            check_field(field, classifier, images, name=name)
 
 
 def _place(fields, opened, sources, units):
@@ -356,6 +371,15 @@ def scan(
         ``field`` column and ``n_detections``; ``meta`` holds the provenance, the
         fields, the number of sources classified and the ``failed`` list.
 
+    Raises
+    ------
+    ValueError
+        Before any work and before ``output`` is touched, for a field the model
+        cannot read: an image whose pixel scale is more than 2% from the model's
+        (e.g. binned 2 x 2), or a band whose header names another band's filter
+        (g and i swapped). The message names the field and the band. (A field
+        whose files cannot be read is skipped and listed in ``failed`` instead.)
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -410,11 +434,21 @@ def scan(
     inputs = {"the classifier": model_path}
     for name, images in fields:
         inputs.update({f"the {band} image of field {name!r}": images[band] for band in images})
-    journal = ScanJournal.start(output, settings, resume=resume, overwrite=overwrite, inputs=inputs)
+    # The plan is made from the headers of every field; a field the model cannot read
+    # (another pixel scale, g and i swapped) is refused before the output is touched.
     failures = []
-    units = _plan(fields, bands, tile_size, sources, failures)
-    for name, exc in failures:
-        journal.record_failure(name, exc)
+    opened = _open_fields(fields, bands, tile_size, failures)
+    try:
+        _check_fields(fields, opened, clf)
+        journal = ScanJournal.start(
+            output, settings, resume=resume, overwrite=overwrite, inputs=inputs
+        )
+        for name, exc in failures:
+            journal.record_failure(name, exc)
+        units = []
+        _place(fields, opened, sources, units)
+    finally:
+        _close_fields(opened)
     done = journal.done_units()
     todo = [unit for unit in units if (unit[0], unit[1]) not in done]
     options = {

@@ -5,7 +5,9 @@ import numpy as np
 
 __all__ = [
     "REFERENCE_ZEROPOINT",
+    "ZERO_POINT_RANGE",
     "as_magnitude",
+    "check_zero_point",
     "flux_to_mag",
     "mag_to_flux",
     "read_zero_point",
@@ -17,6 +19,58 @@ REFERENCE_ZEROPOINT = 30.0
 
 #: Header keywords searched, in order, for the zero point of an image.
 ZERO_POINT_KEYWORDS = ("PHOTZP", "MAGZPT", "MAGZP", "ZEROPT")
+
+#: AB zero points accepted for an image in counts (``AB = -2.5 log10(counts) + ZP``).
+#: Survey images in ADU or electrons have zero points of about 22-34 (PAndAS/MegaPipe
+#: and the simulator: 30); a value outside this range is a wrong or placeholder keyword
+#: (e.g. ``PHOTZP = -99`` or ``0``), or an image not in counts.
+ZERO_POINT_RANGE = (15.0, 40.0)
+
+
+def check_zero_point(value, where):
+    """Return ``value`` as a float AB zero point, or refuse it with a message naming ``where``.
+
+    A zero point must be a finite number within `ZERO_POINT_RANGE` (15 to 40 AB, for an
+    image in counts).
+
+    Parameters
+    ----------
+    value : object
+        The zero point (a header value, or one given by the caller).
+    where : str
+        Where it came from, for the message (e.g. ``"images['g'] (g.fits[0]): PHOTZP"``).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> check_zero_point(27.5, "PHOTZP")
+    27.5
+    >>> check_zero_point(-99, "PHOTZP")
+    Traceback (most recent call last):
+    ...
+    ValueError: PHOTZP = -99 is not a plausible AB zero point: expected 15 to 40 ...
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{where} = {value!r} is not a number; expected an AB zero point")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{where} = {value!r} is not a number; expected an AB zero point such as 30"
+        ) from None
+    if not np.isfinite(number):
+        raise ValueError(f"{where} = {value!r} is not finite; expected an AB zero point")
+    low, high = ZERO_POINT_RANGE
+    if not low <= number <= high:
+        raise ValueError(
+            f"{where} = {value!r} is not a plausible AB zero point: expected {low:g} to "
+            f"{high:g} for an image in counts (AB = -2.5 log10(counts) + zero point; 30 for "
+            "PAndAS and the simulator)"
+        )
+    return number
 
 
 def read_zero_point(header, default=None):
@@ -34,25 +88,32 @@ def read_zero_point(header, default=None):
     -------
     float
 
+    Raises
+    ------
+    ValueError
+        When the zero point found (or ``default``) is not a number within
+        `ZERO_POINT_RANGE` (see `check_zero_point`), or there is none.
+
     Examples
     --------
     >>> from astropy.io import fits
     >>> read_zero_point(fits.Header({"PHOTZP": 30.0}))
     30.0
+    >>> read_zero_point(fits.Header({"PHOTZP": "abc"}))
+    Traceback (most recent call last):
+    ...
+    ValueError: header keyword PHOTZP = 'abc' is not a number; expected an AB zero point such as 30
     """
     for key in ZERO_POINT_KEYWORDS:
         if key in header:
-            value = float(header[key])
-            if not np.isfinite(value):
-                raise ValueError(f"header keyword {key} holds a non-finite zero point: {value}")
-            return value
+            return check_zero_point(header[key], f"header keyword {key}")
     if default is None:
         raise ValueError(
             "the image header has no photometric zero point (looked for "
             + ", ".join(ZERO_POINT_KEYWORDS)
             + "); pass zero_points= explicitly"
         )
-    return float(default)
+    return check_zero_point(default, "default")
 
 
 def zero_point_scale(zero_point, reference=REFERENCE_ZEROPOINT):

@@ -6,7 +6,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table, vstack
 
-from clusterfinder import CandidateCatalog
+from clusterfinder import CandidateCatalog, Cutout
 from clusterfinder.catalog import FLAG_COLUMNS, provenance
 from clusterfinder.galaxy import M31, M33
 
@@ -154,6 +154,20 @@ def test_empty_catalogue_methods_work():
     matched = cat.crossmatch({"known": QTable({"ra": [10.0] * u.deg, "dec": [41.0] * u.deg})})
     assert {"known", "status", "known_known"} <= set(matched.colnames)
     assert len(cat.to_regions()) == 0
+
+
+def test_inspect_refuses_an_existing_page_unless_overwrite(tmp_path):
+    cat = make_catalog(3)
+    stamps = Cutout(
+        np.random.default_rng(0).normal(size=(3, 2, 16, 16)).astype("float32"), bands=("g", "i")
+    )
+    page = cat.inspect(cutouts=stamps, output=tmp_path / "page.html")
+    first = page.read_text()
+    with pytest.raises(FileExistsError, match=r"page\.html' exists; pass overwrite=True"):
+        cat.inspect(cutouts=stamps, output=page, title="again")
+    assert page.read_text() == first
+    assert cat.inspect(cutouts=stamps, output=page, title="again", overwrite=True) == page
+    assert page.read_text() != first and "again" in page.read_text()
 
 
 def test_flag_columns_documented():

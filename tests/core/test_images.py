@@ -83,7 +83,9 @@ def test_load_band_reads_header_and_closes_its_file(tmp_path):
 def test_zero_point_rules():
     wcs = make_wcs()
     data = np.zeros((5, 5))
-    with pytest.raises(ValueError, match=r"images\['g'\].*no photometric zero point"):
+    with pytest.raises(
+        ValueError, match=r"no photometric zero point for band 'g' \(images\['g'\]\): none"
+    ):
         load_band(fits.PrimaryHDU(data, header=header()), "g", default_zero_point=30)
     with pytest.raises(ValueError, match=r"zero_points=\{'g': ...\}"):
         load_band((data, wcs), "g")
@@ -91,6 +93,37 @@ def test_zero_point_rules():
     nddata = NDData(data, wcs=wcs, meta={"header": fits.Header({"MAGZPT": 26.0})})
     assert load_band(nddata, "g").zero_point == 26.0
     assert load_band(NDData(data, wcs=wcs, meta={"PHOTZP": 25.0}), "g").zero_point == 25.0
+
+
+def test_a_refused_header_zero_point_is_recorded_and_raised_only_when_used(tmp_path):
+    path = tmp_path / "g.fits"
+    fits.PrimaryHDU(np.ones((6, 7)), header=header(PHOTZP=-99.0)).writeto(path)
+    with contextlib.ExitStack() as stack:
+        plane = load_plane(path, "images['g']", stack)
+        # Opening the image records the header's problem; it uses no zero point yet.
+        assert plane.zero_point is None
+        assert plane.zero_point_problem.startswith(
+            "images['g'] (g.fits[0]): header keyword PHOTZP = -99.0 is not a plausible"
+        )
+        # A zero point given explicitly replaces the header's.
+        assert plane.resolve_zero_point(27.5, band="g") == 27.5
+        with pytest.raises(ValueError, match=r"the zero point given for band 'g' = 99"):
+            plane.resolve_zero_point(99, band="g")
+        # The default of headerless images does not replace a FITS header's bad value.
+        for default in (None, 30.0):
+            with pytest.raises(
+                ValueError, match=r"PHOTZP = -99.0 .*\(zero_points=\{'g': \.\.\.\}\)"
+            ):
+                plane.resolve_zero_point(band="g", default=default)
+    # NDData metadata and the header given with an array follow the same rule.
+    nddata = NDData(np.ones((6, 7)), wcs=make_wcs(), meta={"PHOTZP": "n/a"})
+    with pytest.raises(ValueError, match=r"images\['g'\].meta: header keyword PHOTZP = 'n/a'"):
+        load_band(nddata, "g", default_zero_point=30)
+    assert load_band(nddata, "g", zero_point=28).zero_point == 28.0
+    pair = (np.ones((6, 7)), header(MAGZPT=1000.0))
+    with pytest.raises(ValueError, match=r"MAGZPT = 1000.0 is not a plausible"):
+        load_band(pair, "g")
+    assert load_band(pair, "g", zero_point=31).zero_point == 31.0
 
 
 def test_wcs_is_required_by_load_band():

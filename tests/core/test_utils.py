@@ -49,6 +49,21 @@ def test_progress_bar_uses_tqdm_when_enabled():
     assert type(bar).__module__.startswith("tqdm")
 
 
+@pytest.mark.parametrize(
+    ("cards", "default", "message"),
+    [
+        ({"PHOTZP": "abc"}, None, r"header keyword PHOTZP = 'abc' is not a number"),
+        ({"MAGZPT": -99.0}, None, r"header keyword MAGZPT = -99.0 is not a plausible AB zero"),
+        ({"PHOTZP": 0.0}, 30.0, r"header keyword PHOTZP = 0.0 is not a plausible AB zero"),
+        ({}, 0.0, r"default = 0.0 is not a plausible AB zero point: expected 15 to 40"),
+    ],
+)
+def test_read_zero_point_checks_what_it_reads(cards, default, message):
+    """One validator for every zero point: read_zero_point uses check_zero_point."""
+    with pytest.raises(ValueError, match=message):
+        read_zero_point(fits.Header(cards), default=default)
+
+
 def test_zero_points_and_magnitudes():
     assert read_zero_point(fits.Header({"MAGZPT": 26.5})) == 26.5
     assert read_zero_point(fits.Header(), default=30.0) == 30.0

@@ -332,6 +332,21 @@ def test_missing_zero_point_is_an_error(tmp_path, noise_image, wcs):
         Cutout.from_images({"g": path}, CENTER, size=5, zero_points=np.nan)
 
 
+@pytest.mark.parametrize("zero_points", [-99.0, 0, 1000.0, {"g": 5.0}, {"i": 41.0}])
+def test_implausible_explicit_zero_points_are_refused(tmp_path, noise_image, wcs, zero_points):
+    """Given zero points are range-checked (15-40 AB) like the headers' ones."""
+    g = write_image(tmp_path / "g.fits", noise_image, wcs, PHOTZP=30.0)
+    i = write_image(tmp_path / "i.fits", noise_image, wcs, PHOTZP=30.0)
+    band = next(iter(zero_points)) if isinstance(zero_points, dict) else "g"
+    value = zero_points[band] if isinstance(zero_points, dict) else zero_points
+    with pytest.raises(
+        ValueError,
+        match=rf"the zero point given for band '{band}' = {value!r} is not a plausible AB zero "
+        r"point: expected 15 to 40",
+    ):
+        Cutout.from_images({"g": g, "i": i}, CENTER, size=5, zero_points=zero_points)
+
+
 # -- tables ------------------------------------------------------------------------------------
 
 

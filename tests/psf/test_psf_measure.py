@@ -3,6 +3,7 @@
 import functools
 import json
 import math
+import tracemalloc
 
 import astropy.units as u
 import numpy as np
@@ -11,6 +12,7 @@ from astropy.io import fits
 from astropy.nddata import NDData
 from astropy.wcs import WCS
 
+from clusterfinder.images import ScaledPixels
 from clusterfinder.psf import PSFMeasurement, PSFMeasurementWarning, measure_psf
 from clusterfinder.simulate import simulate_field
 
@@ -160,6 +162,43 @@ def test_inputs_with_a_wcs(tmp_path):
         np.testing.assert_array_equal(psf.stamp, reference.stamp)
     by_wcs = measure_psf(image, wcs=sky_wcs(0.5))
     assert by_wcs.fwhm.to_value(u.arcsec) == pytest.approx(0.5 * reference.fwhm_pix)
+
+
+def test_scaled_integer_file_is_converted_once(tmp_path, monkeypatch):
+    """A BSCALE/BZERO file is scaled to float32 once, not again by every read."""
+    image = synthetic_field(3.0, 2.5)
+    raw = np.clip(np.round((image - 50.0) / 0.25), -32768, 32767).astype(np.int16)
+    values = (50.0 + 0.25 * raw.astype(np.float64)).astype(np.float32)
+    scaled_path, float_path = tmp_path / "scaled.fits", tmp_path / "float.fits"
+    hdu = fits.PrimaryHDU(values.copy(), header=sky_wcs().to_header())
+    hdu.scale("int16", bscale=0.25, bzero=50.0)
+    hdu.writeto(scaled_path)
+    fits.PrimaryHDU(values, header=sky_wcs().to_header()).writeto(float_path)
+    with fits.open(scaled_path, do_not_scale_image_data=True) as hdul:
+        assert hdul[0].header["BITPIX"] == 16 and hdul[0].header["BSCALE"] == 0.25
+        np.testing.assert_array_equal(hdul[0].data, raw)
+
+    converted = []
+    scale = ScaledPixels.scale
+
+    def counting(self, raw):
+        converted.append(np.asarray(raw).size)
+        return scale(self, raw)
+
+    monkeypatch.setattr(ScaledPixels, "scale", counting)
+    tracemalloc.start()
+    try:
+        psf = measure_psf(str(scaled_path))
+        scaled_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        reference = measure_psf(str(float_path))
+        float_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sum(converted) == raw.size  # every pixel scaled exactly once
+    assert psf == reference  # the same pixels, the same measurement
+    # Memory: that of the float32 file plus one float32 copy of the image.
+    assert scaled_peak < float_peak + 1.25 * 4 * raw.size
 
 
 # (b) Simulated survey fields
