@@ -14,6 +14,8 @@ from astropy.coordinates import Angle, SkyCoord, search_around_sky
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
+from .utils.validation import check_radius
+
 __all__ = ["check_finite_coords", "friends_of_friends", "match_nearest"]
 
 
@@ -74,14 +76,6 @@ def _check_coords(coords, name):
     return check_finite_coords(coords, name)
 
 
-def _check_radius(radius, name="radius"):
-    if not isinstance(radius, u.Quantity) or radius.unit.physical_type != "angle":
-        raise TypeError(f"{name} must be an angle Quantity (e.g. 1 * u.arcsec); got {radius!r}")
-    if not radius.isscalar or not np.isfinite(radius.value) or radius.value < 0:
-        raise ValueError(f"{name} must be a finite, non-negative scalar angle; got {radius}")
-    return Angle(radius)
-
-
 def friends_of_friends(coords, radius):
     """Group sources linked by chains of separations below ``radius``.
 
@@ -111,7 +105,7 @@ def friends_of_friends(coords, radius):
     array([0, 0, 0, 1])
     """
     coords = _check_coords(coords, "coords")
-    radius = _check_radius(radius)
+    radius = Angle(check_radius(radius))
     n = len(coords)
     if n == 0:
         return np.zeros(0, dtype=int)
@@ -159,7 +153,7 @@ def match_nearest(coords, catalog_coords, radius):
     """
     coords = _check_coords(coords, "coords")
     catalog_coords = _check_coords(catalog_coords, "catalog_coords")
-    radius = _check_radius(radius)
+    radius = Angle(check_radius(radius))
     n = len(coords)
     if n == 0 or len(catalog_coords) == 0:
         separation = Angle(np.full(n, np.nan), u.deg)

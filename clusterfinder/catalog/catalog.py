@@ -19,6 +19,7 @@ from astropy.table import QTable, Table
 
 from ..galaxy import M31, GalaxyGeometry
 from ..utils.photometry import as_magnitude
+from ..utils.validation import check_threshold
 
 __all__ = ["FLAG_COLUMNS", "REQUIRED_COLUMNS", "CandidateCatalog", "provenance"]
 
@@ -80,10 +81,7 @@ def provenance(*, threshold=None, weights=None, weights_sha256=None, images=None
     for name in _VERSIONED_PACKAGES:
         record[f"{name}_version"] = _package_version(name)
     if threshold is not None:
-        threshold = float(threshold)
-        if not 0 <= threshold <= 1:
-            raise ValueError(f"threshold must lie in [0, 1]; got {threshold}")
-        record["threshold"] = threshold
+        record["threshold"] = check_threshold(threshold)
     if weights is not None:
         record["weights"] = str(weights)
     if weights_sha256 is not None:
@@ -316,7 +314,7 @@ class CandidateCatalog(QTable):
         """
         keep = np.ones(len(self), dtype=bool)
         if prob_min is not None:
-            keep &= _as_plain(self["prob_cluster"]) >= float(prob_min)
+            keep &= _as_plain(self["prob_cluster"]) >= check_threshold(prob_min, "prob_min")
         if mag_max is not None:
             column = f"mag_{band}"
             if column not in self.colnames:

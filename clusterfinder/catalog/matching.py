@@ -13,6 +13,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from ..crossmatch import check_finite_coords, friends_of_friends, match_nearest
+from ..utils.validation import check_radius
 
 __all__ = ["crossmatch", "deduplicate", "known_coords"]
 
@@ -27,14 +28,6 @@ _RA_DEC_NAMES = (
 )
 _NAME_COLUMNS = ("name", "Name", "NAME", "id", "ID", "APID", "OName", "designation")
 _VALID_KEY = re.compile(r"^[A-Za-z0-9_]+$")
-
-
-def _check_radius(radius, name="radius"):
-    if not isinstance(radius, u.Quantity) or radius.unit.physical_type != "angle":
-        raise TypeError(f"{name} must be an angle Quantity (e.g. 1 * u.arcsec); got {radius!r}")
-    if not radius.isscalar or not np.isfinite(radius.value) or radius.value < 0:
-        raise ValueError(f"{name} must be a finite, non-negative scalar angle; got {radius}")
-    return radius
 
 
 def deduplicate(catalog, radius=0.5 * u.arcsec, *, keep="max_prob"):
@@ -74,7 +67,7 @@ def deduplicate(catalog, radius=0.5 * u.arcsec, *, keep="max_prob"):
     >>> merged["prob_cluster"].tolist(), merged["n_detections"].tolist()
     ([0.9, 0.4], [2, 1])
     """
-    radius = _check_radius(radius)
+    radius = check_radius(radius)
     if keep not in ("max_prob", "first"):
         raise ValueError(f"keep must be 'max_prob' or 'first'; got {keep!r}")
     n = len(catalog)
@@ -248,7 +241,7 @@ def crossmatch(catalog, catalogs, *, radius=1 * u.arcsec):
         value = radius[key] if isinstance(radius, dict) and key in radius else radius
         if isinstance(value, dict):
             raise ValueError(f"radius has no entry for catalogue {key!r}")
-        radii[key] = _check_radius(
+        radii[key] = check_radius(
             value, f"radius[{key!r}]" if isinstance(radius, dict) else "radius"
         )
     out = catalog.copy()

@@ -12,19 +12,12 @@ import astropy.units as u
 import numpy as np
 
 from ..utils.files import atomic_write_text
+from ..utils.validation import check_radius
 
 __all__ = ["to_regions", "write_regions"]
 
 _FORMATS = ("ds9", "crtf")
 _STATUS_COLORS = {"known": "cyan", "new": "red"}
-
-
-def _check_radius(radius):
-    if not isinstance(radius, u.Quantity) or radius.unit.physical_type != "angle":
-        raise TypeError(f"radius must be an angle Quantity (e.g. 1 * u.arcsec); got {radius!r}")
-    if not radius.isscalar or not np.isfinite(radius.value) or radius.value <= 0:
-        raise ValueError(f"radius must be a finite, positive scalar angle; got {radius}")
-    return radius
 
 
 def _check_format(format):
@@ -74,7 +67,7 @@ def to_regions(catalog, *, radius=1 * u.arcsec, format="ds9"):
     """
     from regions import CircleSkyRegion, RegionMeta, Regions, RegionVisual
 
-    radius = _check_radius(radius)
+    radius = check_radius(radius)
     key = "text" if _check_format(format) == "ds9" else "label"
     if "status" in catalog.colnames:
         colors = [_STATUS_COLORS.get(str(s), "green") for s in catalog["status"]]

@@ -19,8 +19,9 @@ import astropy.units as u
 import numpy as np
 
 from ..psf.columns import psf_fwhm_arcsec
-from ..utils import ClusterFinderWarning
+from ..utils import ClusterFinderWarning, as_generator
 from ..utils.photometry import REFERENCE_ZEROPOINT
+from ..utils.validation import check_batch_size, check_positive_integer, check_seed, check_threshold
 from .architectures import list_architectures
 from .transform import InputTransform
 
@@ -38,6 +39,7 @@ __all__ = [
     "column_ranges",
     "format_indices",
     "stamp_pixel_scales",
+    "torch_seed",
     "warn_empty",
     "warn_psf_outside_training",
 ]
@@ -77,21 +79,23 @@ def as_pixel_scale(value, name="pixel_scale"):
     return value
 
 
-def check_threshold(value):
-    """``value`` as a float between 0 and 1."""
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"threshold must be between 0 and 1; got {value}")
-    return value
+def torch_seed(seed, name="seed"):
+    """``seed`` (None, an integer >= 0 or a `numpy.random.Generator`) as the int that seeds PyTorch.
 
+    An integer is kept; a Generator gives its next draw (so the same generator state
+    gives the same model), None a draw from fresh entropy. The int is what the model
+    records.
 
-def check_batch_size(batch_size):
-    """``batch_size`` as a positive int."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be a positive integer; got {batch_size!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size}")
-    return int(batch_size)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> torch_seed(7), torch_seed(np.random.default_rng(0)) == torch_seed(np.random.default_rng(0))
+    (7, True)
+    """
+    seed = check_seed(seed, name)
+    if seed is None or isinstance(seed, np.random.Generator):
+        return int(as_generator(seed).integers(2**63))
+    return seed
 
 
 def check_model_options(architecture, *, bands, transform, cutout_size, seed):
@@ -118,8 +122,7 @@ def check_model_options(architecture, *, bands, transform, cutout_size, seed):
         )
     if isinstance(cutout_size, bool) or not isinstance(cutout_size, (int, np.integer)):
         raise TypeError(f"cutout_size must be an integer number of pixels; got {cutout_size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    check_seed(seed)
     return transform
 
 
@@ -132,9 +135,8 @@ def check_fit_options(y_train, y_val, *, epochs, batch_size, learning_rate, seed
         raise ValueError(f"train must contain both clusters (label 1) and non-clusters (0); {got}")
     if len(y_val) == 0:
         raise ValueError("validation must contain at least one stamp")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    check_positive_integer(epochs, "epochs")
+    check_batch_size(batch_size)
     if not (
         isinstance(learning_rate, (int, float))
         and not isinstance(learning_rate, bool)
@@ -142,8 +144,7 @@ def check_fit_options(y_train, y_val, *, epochs, batch_size, learning_rate, seed
         and learning_rate > 0
     ):
         raise ValueError(f"learning_rate must be a positive finite number; got {learning_rate!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    check_seed(seed)
 
 
 # -- stamps -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from .checks import (
     check_model_options,
     check_pixel_scale,
     check_threshold,
+    torch_seed,
     warn_empty,
     warn_psf_outside_training,
 )
@@ -54,8 +55,10 @@ class ClusterClassifier:
     threshold : float, optional
         Decision threshold on P(cluster); `fit` replaces it with the one chosen
         on the validation set.
-    seed : int, optional
-        Seed of the initial weights (and of training, unless ``fit`` gets one).
+    seed : int, `numpy.random.Generator` or None, optional
+        Seed of the initial weights (and of training, unless ``fit`` gets one). A
+        Generator or None is turned into an integer (its next draw, or a draw from
+        fresh entropy), which the model records.
     pixel_scale : `~astropy.units.Quantity`, optional
         Pixel scale of the training images (arcsec/pix), stored with the model
         so that it can refuse images of another scale: stamps whose WCS (or
@@ -101,7 +104,7 @@ class ClusterClassifier:
         self._architecture = architecture
         self._transform = transform
         self._cutout_size = int(cutout_size)
-        self._seed = int(seed)
+        self._seed = torch_seed(seed)
         self._pixel_scale = as_pixel_scale(pixel_scale)
         self._options = {"stem": stem, **dict(architecture_options or {})}
         self.threshold = threshold
@@ -327,9 +330,10 @@ class ClusterClassifier:
         device : str or `torch.device`, optional
             Mixed precision is used on CUDA only.
         progress_bar : bool, optional
-        seed : int, optional
+        seed : int or `numpy.random.Generator`, optional
             Seed of shuffling, augmentation and dropout (default: the model's
-            ``seed``). Same seed, same data, CPU: same weights bit for bit.
+            ``seed``; a Generator gives its next draw). Same seed, same data, CPU:
+            same weights bit for bit.
         checkpoint_dir : path-like, optional
             Write the weights (``epoch_NNN.pt`` state_dict files) every epoch in
             this folder (created, with its parents, if needed). It is checked
@@ -376,7 +380,7 @@ class ClusterClassifier:
             threshold is not chosen but left as it was. ``training["diverged"]``
             records what happened.
         """
-        seed = self._seed if seed is None else seed
+        seed = self._seed if seed is None else torch_seed(seed)
         history, threshold, metrics, record = fit_classifier(
             self._model,
             self._transform,

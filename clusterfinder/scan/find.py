@@ -18,7 +18,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table, vstack
 
-from ..utils import ClusterFinderWarning
+from ..utils import ClusterFinderWarning, validation
 from ..utils import progress_bar as _progress_bar
 from .tiling import TiledImages, assign_to_tiles
 
@@ -275,14 +275,9 @@ def model_identity(classifier):
 
 def check_threshold(threshold, classifier):
     """The decision threshold: ``threshold`` if given, else the classifier's."""
-    value = classifier.threshold if threshold is None else threshold
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"threshold must be a number in [0, 1]; got {threshold!r}") from None
-    if not 0 <= value <= 1:
-        raise ValueError(f"threshold must lie in [0, 1]; got {value}")
-    return value
+    if threshold is None:
+        return validation.check_threshold(classifier.threshold, "the classifier's threshold")
+    return validation.check_threshold(threshold)
 
 
 def detect_in_tile(field, tile, size):
@@ -527,6 +522,7 @@ def find_candidates(
     """
     identity = model_identity(classifier)
     threshold = check_threshold(threshold, classifier)
+    batch_size = validation.check_batch_size(batch_size)
     if sources is not None:
         sources = check_sources(sources)
     with TiledImages(images, bands=tuple(classifier.bands), tile_size=tile_size) as field:

@@ -23,6 +23,7 @@ from astropy.coordinates import SkyCoord, search_around_sky
 
 from ..utils import ClusterFinderWarning
 from ..utils import progress_bar as _progress_bar
+from ..utils.validation import check_batch_size, check_radius
 from .find import (
     _empty_rows,
     check_field,
@@ -409,10 +410,10 @@ def scan(
     clf, model_path = load_classifier(classifier)
     identity = model_identity(clf)
     threshold = check_threshold(threshold, clf)
+    batch_size = check_batch_size(batch_size)
     bands = tuple(clf.bands)
     tile_size = check_tile_size(tile_size)
-    if not isinstance(radius, u.Quantity) or radius.unit.physical_type != "angle":
-        raise TypeError(f"radius must be an angle Quantity (e.g. 0.5 * u.arcsec); got {radius!r}")
+    radius = check_radius(radius)
     fields = _normalise_fields(fields, bands)
     if sources is not None:
         sources = check_sources(sources).copy(copy_data=False)

@@ -154,7 +154,7 @@ def test_bad_arguments(blobs):
     train, validation, _ = blobs
     with pytest.raises(ValueError, match="architecture must be one of"):
         ClusterClassifier("alexnet")
-    with pytest.raises(ValueError, match="threshold must be between 0 and 1"):
+    with pytest.raises(ValueError, match=r"threshold must be a number in \[0, 1\]"):
         ClusterClassifier("small_cnn", threshold=1.5)
     with pytest.raises(ValueError, match="differ from the bands of the transform"):
         from clusterfinder.classifier import InputTransform

@@ -110,7 +110,7 @@ def test_wrong_source_columns(one_field, sources, error, match):
 
 def test_bad_threshold_and_classifier(one_field):
     paths, sources = one_field
-    with pytest.raises(ValueError, match="threshold must lie in"):
+    with pytest.raises(ValueError, match=r"threshold must be a number in \[0, 1\]"):
         find_candidates(FakeClassifier(), paths, sources, threshold=1.5)
     with pytest.raises(TypeError, match="classifier must be a ClusterClassifier"):
         find_candidates(object(), paths, sources)

@@ -187,7 +187,7 @@ def test_fields_argument_forms(two_fields, tmp_path):
         scan([{"g": paths[0]["g"]}], clf, tmp_path / "x", sources=sources)
     with pytest.raises(ValueError, match="needs a SkyCoord column"):
         scan(paths, clf, tmp_path / "x", sources=QTable({"x": [1.0]}))
-    with pytest.raises(TypeError, match="radius must be an angle"):
+    with pytest.raises(TypeError, match="radius must be a positive angle Quantity"):
         scan(paths, clf, tmp_path / "x", sources=sources, radius=0.5)
 
 
