@@ -13,6 +13,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from ..crossmatch import check_finite_coords, friends_of_friends, match_nearest
+from ..labels.readers._common import check_declinations
 from ..utils.validation import check_radius
 
 __all__ = ["crossmatch", "deduplicate", "known_coords"]
@@ -179,14 +180,10 @@ def _radec_coords(table, ra_name, dec_name, name):
         raise ValueError(
             f"catalogue {name!r}: column {dec_name!r} must hold angles; got unit {dec.unit}"
         ) from None
-    with np.errstate(invalid="ignore"):
-        outside = np.flatnonzero(np.abs(dec_deg) > 90)
-    if len(outside):
-        raise ValueError(
-            f"catalogue {name!r}: column {dec_name!r} holds a Dec of {dec_deg[outside[0]]:g} deg "
-            f"at row {outside[0]} ({len(outside)} row(s) out of range); a declination lies "
-            "between -90 and +90 deg"
-        )
+    try:
+        check_declinations(dec_deg, dec_name)
+    except ValueError as exc:
+        raise ValueError(f"catalogue {name!r}: {exc}") from None
     return SkyCoord(u.Quantity(ra), u.Quantity(dec), frame="icrs")
 
 

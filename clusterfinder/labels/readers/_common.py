@@ -117,7 +117,14 @@ def check_positions(ra_deg, dec_deg, ra_name="RA", dec_name="Dec"):
             f"{len(missing)} row(s) have no valid position ({ra_name} or {dec_name} missing or "
             f"not finite): rows {_rows(missing)}"
         )
-    outside = np.flatnonzero(np.abs(dec_deg) > 90)
+    check_declinations(dec_deg, dec_name)
+
+
+def check_declinations(dec_deg, dec_name="Dec"):
+    """Refuse declinations beyond +-90 deg (NaN passes), naming the first such row."""
+    dec_deg = np.asarray(dec_deg, dtype=float)
+    with np.errstate(invalid="ignore"):
+        outside = np.flatnonzero(np.abs(dec_deg) > 90)
     if len(outside):
         raise ValueError(
             f"column {dec_name!r} holds a Dec of {dec_deg[outside[0]]:g} deg at row "
