@@ -17,6 +17,7 @@ try:
 except ImportError:  # pragma: no cover - only without an install
     __version__ = "0.0.0"
 
+from .config import conf
 from .utils.photometry import REFERENCE_ZEROPOINT
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Cutout",
     "LabelSet",
     "__version__",
+    "conf",
 ]
 
 # The public classes are imported on first use, so that ``import clusterfinder``

@@ -10,8 +10,9 @@ resolves a name or a path with `resolve_weights`:
 2. a registered name whose file is bundled in ``clusterfinder/data/weights/``
    is read from there (the default model is bundled, so it works offline);
 3. otherwise the file is downloaded once with `pooch`, checked against its
-   sha256 and kept in the cache folder: ``$CLUSTERFINDER_CACHE`` if set, else
-   the user cache (``pooch.os_cache("clusterfinder")``). The cached file name
+   sha256 and kept in the cache folder (`cache_dir`): ``clusterfinder.conf.cache_dir``
+   if set, else ``$CLUSTERFINDER_CACHE`` if set, else the user cache
+   (``pooch.os_cache("clusterfinder")``). The cached file name
    ends with the first characters of its hash, so two versions never collide.
    A download whose hash does not match is deleted and an error raised.
 """
@@ -91,6 +92,45 @@ class WeightsEntry:
         return BUNDLED_DIR / self.filename
 
     @property
+    def metadata(self):
+        """The JSON sidecar of the bundled file (a dict), or `meta` when not bundled.
+
+        The sidecar, written with the weights, is the full record: architecture,
+        bands, pixel scale, input transform, training and metrics.
+        """
+        sidecar = self.bundled_path.with_suffix(".json")
+        if sidecar.is_file():
+            import json
+
+            return json.loads(sidecar.read_text())
+        return dict(self.meta)
+
+    @property
+    def transform(self):
+        """The `~clusterfinder.classifier.InputTransform` the weights expect.
+
+        Raises
+        ------
+        ValueError
+            When neither the sidecar nor `meta` records the transform.
+
+        Examples
+        --------
+        >>> from clusterfinder.classifier.weights import WEIGHTS_REGISTRY, DEFAULT_WEIGHTS
+        >>> WEIGHTS_REGISTRY[DEFAULT_WEIGHTS].transform.psf_channels
+        True
+        """
+        from .transform import InputTransform
+
+        record = self.metadata.get("transform")
+        if not isinstance(record, dict):
+            raise ValueError(
+                f"weights {self.name!r} record no input transform (neither bundled with a "
+                "sidecar nor given one in meta['transform'])"
+            )
+        return InputTransform.from_dict(record)
+
+    @property
     def cache_filename(self):
         """File name in the download cache: ``<stem>-<sha256[:12]><suffix>``."""
         stem, suffix = os.path.splitext(self.filename)
@@ -131,16 +171,24 @@ def list_weights():
 
 
 def cache_dir():
-    """The download cache folder (``$CLUSTERFINDER_CACHE`` or the user cache).
+    """The download cache folder.
+
+    ``clusterfinder.conf.cache_dir`` when set (a session, a ``with conf.set_temp``
+    block or the astropy configuration file), else the environment variable
+    ``CLUSTERFINDER_CACHE``, else the user cache folder.
 
     Examples
     --------
-    >>> cache_dir().name != ""
-    True
+    >>> from clusterfinder import conf
+    >>> with conf.set_temp("cache_dir", "/tmp/models"):
+    ...     str(cache_dir())
+    '/tmp/models'
     """
-    value = os.environ.get(CACHE_ENV)
-    if value:
-        return Path(value).expanduser()
+    from ..config import conf
+
+    for value in (conf.cache_dir, os.environ.get(CACHE_ENV)):
+        if value:
+            return Path(value).expanduser()
     import pooch
 
     return Path(pooch.os_cache("clusterfinder"))

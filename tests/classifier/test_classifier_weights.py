@@ -151,3 +151,29 @@ def test_bundled_entries_match_their_files():
         assert sidecar["sha256"] == entry.sha256
         assert sidecar["transform"].get("psf_channels", False) == entry.meta["psf_channels"]
         assert sidecar["architecture"] == entry.meta["architecture"]
+        assert sidecar["bands"] == entry.meta["bands"]
+        assert sidecar["pixel_scale"] == pytest.approx(entry.meta["pixel_scale"])
+        assert entry.metadata == sidecar
+        # The entry's transform is the one the loaded model uses.
+        assert entry.transform == ClusterClassifier.from_pretrained(entry.name).transform
+
+
+def test_entry_transform_without_file():
+    from clusterfinder.classifier import InputTransform
+
+    recorded = InputTransform(bands=("g", "i"), psf_channels=True).to_dict()
+    entry = WeightsEntry("remote", url=None, sha256=None, meta={"transform": recorded})
+    assert entry.transform == InputTransform(bands=("g", "i"), psf_channels=True)
+    with pytest.raises(ValueError, match="record no input transform"):
+        _ = WeightsEntry("bare", url=None, sha256=None).transform
+
+
+def test_cache_dir_from_config_then_environment(monkeypatch, tmp_path):
+    from clusterfinder import conf
+
+    monkeypatch.setenv("CLUSTERFINDER_CACHE", str(tmp_path / "from_env"))
+    assert weights.cache_dir() == tmp_path / "from_env"
+    with conf.set_temp("cache_dir", str(tmp_path / "from_conf")):
+        assert weights.cache_dir() == tmp_path / "from_conf"
+    monkeypatch.delenv("CLUSTERFINDER_CACHE")
+    assert weights.cache_dir().name != "from_env"
