@@ -18,14 +18,12 @@ from astropy import units as u
 from astropy.table import QTable
 
 from .galaxy import M31
+from .simulate.config import CLUSTER_KINDS
 from .utils import as_generator
 from .utils import progress_bar as _progress_bar
 from .utils.photometry import as_magnitude
 
 __all__ = ["CLUSTER_KINDS", "field_centers", "label_from_truth", "simulated_stamps"]
-
-#: Object kinds of the simulator labelled 1 (star cluster) by default.
-CLUSTER_KINDS = ("young_cluster", "old_cluster")
 
 
 def _check_radii(radii):

@@ -225,5 +225,5 @@ def run_demo(
         scores=score_candidates(sources, truth, threshold=threshold),
         paths=paths,
         seconds=time.perf_counter() - start,
-        match_radius=0.6 * u.arcsec,
+        radius=0.6 * u.arcsec,
     )

@@ -63,7 +63,7 @@ for name, table in [("PHAT AP", phat), ("RBC v5", rbc), ("Caldwell 2011", c11), 
 labels = LabelSet.from_catalogs(
     {"PHAT": phat, "RBC": rbc, "C11": c11},
     {"QSO": qso},
-    match_radius=1 * u.arcsec,
+    radius=1 * u.arcsec,
     conflict="drop",
 )
 print(labels)

@@ -17,6 +17,7 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table, vstack
+from astropy.utils.decorators import deprecated_renamed_argument
 
 from ..crossmatch import check_finite_coords
 from ..utils import ClusterFinderWarning
@@ -153,12 +154,11 @@ class LabelSet:
 
     # -- building ---------------------------------------------------------------------
     @classmethod
-    def from_catalogs(
-        cls, positives=None, negatives=None, *, match_radius=1 * u.arcsec, conflict="drop"
-    ):
+    @deprecated_renamed_argument("match_radius", "radius", "0.1")
+    def from_catalogs(cls, positives=None, negatives=None, *, radius=1 * u.arcsec, conflict="drop"):
         """Build a label set by cross-matching catalogues of clusters and non-clusters.
 
-        Entries closer than ``match_radius`` are merged into one object (chains
+        Entries closer than ``radius`` are merged into one object (chains
         of neighbours too: friends of friends); merged objects keep the names
         and catalogues of all their entries (``names``, ``sources``,
         ``n_merged``). An object given both as a cluster and a non-cluster is
@@ -172,8 +172,10 @@ class LabelSet:
             Catalogues (e.g. from `clusterfinder.labels.readers` or VizieR) with
             a SkyCoord column ``coord`` or RA/Dec columns; ``name`` and
             ``mag_*`` columns are carried over.
-        match_radius : `~astropy.units.Quantity`
-            Largest separation between two entries of one object (an angle).
+        radius : `~astropy.units.Quantity`
+            Largest separation between two entries of one object (an angle). It was
+            called ``match_radius`` before version 0.1: that name still works, with an
+            `~astropy.utils.exceptions.AstropyDeprecationWarning`.
         conflict : {'drop', 'positive', 'negative'}
             Drop conflicting objects, or keep them with label 1 or label 0.
 
@@ -187,7 +189,7 @@ class LabelSet:
         >>> from clusterfinder.labels import LabelSet
         >>> from clusterfinder.labels.readers import read_caldwell2011, read_rbc
         >>> labels = LabelSet.from_catalogs([read_caldwell2011(), read_rbc()],
-        ...                                 match_radius=2 * u.arcsec)
+        ...                                 radius=2 * u.arcsec)
         >>> labels
         <LabelSet: 632 objects (632 clusters, 0 non-clusters)>
         >>> int((labels.table["n_merged"] > 1).sum())
@@ -196,9 +198,7 @@ class LabelSet:
         >>> str(row["names"][0]), str(row["sources"][0])
         ('B225-G280; Bol225/SKHB280', 'Caldwell2011; RBCv5')
         """
-        table, conflicts = merge_catalogs(
-            positives, negatives, match_radius=match_radius, conflict=conflict
-        )
+        table, conflicts = merge_catalogs(positives, negatives, radius=radius, conflict=conflict)
         new = cls(table)
         new._conflicts = conflicts
         return new
@@ -237,7 +237,7 @@ class LabelSet:
         return cls(vstack([item.table for item in label_sets], metadata_conflicts="silent"))
 
     @classmethod
-    def from_truth(cls, truth, *, positive_kinds=("young_cluster",), kinds=None):
+    def from_truth(cls, truth, *, positive_kinds=None, kinds=None):
         """Build a label set from the simulator's truth table.
 
         Parameters
@@ -245,8 +245,12 @@ class LabelSet:
         truth : `~astropy.table.QTable`
             A truth table with the columns ``coord`` and ``kind`` (and usually
             ``mag_g``, ``mag_i``), as written by `clusterfinder.simulate`.
-        positive_kinds : str or sequence of str
-            Kinds labelled 1 (clusters); every other kind is labelled 0. A kind that is
+        positive_kinds : str or sequence of str, optional
+            Kinds labelled 1 (clusters); every other kind is labelled 0. By default
+            `clusterfinder.simulate.CLUSTER_KINDS` (young and old clusters), as
+            everywhere in the package; before version 0.1 only young clusters were,
+            and a call that leaves this out on a truth table with old clusters warns
+            (a `FutureWarning`). A kind that is
             neither one of the simulator's (``young_cluster``, ``old_cluster``,
             ``mw_star``, ``m31_star``, ``asterism``, ``galaxy``, ``hii_region``) nor
             present in ``truth`` is refused (a typo would otherwise label nothing).
@@ -284,6 +288,11 @@ class LabelSet:
             )
         kind = np.char.strip(np.asarray(truth["kind"], dtype=str))
         present = sorted({str(k) for k in kind})
+        default_positives = positive_kinds is None
+        if default_positives:
+            from ..simulate.config import CLUSTER_KINDS
+
+            positive_kinds = CLUSTER_KINDS
         positive_kinds = _check_kinds(positive_kinds, "positive_kinds", present)
         table = QTable(truth, copy=True)
         if "name" not in table.colnames:
@@ -299,6 +308,16 @@ class LabelSet:
             table = table[keep]
             kind = kind[keep]
             table.meta["kinds_absent"] = unknown
+        if default_positives and "old_cluster" in kind:
+            warnings.warn(
+                "LabelSet.from_truth labels young and old clusters 1 by default "
+                "(clusterfinder.simulate.CLUSTER_KINDS), as the rest of the package does; "
+                "earlier versions labelled only young clusters. Pass "
+                "positive_kinds=('young_cluster',) for that, or positive_kinds="
+                "CLUSTER_KINDS to silence this warning",
+                FutureWarning,
+                stacklevel=2,
+            )
         table["label"] = np.isin(kind, list(positive_kinds)).astype(np.int8)
         table["source"] = np.full(len(table), "truth")
         table.meta["positive_kinds"] = list(positive_kinds)

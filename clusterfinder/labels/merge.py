@@ -1,7 +1,7 @@
 """Merging catalogues of clusters and non-clusters into one labelled list.
 
 `merge_catalogs` stacks catalogues of positives (label 1) and negatives
-(label 0), groups entries that lie within ``match_radius`` of each other
+(label 0), groups entries that lie within ``radius`` of each other
 (friends of friends, so one object listed in several catalogues, or twice in
 one, becomes one row), and resolves groups whose members disagree on the label
 by a stated rule. Each merged row keeps its provenance: the names and
@@ -18,6 +18,7 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
+from astropy.utils.decorators import deprecated_renamed_argument
 
 from ..crossmatch import check_finite_coords, friends_of_friends
 from ..utils import ClusterFinderWarning
@@ -120,7 +121,8 @@ def _float_values(column):
     return data
 
 
-def merge_catalogs(positives, negatives, *, match_radius=1 * u.arcsec, conflict="drop"):
+@deprecated_renamed_argument("match_radius", "radius", "0.1")
+def merge_catalogs(positives, negatives, *, radius=1 * u.arcsec, conflict="drop"):
     """Cross-match catalogues of positives and negatives into one labelled table.
 
     Parameters
@@ -131,8 +133,9 @@ def merge_catalogs(positives, negatives, *, match_radius=1 * u.arcsec, conflict=
         columns as VizieR gives them); ``name`` and ``mag_*`` columns are used
         when present. A catalogue's source name is its dict key, else its
         ``meta["catalog"]`` (set by the readers), else its position in the list.
-    match_radius : `~astropy.units.Quantity`
-        Entries closer than this (an angle) are one object.
+    radius : `~astropy.units.Quantity`
+        Entries closer than this (an angle) are one object (``match_radius`` before
+        version 0.1, still accepted with a deprecation warning).
     conflict : {'drop', 'positive', 'negative'}
         What to do with an object listed both as a positive and a negative:
         drop it, or keep it with label 1 or 0.
@@ -157,7 +160,7 @@ def merge_catalogs(positives, negatives, *, match_radius=1 * u.arcsec, conflict=
     >>> a = QTable({"coord": SkyCoord([10.0, 10.1] * u.deg, [41.0, 41.0] * u.deg),
     ...             "name": ["A1", "A2"]})
     >>> b = QTable({"coord": SkyCoord([10.0001] * u.deg, [41.0] * u.deg), "name": ["B1"]})
-    >>> table, conflicts = merge_catalogs({"A": a, "B": b}, None, match_radius=1 * u.arcsec)
+    >>> table, conflicts = merge_catalogs({"A": a, "B": b}, None, radius=1 * u.arcsec)
     >>> table["name", "names", "sources", "n_merged"]
     <QTable length=2>
     name  names  sources n_merged
@@ -174,7 +177,7 @@ def merge_catalogs(positives, negatives, *, match_radius=1 * u.arcsec, conflict=
     if not parts:
         raise ValueError("no catalogues given: pass at least one table in positives or negatives")
     entries = _stack(parts)
-    groups = friends_of_friends(entries["coord"], match_radius)
+    groups = friends_of_friends(entries["coord"], radius)
     order = np.argsort(groups, kind="stable")  # members in input order within a group
     starts = np.flatnonzero(np.r_[True, np.diff(groups[order]) != 0])
     bounds = np.r_[starts, len(order)]
@@ -231,7 +234,7 @@ def merge_catalogs(positives, negatives, *, match_radius=1 * u.arcsec, conflict=
     if len(conflicts):
         warnings.warn(
             f"{len(conflicts)} object(s) are listed both as clusters and as non-clusters "
-            f"within {match_radius}; conflict={conflict!r}: "
+            f"within {radius}; conflict={conflict!r}: "
             + {"drop": "dropped", "positive": "kept as label 1", "negative": "kept as label 0"}[
                 conflict
             ]
@@ -247,7 +250,7 @@ def merge_catalogs(positives, negatives, *, match_radius=1 * u.arcsec, conflict=
         }
         for part in parts
     }
-    table.meta["match_radius"] = str(u.Quantity(match_radius))
+    table.meta["radius"] = str(u.Quantity(radius))
     table.meta["conflict_rule"] = conflict
     table.meta["n_conflicts"] = len(conflicts)
     return table, conflicts

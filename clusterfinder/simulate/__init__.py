@@ -13,13 +13,14 @@ hold in memory. The survey is described by a `SurveyConfig` (presets `PANDAS`, `
 """
 
 from .calibration import phat_distributions
-from .config import HSC, KINDS, PANDAS, BandConfig, DiscModel, SurveyConfig
+from .config import CLUSTER_KINDS, HSC, KINDS, PANDAS, BandConfig, DiscModel, SurveyConfig
 from .degrade import degrade_image, resample_flux
 from .field import SimulatedField, simulate_field, write_field
 from .psf import PSFShape
 from .randomize import DomainRandomization
 
 __all__ = [
+    "CLUSTER_KINDS",
     "HSC",
     "KINDS",
     "PANDAS",

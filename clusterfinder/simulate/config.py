@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 import astropy.units as u
 
-__all__ = ["HSC", "KINDS", "PANDAS", "BandConfig", "DiscModel", "SurveyConfig"]
+__all__ = ["CLUSTER_KINDS", "HSC", "KINDS", "PANDAS", "BandConfig", "DiscModel", "SurveyConfig"]
 
 #: The object kinds the simulator draws, in the order they are drawn.
 KINDS = (
@@ -26,6 +26,9 @@ KINDS = (
     "galaxy",
     "hii_region",
 )
+
+#: The kinds that are star clusters (label 1): the one definition the package uses.
+CLUSTER_KINDS = ("young_cluster", "old_cluster")
 
 # Kinds whose surface density follows the light of the M31 disc.
 DISC_KINDS = ("m31_star", "asterism", "young_cluster", "hii_region")

@@ -19,6 +19,7 @@ from clusterfinder.labels.readers import (
     read_quasars_m31,
     read_rbc,
 )
+from clusterfinder.simulate import CLUSTER_KINDS
 from clusterfinder.utils import ClusterFinderWarning
 
 
@@ -116,11 +117,11 @@ def truth_table():
 
 
 def test_from_truth():
-    labels = LabelSet.from_truth(truth_table())
+    labels = LabelSet.from_truth(truth_table(), positive_kinds=("young_cluster",))
     assert labels.labels.tolist() == [1, 0, 0, 0, 1, 0]
     assert set(labels.table["source"]) == {"truth"}
     assert {"x", "y", "kind", "mag_g", "mag_i", "name"} <= set(labels.table.colnames)
-    both = LabelSet.from_truth(truth_table(), positive_kinds=("young_cluster", "old_cluster"))
+    both = LabelSet.from_truth(truth_table(), positive_kinds=CLUSTER_KINDS)
     assert both.labels.tolist() == [1, 1, 0, 0, 1, 0]
     some = LabelSet.from_truth(truth_table(), kinds=["young_cluster", "galaxy"])
     assert list(some.table["kind"]) == ["young_cluster", "galaxy", "young_cluster"]
@@ -131,6 +132,30 @@ def test_from_truth():
         LabelSet.from_truth(truth_table()[["coord", "mag_g"]])
     with pytest.raises(TypeError):
         LabelSet.from_truth([1, 2])
+
+
+def test_from_truth_default_is_the_one_list_of_cluster_kinds():
+    """Young and old clusters by default, with a warning where that changed a result."""
+    import clusterfinder.datasets
+
+    assert clusterfinder.datasets.CLUSTER_KINDS is CLUSTER_KINDS
+    with pytest.warns(FutureWarning, match="young and old clusters 1 by default"):
+        labels = LabelSet.from_truth(truth_table())
+    assert labels.labels.tolist() == [1, 1, 0, 0, 1, 0]
+    young_only = truth_table()[[0, 2, 3]]
+    assert LabelSet.from_truth(young_only).labels.tolist() == [1, 0, 0]  # no warning
+
+
+def test_match_radius_still_accepted_with_a_deprecation_warning():
+    from astropy.utils.exceptions import AstropyDeprecationWarning
+
+    a = QTable({"coord": SkyCoord([10.0, 10.1] * u.deg, [41.0] * 2 * u.deg), "name": ["A", "B"]})
+    b = QTable({"coord": SkyCoord([10.0001] * u.deg, [41.0] * u.deg), "name": ["C"]})
+    with pytest.warns(AstropyDeprecationWarning, match='"match_radius" was deprecated'):
+        old = LabelSet.from_catalogs({"a": a, "b": b}, match_radius=1 * u.arcsec)
+    new = LabelSet.from_catalogs({"a": a, "b": b}, radius=1 * u.arcsec)
+    assert len(old) == len(new) == 2
+    assert old.table.meta["radius"] == new.table.meta["radius"] == "1.0 arcsec"
 
 
 # -- select ----------------------------------------------------------------------------------
@@ -243,7 +268,7 @@ def test_from_catalogs_merges_and_keeps_provenance():
         [10.0 + 0.5 * one_arcsec / np.cos(np.radians(41)), 10.3], [41.0, 41.0], ["B1", "B2"]
     )
     neg = catalog([10.5], [41.0], ["N1"], mag_i=[18.0])
-    labels = LabelSet.from_catalogs({"A": a, "B": b}, {"N": neg}, match_radius=1 * u.arcsec)
+    labels = LabelSet.from_catalogs({"A": a, "B": b}, {"N": neg}, radius=1 * u.arcsec)
     t = labels.table
     assert list(t["name"]) == ["A1", "A2", "B2", "N1"]
     assert list(t["names"]) == ["A1; B1", "A2", "B2", "N1"]
@@ -265,7 +290,7 @@ def test_from_catalogs_conflicts(rule, n, label, resolution):
     pos = catalog([10.0, 10.2], [41.0, 41.0], ["P1", "P2"])
     neg = catalog([10.0], [41.0001], ["N1"])
     with pytest.warns(ClusterFinderWarning, match="1 object.* both as clusters"):
-        labels = LabelSet.from_catalogs([pos], [neg], match_radius=1 * u.arcsec, conflict=rule)
+        labels = LabelSet.from_catalogs([pos], [neg], radius=1 * u.arcsec, conflict=rule)
     assert len(labels) == n
     conflicts = labels.conflicts
     assert len(conflicts) == 1 and conflicts["resolution"][0] == resolution
@@ -294,7 +319,7 @@ def test_from_catalogs_bad_input():
     with pytest.raises(ValueError, match="conflict must be one of"):
         LabelSet.from_catalogs([good], conflict="keep")
     with pytest.raises(TypeError, match="angle"):
-        LabelSet.from_catalogs([good], match_radius=1.0)
+        LabelSet.from_catalogs([good], radius=1.0)
 
 
 def test_from_catalogs_accepts_vizier_like_tables():
@@ -314,7 +339,7 @@ def brute_force_matches(coords_a, coords_b, radius_deg):
 def test_caldwell_rbc_cr16_crossmatch_against_brute_force():
     c11, rbc, cr16 = read_caldwell2011(), read_rbc(), read_cr16()
     radius = 2 * u.arcsec
-    labels = LabelSet.from_catalogs({"C11": c11, "RBC": rbc, "CR16": cr16}, match_radius=radius)
+    labels = LabelSet.from_catalogs({"C11": c11, "RBC": rbc, "CR16": cr16}, radius=radius)
     # Independent count: objects = entries minus links, valid while every group is a
     # chain with no loops; check group sizes by brute force instead.
     r = radius.to_value(u.deg)
@@ -374,7 +399,7 @@ def test_phat_clusters_against_quasars_have_no_conflicts():
     phat, qso = read_phat_ap(), read_quasars_m31()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        labels = LabelSet.from_catalogs([phat], [qso], match_radius=1 * u.arcsec)
+        labels = LabelSet.from_catalogs([phat], [qso], radius=1 * u.arcsec)
     assert (labels.n_positive, labels.n_negative) == (len(phat), len(qso))
     assert len(labels.select(mag_max={"g": 21})) == int(
         np.sum(np.ma.filled(phat["mag_g"], np.inf) <= 21)
@@ -405,7 +430,7 @@ def test_write_read_roundtrip(tmp_path):
 
 def test_concatenate():
     real = LabelSet(make_table(n=4, positives=2))
-    simulated = LabelSet.from_truth(truth_table())
+    simulated = LabelSet.from_truth(truth_table(), positive_kinds=("young_cluster",))
     both = LabelSet.concatenate([real, simulated])
     assert len(both) == 10 and both.n_positive == 4
     assert np.ma.is_masked(both.table["kind"][0]) and both.table["kind"][4] == "young_cluster"
