@@ -11,6 +11,12 @@ Usage::
 
     python benchmarks/bench_inference.py            # full run, writes RESULTS.md
     python benchmarks/bench_inference.py --quick    # smoke run (small batches)
+    python benchmarks/bench_inference.py --resnet50 # ResNet-50 on the CPU only
+
+``--resnet50`` measures the paper's network on the CPU: both stems (torchvision's
+ImageNet stem, as the ResNet-50 of ``train_default_model.py`` and ``bench_quality.py``
+is trained, and the small-image stem that ``stem="auto"`` gives below 64 pixels) at
+several batch sizes and thread counts, and the CPU optimisations of its forward pass.
 """
 
 import argparse
@@ -112,6 +118,63 @@ def forward_variants(clf, stamps, *, repeat):
     return results
 
 
+def resnet50_cpu(*, repeat, quick):
+    """Markdown of ResNet-50 on the CPU: stems, batch sizes, threads, forward variants."""
+    rows = []
+    for stem in ("standard", "small"):
+        clf = ClusterClassifier("resnet50", cutout_size=32, stem=stem)
+        n = (32 if quick else 64) if stem == "small" else (64 if quick else 512)
+        stamps = _stamps(n, 32)
+        for batch_size in (32, 128, 512):
+            if batch_size > n:
+                continue
+            rate = predict_rate(clf, stamps, batch_size=batch_size, repeat=repeat)
+            rows.append([stem, str(batch_size), f"{rate:,.0f}"])
+            print(f"resnet50 {stem} stem, batch {batch_size}: {rate:,.0f} stamps/s", flush=True)
+    thread_rows = []
+    default_threads = torch.get_num_threads()
+    clf = ClusterClassifier("resnet50", cutout_size=32, stem="standard")
+    stamps = _stamps(64 if quick else 512, 32)
+    for threads in sorted({1, default_threads}):
+        torch.set_num_threads(threads)
+        rate = predict_rate(clf, stamps, batch_size=128, repeat=repeat)
+        thread_rows.append([str(threads), f"{rate:,.0f}"])
+        print(f"resnet50 standard stem, {threads} thread(s): {rate:,.0f} stamps/s", flush=True)
+    torch.set_num_threads(default_threads)
+    variants = forward_variants(clf, _stamps(64 if quick else 256, 32), repeat=repeat)
+    base = variants["plain"]
+    variant_rows = [
+        [key, value, "-"]
+        if isinstance(value, str)
+        else [key, f"{value:,.0f}", f"{value / base:.2f}"]
+        for key, value in variants.items()
+        if not key.startswith("_")
+    ]
+    return "\n".join(
+        [
+            "## ResNet-50 on the CPU (`bench_inference.py --resnet50`)",
+            "",
+            f"{datetime.date.today().isoformat()}; {machine_summary()}; torch {torch.__version__}, "
+            f"{default_threads} threads" + ("; QUICK run" if quick else ""),
+            "",
+            "`predict_proba` on two-band 32-pixel stamps, median of "
+            f"{repeat} runs, by stem (``standard``: torchvision's, as the project's ResNet-50 is "
+            "trained; ``small``: stride-1 3x3 first convolution and no max-pool, what "
+            '``stem="auto"`` gives below 64 pixels) and batch size:',
+            "",
+            markdown_table(["stem", "batch", "stamps/s"], rows),
+            "",
+            "Standard stem, batch 128, by number of torch threads:",
+            "",
+            markdown_table(["threads", "stamps/s"], thread_rows),
+            "",
+            "Standard stem, network forward only (plain = NCHW float32), same run:",
+            "",
+            markdown_table(["variant", "stamps/s", "ratio to plain"], variant_rows),
+        ]
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, no RESULTS.md")
@@ -123,11 +186,18 @@ def main(argv=None):
         action="store_true",
         help="only the bundled models (seeing-blind v1 against the seeing-aware default)",
     )
+    parser.add_argument("--resnet50", action="store_true", help="ResNet-50 on the CPU only")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     repeat = 1 if args.quick else args.repeat
     torch.manual_seed(0)
+    if args.resnet50:
+        text = resnet50_cpu(repeat=repeat, quick=args.quick)
+        print(text)
+        if not args.quick and not args.no_write:
+            write_results_block("bench_inference_resnet50", text)
+        return
     if args.bundled_only:
         rows = bundled_models(repeat=repeat, n=512 if args.quick else 4096)
         base = rows[0][2]
