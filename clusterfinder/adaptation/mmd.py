@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..classifier.augment import augment_batch
+from ..classifier.freezing import last_linear_layer
 from ..utils import progress_bar as _progress_bar
 
 __all__ = ["adapt_mmd", "feature_layer", "mmd2"]
@@ -62,10 +63,7 @@ def feature_layer(model):
     >>> feature_layer(build_model("small_cnn", in_channels=2)).in_features
     96
     """
-    linear = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not linear:
-        raise ValueError("the model has no linear layer whose input could be aligned")
-    return linear[-1]
+    return last_linear_layer(model)
 
 
 def adapt_mmd(

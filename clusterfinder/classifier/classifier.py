@@ -301,8 +301,13 @@ class ClusterClassifier:
         target_purity=None,
         target_recall=None,
         description=None,
+        freeze=None,
     ):
         """Train the model, then choose the decision threshold on ``validation``.
+
+        Training starts from the model's current weights: on a model from
+        `from_pretrained` or `load` it fine-tunes them (e.g. on a few hundred
+        labelled stamps of a new survey, with a smaller ``learning_rate``).
 
         Parameters
         ----------
@@ -349,6 +354,10 @@ class ClusterClassifier:
             (best purity) on validation.
         description : str, optional
             What the training data are, stored with the model.
+        freeze : {None, "features"}, optional
+            ``"features"``: train only the last linear layer (the head); every other
+            weight and the batch-normalisation statistics stay as they are. For
+            fine-tuning on very few labels (`clusterfinder.classifier.freezing`).
 
         Returns
         -------
@@ -404,7 +413,10 @@ class ClusterClassifier:
             target_purity=target_purity,
             target_recall=target_recall,
             description=description,
+            freeze=freeze,
         )
+        if self.training is not None:
+            record["previous"] = self.training  # what the weights were trained on before
         self.threshold = threshold
         self.metrics, self.history, self.training = metrics, history, record
         return history

@@ -30,6 +30,7 @@ from .checks import (
     column_ranges,
 )
 from .divergence import divergence_message
+from .freezing import check_freeze
 from .metrics import Evaluation, choose_threshold
 from .training import check_checkpoint_dir, resolve_device, train_model
 
@@ -64,6 +65,7 @@ def fit_classifier(
     target_purity,
     target_recall,
     description,
+    freeze=None,
 ):
     """Train ``model`` in place on labelled stamps, then choose the decision threshold.
 
@@ -85,7 +87,7 @@ def fit_classifier(
         Seed of training (the model's ``seed`` when ``fit`` gets None).
     epochs, batch_size, learning_rate, weight_decay, class_weight, patience, \
 augment, device, progress_bar, checkpoint_dir, overwrite, threshold_strategy, \
-target_purity, target_recall, description
+target_purity, target_recall, description, freeze
         As for `ClusterClassifier.fit <clusterfinder.ClusterClassifier.fit>`.
 
     Returns
@@ -102,6 +104,7 @@ target_purity, target_recall, description
     check_fit_options(
         y_train, y_val, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed
     )
+    check_freeze(freeze)
     if checkpoint_dir is not None:
         check_checkpoint_dir(checkpoint_dir, overwrite=overwrite)
     device = resolve_device(device)
@@ -125,6 +128,7 @@ target_purity, target_recall, description
         augment=augment,
         checkpoint_dir=checkpoint_dir,
         progress_bar=progress_bar,
+        freeze=freeze,
     )
     model.to("cpu").eval()
     threshold = _threshold_after_training(
@@ -157,6 +161,7 @@ target_purity, target_recall, description
         threshold_strategy=threshold_strategy,
         target_purity=target_purity,
         target_recall=target_recall,
+        freeze=freeze,
     )
     return history, threshold, metrics, record
 
@@ -223,6 +228,7 @@ def training_record(train, bands, y_train, y_val, history, best_epoch, *, descri
         "augment": bool(options["augment"]),
         "seed": int(options["seed"]),
         "device": str(options["device"]),
+        "freeze": options.get("freeze"),
         "threshold_strategy": {
             "strategy": options["threshold_strategy"],
             "target_purity": options["target_purity"],

@@ -54,6 +54,7 @@ from .divergence import (
     finite_weights,
     nonfinite_loss,
 )
+from .freezing import freeze_layers
 from .metrics import binary_metrics, roc_auc
 
 __all__ = [
@@ -238,6 +239,7 @@ def train_model(
     seed=0,
     checkpoint_dir=None,
     progress_bar=False,
+    freeze=None,
 ):
     """Train ``model`` in place and return its history.
 
@@ -250,7 +252,7 @@ def train_model(
         ``data`` float32 ``(N, B, H, W)`` in flux units, ``mask`` bool of the
         same shape, ``labels`` float ``(N,)`` of 0/1.
     epochs, batch_size, learning_rate, weight_decay, class_weight, patience, \
-augment, device, seed, checkpoint_dir, progress_bar
+augment, device, seed, checkpoint_dir, progress_bar, freeze
         See `ClusterClassifier.fit <clusterfinder.ClusterClassifier.fit>`.
 
     Returns
@@ -290,7 +292,9 @@ augment, device, seed, checkpoint_dir, progress_bar
     model.to(device, memory_format=layout)
     data, mask, labels = stage_on_device((data, mask, labels), device)
     val_data, val_mask = stage_on_device((val_data, val_mask), device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    frozen_norms = freeze_layers(model, freeze)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=weight_decay)
     steps_per_epoch = max(1, math.ceil(data.shape[0] / batch_size))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
@@ -317,6 +321,8 @@ augment, device, seed, checkpoint_dir, progress_bar
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             model.train()
+            for layer in frozen_norms:
+                layer.eval()  # frozen statistics
             total, count = 0.0, 0
             for index in _batches(data.shape[0], batch_size, generator):
                 if index.numel() < 2 and data.shape[0] >= 2:
@@ -374,6 +380,8 @@ augment, device, seed, checkpoint_dir, progress_bar
                     break
     finally:
         bar.close()
+        for parameter in model.parameters():
+            parameter.requires_grad_(True)
     model.load_state_dict(best[1])
     logits = _forward_all(model, transform, val_data, val_mask, 4 * batch_size, device)
     probabilities = torch.sigmoid(logits).double().numpy()

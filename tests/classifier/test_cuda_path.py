@@ -10,6 +10,7 @@ import torch
 
 from clusterfinder import ClusterClassifier
 from clusterfinder.classifier import training
+from clusterfinder.classifier.freezing import last_linear_layer
 from clusterfinder.classifier.training import memory_layout, stage_on_device
 
 FIT = dict(epochs=3, batch_size=64, learning_rate=3e-3)
@@ -81,3 +82,25 @@ def test_cuda_resnet_prediction_matches_cpu(blobs):
     p_gpu = clf.predict_proba(test, device="cuda")
     p_cpu = clf.predict_proba(test, device="cpu")
     np.testing.assert_allclose(p_gpu, p_cpu, atol=0.05)
+
+
+def test_fine_tuning_the_head_only(blobs):
+    """freeze="features" changes the last linear layer and nothing else."""
+    train, validation, _ = blobs
+    clf = ClusterClassifier("small_cnn", cutout_size=16, seed=2)
+    clf.fit(train, validation, **FIT, device="cpu")
+    before = {k: v.clone() for k, v in clf.model.state_dict().items()}
+    clf.fit(
+        train[:100], validation, **{**FIT, "learning_rate": 1e-2}, device="cpu", freeze="features"
+    )
+    head = last_linear_layer(clf.model)
+    head_names = {
+        n for n, p in clf.model.named_parameters() if any(p is q for q in head.parameters())
+    }
+    changed = {k for k, v in clf.model.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and changed <= head_names
+    assert all(p.requires_grad for p in clf.model.parameters())
+    assert clf.training["freeze"] == "features"
+    assert clf.training["previous"]["n_train"] == len(train)
+    with pytest.raises(ValueError, match="freeze must be one of"):
+        clf.fit(train, validation, **FIT, device="cpu", freeze="all")
