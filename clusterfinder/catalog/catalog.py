@@ -430,6 +430,7 @@ class CandidateCatalog(QTable):
         size=48,
         bands=("g", "i"),
         title=None,
+        zero_points=None,
         overwrite=False,
         progress_bar=False,
     ):
@@ -441,6 +442,9 @@ class CandidateCatalog(QTable):
 
         Parameters
         ----------
+        zero_points : float or dict, optional
+            AB zero point of the ``images`` (one number, or a dict band -> number),
+            replacing their headers'; an image without one is refused.
         overwrite : bool, optional
             Replace an existing page ``output``; by default it is refused (with
             `FileExistsError`) before any stamp is made.
@@ -460,6 +464,7 @@ class CandidateCatalog(QTable):
             size=size,
             bands=bands,
             title=title,
+            zero_points=zero_points,
             overwrite=overwrite,
             progress_bar=progress_bar,
         )
