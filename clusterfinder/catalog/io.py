@@ -325,8 +325,12 @@ def _with_coord(table):
 
 
 def _moved_path(args, kwargs, method):
-    """Move a ``path=`` keyword (the spelling before the unified I/O) to the first argument."""
-    if "path" not in kwargs:
+    """Move a ``path=`` keyword (the spelling before the unified I/O) to the first argument.
+
+    Only when no file is given first: after one, ``path=`` is an option of the format
+    (e.g. the table's path inside an HDF5 file) and passes through.
+    """
+    if "path" not in kwargs or args:
         return args, kwargs
     warnings.warn(
         f"CandidateCatalog.{method}(path=...) is deprecated: give the file as the first "
@@ -347,7 +351,7 @@ def _check_format(cls, format, mode):
             f"format='ecsv' is deprecated for CandidateCatalog.{mode} (astropy lists the "
             "short name as deprecated): use format='ascii.ecsv'",
             AstropyDeprecationWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
         return "ascii.ecsv"
     get = registry.get_reader if mode == "read" else registry.get_writer
@@ -526,7 +530,7 @@ class CatalogWrite(_ListFormats, TableWrite):
             if format is None:
                 raise ValueError("pass format= to write to a file object, e.g. format='ascii.ecsv'")
             format = _check_format(cls, format, "write")
-            self._write(*args, format=format, **kwargs)
+            self._write(*args, format=format, stacklevel=3, **kwargs)
             return None
         path = check_output_file(
             Path(os.path.expanduser(os.fspath(target))),
@@ -537,11 +541,11 @@ class CatalogWrite(_ListFormats, TableWrite):
         format = _check_format(cls, format, "write")
 
         def write(tmp):
-            self._write(tmp, *args[1:], format=format, overwrite=True, **kwargs)
+            self._write(tmp, *args[1:], format=format, overwrite=True, stacklevel=5, **kwargs)
 
         return atomic_write(path, write, suffix="".join(path.suffixes) or ".tmp")
 
-    def _write(self, *args, format, **kwargs):
+    def _write(self, *args, format, stacklevel, **kwargs):
         catalog = self._instance
         if format in CATALOG_FORMATS:
             super().__call__(*args, format=format, **kwargs)
@@ -552,7 +556,7 @@ class CatalogWrite(_ListFormats, TableWrite):
                 f"{', '.join(list(catalog.meta)[:4])}...); it is not written. Use "
                 "'ascii.ecsv', 'fits', 'votable', 'hdf5' or 'parquet' to keep it",
                 ClusterFinderWarning,
-                stacklevel=4,
+                stacklevel=stacklevel,
             )
         flat = _flat(catalog)
         if format == "hdf5":

@@ -211,8 +211,9 @@ def test_other_astropy_formats_round_trip_without_metadata(tmp_path, fmt):
 
 def test_csv_is_recognised_by_its_name(tmp_path):
     cat = sample_catalog()
-    with pytest.warns(ClusterFinderWarning, match="metadata"):
+    with pytest.warns(ClusterFinderWarning, match="metadata") as caught:
         path = cat.write(tmp_path / "cands.csv")
+    assert caught[0].filename == __file__
     assert path.read_text().splitlines()[0].startswith("ra,dec,prob_cluster")
     back = CandidateCatalog.read(path)
     assert len(back) == 4 and isinstance(back["coord"], SkyCoord)
@@ -259,8 +260,9 @@ def test_a_csv_that_is_not_a_catalogue_is_named(tmp_path):
 def test_path_keyword_is_deprecated(tmp_path):
     cat = sample_catalog()
     target = tmp_path / "c.ecsv"
-    with pytest.warns(AstropyDeprecationWarning, match=r"CandidateCatalog.write\(path, ...\)"):
+    with pytest.warns(AstropyDeprecationWarning, match=r"CandidateCatalog.write\(path, ...\)") as w:
         cat.write(path=target)
+    assert w[0].filename == __file__  # the warning points at the caller
     with pytest.warns(AstropyDeprecationWarning, match=r"CandidateCatalog.read\(path, ...\)"):
         back = CandidateCatalog.read(path=target)
     assert len(back) == 4
@@ -268,8 +270,9 @@ def test_path_keyword_is_deprecated(tmp_path):
 
 def test_short_ecsv_format_name_is_deprecated(tmp_path):
     cat = sample_catalog()
-    with pytest.warns(AstropyDeprecationWarning, match="format='ascii.ecsv'"):
+    with pytest.warns(AstropyDeprecationWarning, match="format='ascii.ecsv'") as caught:
         path = cat.write(tmp_path / "c.dat", format="ecsv")
+    assert caught[0].filename == __file__
     with pytest.warns(AstropyDeprecationWarning, match="format='ascii.ecsv'"):
         back = CandidateCatalog.read(path, format="ecsv")
     assert back.meta["images"] == cat.meta["images"]

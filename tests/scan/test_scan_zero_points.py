@@ -68,7 +68,7 @@ def test_the_silent_default_is_deprecated_and_recorded(one_field):
     spelling = r"band\(s\) 'g' \(tuple\), 'i' \(tuple\) .* pass zero_points=\{'g': 30, 'i': 30\}"
     with pytest.warns(AstropyDeprecationWarning, match=spelling) as caught:
         cands = find_candidates(clf, _arrays(paths), sources, keep_all=True)
-    assert len(caught) == 1
+    assert len(caught) == 1 and caught[0].filename == __file__  # points at the caller
     np.testing.assert_allclose(cands["prob_cluster"], reference["prob_cluster"], rtol=1e-6)
     assert cands.meta["zero_points"] == {"g": 30.0, "i": 30.0}
     assert cands.meta["zero_point_origins"] == {"g": "default", "i": "default"}
