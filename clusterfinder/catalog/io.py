@@ -292,6 +292,13 @@ def _flat(catalog):
     """``catalog`` as a QTable with ICRS ``ra``/``dec`` (deg) in place of ``coord``."""
     out = QTable(catalog, copy=False)
     if "coord" in out.colnames and isinstance(out["coord"], SkyCoord):
+        clash = [name for name in ("ra", "dec") if name in out.colnames]
+        if clash:
+            raise ValueError(
+                f"the catalogue has column(s) {', '.join(clash)} besides 'coord': this format "
+                "stores the coordinates as 'ra' and 'dec'; rename them first, or write "
+                "'ascii.ecsv' or 'fits'"
+            )
         coord = out["coord"].icrs
         index = out.colnames.index("coord")
         out.remove_column("coord")
@@ -408,6 +415,8 @@ class _ListFormats:
         others = others[[name not in own["Format"] for name in others["Format"]]]
         table = vstack([own, others]) if len(others) else own
         del table["Data class"]
+        if table.has_masked_values:
+            table = table.filled("")
         lines = table.pformat(max_lines=-1, max_width=-1)
         if out is None:
             print("\n".join(lines))
@@ -550,6 +559,7 @@ class CatalogWrite(_ListFormats, TableWrite):
         if format in CATALOG_FORMATS:
             super().__call__(*args, format=format, **kwargs)
             return
+        flat = _flat(catalog)
         if format not in METADATA_FORMATS and catalog.meta:
             warnings.warn(
                 f"format {format!r} cannot hold the catalogue's metadata (its provenance: "
@@ -558,7 +568,6 @@ class CatalogWrite(_ListFormats, TableWrite):
                 ClusterFinderWarning,
                 stacklevel=stacklevel,
             )
-        flat = _flat(catalog)
         if format == "hdf5":
             kwargs.setdefault("serialize_meta", True)
         elif format not in METADATA_FORMATS:

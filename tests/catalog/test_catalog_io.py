@@ -209,6 +209,15 @@ def test_other_astropy_formats_round_trip_without_metadata(tmp_path, fmt):
     assert sorted(os.listdir(tmp_path)) == ["cands.txt"]
 
 
+def test_own_ra_dec_columns_are_not_overwritten_in_text_formats(tmp_path):
+    cat = sample_catalog()
+    cat["ra"] = np.zeros(len(cat))
+    with pytest.raises(ValueError, match="column\\(s\\) ra besides 'coord'"):
+        cat.write(tmp_path / "c.csv")
+    assert not (tmp_path / "c.csv").exists()
+    assert np.all(CandidateCatalog.read(cat.write(tmp_path / "c.ecsv"))["ra"] == 0)
+
+
 def test_csv_is_recognised_by_its_name(tmp_path):
     cat = sample_catalog()
     with pytest.warns(ClusterFinderWarning, match="metadata") as caught:
