@@ -30,6 +30,7 @@ import mmap
 import os
 import re
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +53,7 @@ __all__ = [
     "load_plane",
     "load_planes",
     "release_pages",
+    "zero_points_by_band",
 ]
 
 MASK_EXTNAMES = frozenset({"MASK", "DQ", "BPM", "FLAGS", "FLAG", "BADPIX"})
@@ -534,6 +536,10 @@ class BandImage:
         Where the image came from (file name or type), for messages and metadata.
     header : `~astropy.io.fits.Header` or None
         Its header, where it has one.
+    zero_point_origin : str
+        Where ``zero_point`` came from: ``"zero_points"`` (given by the caller),
+        ``"header"`` (the header or NDData metadata) or ``"default"``
+        (``default_zero_point`` of `load_band`, for pixels that state none).
 
     Examples
     --------
@@ -543,8 +549,8 @@ class BandImage:
     >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
     >>> wcs.wcs.cdelt = [-0.186 / 3600, 0.186 / 3600]
     >>> image = load_band((np.zeros((8, 8)), wcs), "i", zero_point=30)
-    >>> image.shape, image.zero_point, round(image.pixel_scale, 3)
-    ((8, 8), 30.0, 0.186)
+    >>> image.shape, image.zero_point, round(image.pixel_scale, 3), image.zero_point_origin
+    ((8, 8), 30.0, 0.186, 'zero_points')
     """
 
     band: str
@@ -555,6 +561,7 @@ class BandImage:
     gain: float | None = None
     source: str = ""
     header: object = None
+    zero_point_origin: str = ""
     _files: object = field(default=None, repr=False, compare=False)
 
     def close(self):
@@ -907,6 +914,80 @@ def load_plane(image, label, stack):
     return planes[0]
 
 
+def zero_points_by_band(zero_points, bands, *, name="zero_points"):
+    """The ``zero_points=`` option of a function that reads images, checked, band by band.
+
+    Every function that takes images (`clusterfinder.detection.detect_sources`,
+    `clusterfinder.scan.find_candidates`, `clusterfinder.scan.scan`,
+    `clusterfinder.scan.TiledImages`; `Cutout.from_images
+    <clusterfinder.Cutout.from_images>` the same way) takes ``zero_points=``: None
+    (every zero point read from the headers), one number for every band, or a dict
+    band -> number for some bands (the others read from their headers). A zero
+    point given replaces the header's.
+
+    Parameters
+    ----------
+    zero_points : None, float or dict
+        The option as given.
+    bands : sequence of str
+        The bands of the images; a dict naming another band is refused (a typo, or
+        the images of another field).
+    name : str, optional
+        The option's name, for the messages.
+
+    Returns
+    -------
+    dict
+        Band -> AB zero point (float), or None where the header is to be read.
+
+    Raises
+    ------
+    TypeError
+        For a value that is neither None, a number nor a dict.
+    ValueError
+        For a dict naming a band not among ``bands``, or an implausible zero point
+        (`~clusterfinder.utils.photometry.check_zero_point`; the message names the
+        band, as `Plane.resolve_zero_point` does).
+
+    Examples
+    --------
+    >>> zero_points_by_band(None, ("g", "i"))
+    {'g': None, 'i': None}
+    >>> zero_points_by_band(30, ("g", "i"))
+    {'g': 30.0, 'i': 30.0}
+    >>> zero_points_by_band({"i": 29.8}, ("g", "i"))
+    {'g': None, 'i': 29.8}
+    >>> zero_points_by_band({"r": 30}, ("g", "i"))
+    Traceback (most recent call last):
+    ...
+    ValueError: zero_points names band(s) ['r'] that are not among ('g', 'i')
+    """
+    bands = tuple(bands)
+    if zero_points is None:
+        return dict.fromkeys(bands)
+    if isinstance(zero_points, Mapping):
+        unknown = [band for band in zero_points if band not in bands]
+        if unknown:
+            raise ValueError(f"{name} names band(s) {sorted(unknown)} that are not among {bands}")
+        return {
+            band: None
+            if zero_points.get(band) is None
+            else check_zero_point(zero_points[band], f"the zero point given for band {band!r}")
+            for band in bands
+        }
+    if isinstance(zero_points, (bool, np.bool_)) or not isinstance(
+        zero_points, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(
+            f"{name} must be None, a number or a dict band -> zero point; got "
+            f"{type(zero_points).__name__}"
+        )
+    return {
+        band: check_zero_point(zero_points, f"the zero point given for band {band!r}")
+        for band in bands
+    }
+
+
 def load_band(
     image,
     band,
@@ -932,7 +1013,8 @@ def load_band(
         AB zero point; read from the header (``PHOTZP``, ``MAGZPT``...) otherwise.
     default_zero_point : float, optional
         Zero point for arrays and NDData that carry none; without it they are an error.
-        FITS images must always state theirs.
+        FITS images must always state theirs. The `BandImage` records which was used
+        (``zero_point_origin``).
     saturation, gain : float, optional
         Saturation level (counts) and gain (e-/count); read from the header
         (``SATURATE``, ``GAIN``) otherwise, or left unknown.
@@ -971,6 +1053,12 @@ def load_band(
                 f"{label} ({plane.label}) has no celestial WCS: sources cannot be placed on "
                 "it (add CTYPE/CRVAL/CRPIX/CD keywords to its header)"
             )
+        if zero_point is not None:
+            origin = "zero_points"
+        elif plane.zero_point is not None or plane.zero_point_problem is not None:
+            origin = "header"
+        else:
+            origin = "default"
         zero_point = plane.resolve_zero_point(
             zero_point, band=band, label=label, default=default_zero_point
         )
@@ -983,6 +1071,7 @@ def load_band(
             gain=float(gain) if gain is not None else plane.gain,
             source=_source(image),
             header=plane.header,
+            zero_point_origin=origin,
             _files=own,
         )
     except BaseException:

@@ -15,11 +15,13 @@ import importlib.metadata
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
+from astropy.io.registry import UnifiedReadWriteMethod
 from astropy.table import QTable, Table
 
 from ..galaxy import M31, GalaxyGeometry
 from ..utils.photometry import as_magnitude
 from ..utils.validation import check_threshold
+from .io import CatalogRead, CatalogWrite, register_catalog_formats
 
 __all__ = ["FLAG_COLUMNS", "REQUIRED_COLUMNS", "CandidateCatalog", "provenance"]
 
@@ -232,54 +234,13 @@ class CandidateCatalog(QTable):
 
     # -- I/O -------------------------------------------------------------------------
 
-    def write(self, path, *, format=None, overwrite=False):
-        """Write the catalogue to ECSV, FITS or VOTable, atomically.
+    #: Read a catalogue from a file in any astropy table format: see
+    #: `~clusterfinder.catalog.io.CatalogRead`.
+    read = UnifiedReadWriteMethod(CatalogRead)
 
-        Parameters
-        ----------
-        path : str or `~pathlib.Path`
-            Output file; the format follows the extension (``.ecsv``; ``.fits``,
-            ``.fit``, ``.fits.gz``; ``.xml``, ``.vot``, ``.votable``) unless given.
-        format : {"ecsv", "fits", "votable"}, optional
-            Overrides the extension.
-        overwrite : bool, optional
-            Replace an existing file.
-
-        Returns
-        -------
-        `~pathlib.Path`
-            The path written.
-
-        Notes
-        -----
-        ECSV keeps everything (the SkyCoord with its frame, units, meta). FITS keeps
-        the SkyCoord through astropy's mixin serialisation and the meta as one JSON
-        header keyword (``CFMETA``). VOTable stores the coordinates as ``ra``/``dec``
-        columns in degrees and the meta as a JSON ``INFO`` element; `read` rebuilds
-        both.
-        """
-        from .io import write_catalog
-
-        return write_catalog(self, path, format=format, overwrite=overwrite)
-
-    @classmethod
-    def read(cls, path, *, format=None):
-        """Read a catalogue written by `write` (ECSV, FITS or VOTable).
-
-        Parameters
-        ----------
-        path : str or `~pathlib.Path`
-            The file; the format follows the extension unless given.
-        format : {"ecsv", "fits", "votable"}, optional
-            Overrides the extension.
-
-        Returns
-        -------
-        `CandidateCatalog`
-        """
-        from .io import read_catalog
-
-        return read_catalog(cls, path, format=format)
+    #: Write the catalogue to a file in any astropy table format, atomically: see
+    #: `~clusterfinder.catalog.io.CatalogWrite`.
+    write = UnifiedReadWriteMethod(CatalogWrite)
 
     # -- selections ------------------------------------------------------------------
 
@@ -469,6 +430,7 @@ class CandidateCatalog(QTable):
         size=48,
         bands=("g", "i"),
         title=None,
+        zero_points=None,
         overwrite=False,
         progress_bar=False,
     ):
@@ -480,6 +442,9 @@ class CandidateCatalog(QTable):
 
         Parameters
         ----------
+        zero_points : float or dict, optional
+            AB zero point of the ``images`` (one number, or a dict band -> number),
+            replacing their headers'; an image without one is refused.
         overwrite : bool, optional
             Replace an existing page ``output``; by default it is refused (with
             `FileExistsError`) before any stamp is made.
@@ -499,6 +464,10 @@ class CandidateCatalog(QTable):
             size=size,
             bands=bands,
             title=title,
+            zero_points=zero_points,
             overwrite=overwrite,
             progress_bar=progress_bar,
         )
+
+
+register_catalog_formats(CandidateCatalog)

@@ -4,6 +4,7 @@ import webbrowser
 from pathlib import Path
 
 from ..utils.outputs import check_output_file
+from .options import add_zero_points_option, parse_zero_points
 
 __all__ = ["add_parser", "interrupted", "run"]
 
@@ -32,6 +33,7 @@ def add_parser(subparsers):
         default=None,
         help="images to cut the stamps from, e.g. g=field_g.fits i=field_i.fits",
     )
+    add_zero_points_option(parser, missing="an image without one is refused")
     parser.add_argument(
         "--output",
         default=None,
@@ -135,6 +137,7 @@ def run(args):
 
     catalog = read_catalog(args.catalog)
     images = parse_images(args.images)
+    zero_points = parse_zero_points(args.zero_points)
     output = args.output
     if output is None:
         source = Path(args.catalog)
@@ -155,6 +158,7 @@ def run(args):
         size=args.size,
         bands=tuple(args.bands),
         title=args.title,
+        zero_points=zero_points,
         overwrite=args.overwrite,
         progress_bar=not args.no_progress,
     )

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..utils.outputs import check_output_dir, check_output_file
+from .options import add_zero_points_option, parse_zero_points
 
 __all__ = ["add_parser", "interrupted", "run"]
 
@@ -63,6 +64,7 @@ def add_parser(subparsers):
         metavar="ADDRESS",
         help="address of a Dask scheduler (e.g. tcp://host:8786) to run the units on",
     )
+    add_zero_points_option(parser, missing="a field whose image has none is skipped")
     parser.add_argument("--tile-size", type=int, default=4096, help="tile side (default 4096)")
     parser.add_argument("--batch-size", type=int, default=256, help="stamps per batch (256)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda... (default auto)")
@@ -146,6 +148,7 @@ def run(args):
     from clusterfinder.scan import scan
 
     _check_output(args)
+    zero_points = parse_zero_points(args.zero_points)
     model_path = resolve_weights(args.model)
     bands = ClusterClassifier.load(model_path).bands
     fields = _fields(args.images, bands)
@@ -172,6 +175,7 @@ def run(args):
             batch_size=args.batch_size,
             device=args.device,
             tile_size=args.tile_size,
+            zero_points=zero_points,
             keep_all=args.keep_all,
             resume=args.resume,
             overwrite=args.overwrite,

@@ -280,8 +280,14 @@ def detect_sources(
         times its radius, on bright (``detection_snr`` > 50), isolated, unflagged
         sources, which makes point-source magnitudes close to total ones; the
         values are in ``meta["detection"]["aperture_correction_mag"]``.
-    zero_points, saturation, gain : float or dict, optional
-        Override the header values (``PHOTZP``, ``SATURATE``, ``GAIN``).
+    zero_points : float or dict, optional
+        AB zero point of each band's image (one number for every band, or a dict
+        band -> number), replacing the header's (``PHOTZP``, ``MAGZPT``, ``MAGZP``,
+        ``ZEROPT``) or the NDData ``meta``'s. An image that has none is refused: a
+        wrong flux scale would give wrong magnitudes silently. The values used are
+        in ``meta["detection"]["zero_points"]``.
+    saturation, gain : float or dict, optional
+        Override the header values (``SATURATE``, ``GAIN``).
     tile_size : int, optional
         Side of the tiles processed one at a time (pixels of the detection grid).
         The result does not depend on it (nor on ``tile_margin``): see below.
@@ -560,6 +566,7 @@ def _detect(
         "kernel_fwhm_arcsec": float(kernel_sigma * 2 * np.sqrt(2 * np.log(2)) * ref.pixel_scale),
         "background": background,
         "zero_points": {band: loaded[band].zero_point for band in bands},
+        "zero_point_origins": {band: loaded[band].zero_point_origin for band in bands},
         "flux_zero_point": REFERENCE_ZEROPOINT,
         "images": {band: loaded[band].source for band in bands},
         "aperture_correction_mag": dict(corrections or {}),

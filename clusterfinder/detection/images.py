@@ -9,7 +9,7 @@ Detection works on one image per band: a multi-extension mosaic is refused with 
 clear message (give one extension, or one file per CCD).
 """
 
-from ..images import BandImage, load_band
+from ..images import BandImage, load_band, zero_points_by_band
 
 __all__ = ["BandImage", "load_images"]
 
@@ -31,8 +31,10 @@ def load_images(images, *, bands=None, zero_points=None, saturation=None, gain=N
     bands : sequence of str, optional
         Bands to use, in this order; all keys of ``images`` by default.
     zero_points : float or dict, optional
-        AB zero points (one for all bands, or band -> value); read from the header
-        (``PHOTZP``, ``MAGZPT``...) otherwise. Required for arrays without header.
+        AB zero points (one for all bands, or band -> value, see
+        `clusterfinder.images.zero_points_by_band`); read from the header
+        (``PHOTZP``, ``MAGZPT``...) or NDData ``meta`` otherwise. An image without a
+        zero point is an error (arrays without a header always need one).
     saturation, gain : float or dict, optional
         Saturation level (counts) and gain (e-/count); read from the header
         (``SATURATE``, ``GAIN``) otherwise, or left unknown.
@@ -69,13 +71,14 @@ def load_images(images, *, bands=None, zero_points=None, saturation=None, gain=N
         raise ValueError(
             f"bands {missing} are not in images (which has {', '.join(map(str, images))})"
         )
+    given = zero_points_by_band(zero_points, tuple(images))
     loaded = {}
     try:
         for band in bands:
             loaded[band] = load_band(
                 images[band],
                 band,
-                zero_point=_per_band(zero_points, band),
+                zero_point=given[band],
                 saturation=_per_band(saturation, band),
                 gain=_per_band(gain, band),
             )

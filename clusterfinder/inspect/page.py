@@ -95,7 +95,7 @@ def _stamps_from(cutouts, bands, n, progress_bar):
     )
 
 
-def _cut(images, catalog, bands, size, progress_bar):
+def _cut(images, catalog, bands, size, progress_bar, zero_points=None):
     from ..cutout import Cutout
 
     if not isinstance(images, dict):
@@ -108,6 +108,7 @@ def _cut(images, catalog, bands, size, progress_bar):
         catalog["coord"],
         size=size,
         bands=bands,
+        zero_points=zero_points,
         off_image="mask",
         progress_bar=progress_bar,
     )
@@ -192,6 +193,7 @@ def make_inspection_page(
     size=48,
     bands=("g", "i"),
     title=None,
+    zero_points=None,
     overwrite=False,
     progress_bar=False,
 ):
@@ -225,6 +227,10 @@ def make_inspection_page(
         One to three bands for the composite, bluest first.
     title : str, optional
         Title of the page.
+    zero_points : float or dict, optional
+        AB zero point of the ``images`` (one number, or a dict band -> number),
+        replacing their headers'; as for `Cutout.from_images
+        <clusterfinder.Cutout.from_images>`, an image without one is refused.
     overwrite : bool, optional
         Replace an existing ``output``.
     progress_bar : bool, optional
@@ -271,7 +277,7 @@ def make_inspection_page(
     inputs = {f"images[{band!r}]": image for band, image in pairs}
     output = check_output_file(output, overwrite=overwrite, inputs=inputs, name="output")
     if images is not None:
-        cutouts = _cut(images, catalog, bands, int(size), progress_bar)
+        cutouts = _cut(images, catalog, bands, int(size), progress_bar, zero_points)
     if cutouts is not None:
         stamps = _stamps_from(cutouts, bands, len(catalog), progress_bar)
     else:

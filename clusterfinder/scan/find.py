@@ -449,6 +449,7 @@ def find_candidates(
     batch_size=256,
     device="auto",
     tile_size=4096,
+    zero_points=None,
     progress_bar=False,
     keep_all=False,
 ):
@@ -461,8 +462,8 @@ def find_candidates(
         ``cutout_size`` sets the stamps.
     images : dict
         Band -> FITS path (memory-mapped), HDU, HDUList, `~astropy.nddata.NDData`
-        or ``(array, WCS)``. Every image needs a celestial WCS; its zero point is
-        read from ``PHOTZP`` (arrays without a header are taken to be on 30 AB).
+        or ``(array, WCS)``. Every image needs a celestial WCS and a photometric
+        zero point (see ``zero_points``).
     sources : `~astropy.table.Table`, optional
         The sources to classify: a SkyCoord column ``coord`` (or ``ra``/``dec`` in
         degrees) and any other columns (magnitudes ``mag_<band>``...), which are
@@ -478,6 +479,16 @@ def find_candidates(
         ``"auto"``, ``"cpu"``, ``"cuda"``...
     tile_size : int, optional
         Side of the tiles, in pixels of the reference band, in which images are read.
+    zero_points : float or dict, optional
+        AB zero point of each band's image: one number for every band, or a dict
+        band -> number (the other bands read from their headers). By default it is
+        read from the header (``PHOTZP``, ``MAGZPT``, ``MAGZP``, ``ZEROPT``) or the
+        NDData ``meta``. A FITS image without one is refused, as in
+        `Cutout.from_images <clusterfinder.Cutout.from_images>`. An array or NDData
+        without one is still taken to be on 30 AB, with an
+        `~astropy.utils.exceptions.AstropyDeprecationWarning`: that default is
+        deprecated and will become an error. The zero points used, and where each
+        came from, are in the catalogue's ``meta``.
     progress_bar : bool, optional
         Show a progress bar over the tiles.
     keep_all : bool, optional
@@ -489,8 +500,10 @@ def find_candidates(
         One row per source kept, in the order of ``sources`` (tile by tile for
         detected sources): the source columns, ``x``, ``y``, ``prob_cluster``,
         ``flag_edge``, ``flag_masked``. ``meta`` holds the provenance (weights name
-        and sha256, threshold, package versions, date, images). An empty catalogue
-        (and a warning) when there is no source on the images.
+        and sha256, threshold, package versions, date, images) and the
+        ``zero_points`` used (band -> AB) with their ``zero_point_origins`` (band ->
+        ``"zero_points"``, ``"header"`` or ``"default"``). An empty catalogue (and
+        a warning) when there is no source on the images.
 
     Raises
     ------
@@ -516,22 +529,27 @@ def find_candidates(
     >>> sources = QTable({"coord": wcs.pixel_to_world([20, 70], [30, 60]),
     ...                   "mag_g": [20.1, 21.5]})
     >>> clf = ClusterClassifier("small_cnn", cutout_size=16, threshold=0.0)
-    >>> cands = find_candidates(clf, images, sources, device="cpu")
+    >>> cands = find_candidates(clf, images, sources, device="cpu", zero_points=30)
     >>> len(cands), cands["x"].round(3).tolist(), cands.meta["threshold"]
     (2, [20.0, 70.0], 0.0)
+    >>> cands.meta["zero_points"], cands.meta["zero_point_origins"]["g"]
+    ({'g': 30.0, 'i': 30.0}, 'zero_points')
     """
     identity = model_identity(classifier)
     threshold = check_threshold(threshold, classifier)
     batch_size = validation.check_batch_size(batch_size)
     if sources is not None:
         sources = check_sources(sources)
-    with TiledImages(images, bands=tuple(classifier.bands), tile_size=tile_size) as field:
+    with TiledImages(
+        images, bands=tuple(classifier.bands), tile_size=tile_size, zero_points=zero_points
+    ) as field:
         # Before the long work: the images must be what the model reads.
         check_field(field, classifier, images)
         rows, n_sources = _search_field(
             field, sources, classifier, threshold, batch_size, device, keep_all, progress_bar
         )
         names = field.names
+        used = {"zero_points": field.zero_points, "zero_point_origins": field.zero_point_origins}
     if rows:
         table = rows[0] if len(rows) == 1 else vstack(rows, metadata_conflicts="silent")
     else:
@@ -551,7 +569,12 @@ def find_candidates(
         identity=identity,
         threshold=threshold,
         images=names,
-        meta={"keep_all": bool(keep_all), "tile_size": int(tile_size), "n_sources": n_sources},
+        meta={
+            "keep_all": bool(keep_all),
+            "tile_size": int(tile_size),
+            "n_sources": n_sources,
+            **used,
+        },
     )
 
 

@@ -53,6 +53,7 @@ _MUST_MATCH = {
     "keep_all": "keep_all setting",
     "sources_sha256": "source list",
     "fields": "field list",
+    "zero_points": "zero_points",
 }
 
 

@@ -21,6 +21,7 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord, search_around_sky
 
+from ..images import zero_points_by_band
 from ..utils import ClusterFinderWarning
 from ..utils import progress_bar as _progress_bar
 from ..utils.validation import check_batch_size, check_radius
@@ -206,7 +207,8 @@ def run_unit(images, bands, tile_size, tile_index, sources, classifier, options)
     classifier : `~clusterfinder.ClusterClassifier`
         The model.
     options : dict
-        ``threshold``, ``batch_size``, ``device``, ``keep_all``, ``field`` (its name).
+        ``threshold``, ``batch_size``, ``device``, ``keep_all``, ``field`` (its name)
+        and ``zero_points`` (band -> AB zero point or None, as given to `scan`).
 
     Returns
     -------
@@ -215,7 +217,9 @@ def run_unit(images, bands, tile_size, tile_index, sources, classifier, options)
     n_sources : int
         How many sources were classified.
     """
-    with TiledImages(images, bands=bands, tile_size=tile_size) as field:
+    with TiledImages(
+        images, bands=bands, tile_size=tile_size, zero_points=options.get("zero_points")
+    ) as field:
         tile = field.tiles[tile_index]
         if sources is None:
             sources = detect_in_tile(field, tile, int(classifier.cutout_size))
@@ -236,7 +240,7 @@ def run_unit(images, bands, tile_size, tile_index, sources, classifier, options)
     return rows, len(sources)
 
 
-def _open_fields(fields, bands, tile_size, failures):
+def _open_fields(fields, bands, tile_size, failures, zero_points=None):
     """Open every field (headers only); those that cannot be read are None in the list.
 
     ``failures`` receives ``(name, exception)`` for each of them. The caller closes
@@ -246,7 +250,9 @@ def _open_fields(fields, bands, tile_size, failures):
     try:
         for name, images in fields:
             try:
-                field = TiledImages(images, bands=bands, tile_size=tile_size)
+                field = TiledImages(
+                    images, bands=bands, tile_size=tile_size, zero_points=zero_points
+                )
             except READ_ERRORS as exc:
                 failures.append((name, exc))
                 opened.append(None)
@@ -319,6 +325,7 @@ def scan(
     batch_size=256,
     device="auto",
     tile_size=4096,
+    zero_points=None,
     keep_all=False,
     radius=0.5 * u.arcsec,
     resume=True,
@@ -348,6 +355,13 @@ def scan(
         As for `~clusterfinder.ClusterClassifier.predict_proba`.
     tile_size : int, optional
         Side of a tile (a unit of work), in pixels.
+    zero_points : float or dict, optional
+        AB zero point of the images of each band, for every field: one number for
+        every band, or a dict band -> number (the other bands read from their
+        headers). By default each image's is read from its header (``PHOTZP``,
+        ``MAGZPT``, ``MAGZP``, ``ZEROPT``); a field whose image has none is refused
+        like an unreadable one (listed in ``failed``). A scan resumes only with the
+        same ``zero_points``.
     keep_all : bool, optional
         Keep every source, not only candidates.
     radius : `~astropy.units.Quantity`, optional
@@ -370,7 +384,8 @@ def scan(
     `~clusterfinder.CandidateCatalog`
         The merged catalogue (also written to ``output/candidates.ecsv``), with a
         ``field`` column and ``n_detections``; ``meta`` holds the provenance, the
-        fields, the number of sources classified and the ``failed`` list.
+        fields, the number of sources classified, the ``failed`` list and the zero
+        points used (``field_zero_points``: field -> band -> AB zero point).
 
     Raises
     ------
@@ -415,6 +430,8 @@ def scan(
     tile_size = check_tile_size(tile_size)
     radius = check_radius(radius)
     fields = _normalise_fields(fields, bands)
+    given = zero_points_by_band(zero_points, bands)
+    given = None if all(value is None for value in given.values()) else given
     if sources is not None:
         sources = check_sources(sources).copy(copy_data=False)
         sources["source_index"] = np.arange(len(sources))
@@ -432,13 +449,20 @@ def scan(
         "n_input_sources": None if sources is None else len(sources),
         "fields": [{"name": name, "images": images} for name, images in fields],
     }
+    if given is not None:
+        settings["zero_points"] = given
     inputs = {"the classifier": model_path}
     for name, images in fields:
         inputs.update({f"the {band} image of field {name!r}": images[band] for band in images})
     # The plan is made from the headers of every field; a field the model cannot read
     # (another pixel scale, g and i swapped) is refused before the output is touched.
     failures = []
-    opened = _open_fields(fields, bands, tile_size, failures)
+    opened = _open_fields(fields, bands, tile_size, failures, given)
+    field_zero_points = {
+        name: field.zero_points
+        for (name, _), field in zip(fields, opened, strict=True)
+        if field is not None
+    }
     try:
         _check_fields(fields, opened, clf)
         journal = ScanJournal.start(
@@ -457,6 +481,7 @@ def scan(
         "batch_size": int(batch_size),
         "device": device,
         "keep_all": bool(keep_all),
+        "zero_points": given,
     }
 
     def finished(unit, rows, n_sources):
@@ -494,10 +519,10 @@ def scan(
             failed=failed,
             progress_bar=progress_bar,
         )
-    return _finish(journal, units, identity, threshold, fields, radius)
+    return _finish(journal, units, identity, threshold, fields, radius, field_zero_points)
 
 
-def _finish(journal, units, identity, threshold, fields, radius):
+def _finish(journal, units, identity, threshold, fields, radius, field_zero_points):
     """Merge the parts of every finished unit and write the catalogue."""
     done = journal.done_units()
     finished = sorted((k, t) for k, t, _ in units if (k, t) in done)
@@ -531,6 +556,7 @@ def _finish(journal, units, identity, threshold, fields, radius):
             "n_sources": n_sources,
             "failed": manifest["failed"],
             "dedup_radius_arcsec": float(radius.to_value(u.arcsec)),
+            "field_zero_points": field_zero_points,
         },
     )
     catalog.write(journal.catalog_path, overwrite=True)

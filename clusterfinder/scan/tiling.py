@@ -15,11 +15,13 @@ different pixel grids.
 import contextlib
 import dataclasses
 import os
+import warnings
 
 import numpy as np
 from astropy.coordinates import SkyCoord
+from astropy.utils.exceptions import AstropyDeprecationWarning
 
-from ..images import BandImage, load_band, release_pages
+from ..images import BandImage, load_band, release_pages, zero_points_by_band
 from ..utils.photometry import REFERENCE_ZEROPOINT, zero_point_scale
 
 __all__ = ["BandImage", "Tile", "TiledImages", "assign_to_tiles", "make_tiles", "open_images"]
@@ -125,17 +127,38 @@ def _describe(value):
     return f"<{type(value).__name__}>"
 
 
-def _band_image(band, value, stack):
+def _band_image(band, value, stack, zero_point):
     """Open one entry of an ``images`` dict as a `~clusterfinder.images.BandImage`.
 
-    Arrays and NDData without a zero point are taken to be on zero point 30.
+    ``zero_point`` (from ``zero_points=``) replaces the header's. Arrays and NDData
+    that state no zero point are taken to be on 30 AB (``zero_point_origin`` is
+    ``"default"``; `TiledImages` warns that this is deprecated). FITS images must
+    state theirs (or be given one).
     """
     return load_band(
         value,
         band,
         label=f"the image of band {band!r}",
+        zero_point=zero_point,
         default_zero_point=REFERENCE_ZEROPOINT,
         stack=stack,
+    )
+
+
+def _warn_default_zero_points(images):
+    """Warn that images taken to be on 30 AB for want of a zero point will be refused."""
+    bands = [band for band, image in images.items() if image.zero_point_origin == "default"]
+    if not bands:
+        return
+    which = ", ".join(f"{band!r} ({images[band].source})" for band in bands)
+    spelling = ", ".join(f"{band!r}: {REFERENCE_ZEROPOINT:g}" for band in bands)
+    warnings.warn(
+        f"the image(s) of band(s) {which} state no photometric zero point: they are taken to "
+        f"be on {REFERENCE_ZEROPOINT:g} AB, but this default is deprecated and will be an "
+        "error, as it is for Cutout.from_images and detect_sources; pass "
+        f"zero_points={{{spelling}}} (or the images' own zero points) to keep this result",
+        AstropyDeprecationWarning,
+        stacklevel=4,
     )
 
 
@@ -147,13 +170,22 @@ class TiledImages:
     images : dict
         Band -> FITS path, HDU, HDUList, `~astropy.nddata.NDData` or ``(array, WCS)``.
         Each band is read by `clusterfinder.images.load_band` and must hold one
-        science image. Files are memory-mapped; a zero point is read from the header
-        (``PHOTZP``...); arrays and NDData without one are taken to be on zero point 30.
+        science image. Files are memory-mapped.
     bands : sequence of str, optional
         The bands to use, in order (default: the keys of ``images``). The first is
         the reference band whose grid is tiled.
     tile_size : int, optional
         Side of a tile in pixels of the reference band.
+    zero_points : float or dict, optional
+        AB zero point of each band's image (one number for every band, or a dict
+        band -> number; see `clusterfinder.images.zero_points_by_band`), replacing
+        the header's (``PHOTZP``, ``MAGZPT``, ``MAGZP``, ``ZEROPT``) or the NDData
+        ``meta``'s. A FITS image without one is refused. An array or NDData without
+        one is taken to be on 30 AB with an
+        `~astropy.utils.exceptions.AstropyDeprecationWarning`: that default is
+        deprecated and will become an error, as in `Cutout.from_images
+        <clusterfinder.Cutout.from_images>` and
+        `~clusterfinder.detection.detect_sources`.
 
     Attributes
     ----------
@@ -161,6 +193,11 @@ class TiledImages:
         Band -> `~clusterfinder.images.BandImage`.
     names : dict
         Band -> where each image came from (path, or ``<type>``).
+    zero_points : dict
+        Band -> the AB zero point used.
+    zero_point_origins : dict
+        Band -> where it came from: ``"zero_points"``, ``"header"`` or ``"default"``
+        (the deprecated 30 AB).
 
     Examples
     --------
@@ -170,12 +207,12 @@ class TiledImages:
     >>> wcs = WCS(naxis=2)
     >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
     >>> wcs.wcs.crval, wcs.wcs.cdelt = [10.0, 41.0], [-5e-5, 5e-5]
-    >>> field = TiledImages({"g": (np.zeros((300, 200)), wcs)}, tile_size=128)
-    >>> field.shape, len(field.tiles)
-    ((300, 200), 6)
+    >>> field = TiledImages({"g": (np.zeros((300, 200)), wcs)}, tile_size=128, zero_points=27.5)
+    >>> field.shape, len(field.tiles), field.zero_points, field.zero_point_origins
+    ((300, 200), 6, {'g': 27.5}, {'g': 'zero_points'})
     """
 
-    def __init__(self, images, *, bands=None, tile_size=4096):
+    def __init__(self, images, *, bands=None, tile_size=4096, zero_points=None):
         if not isinstance(images, dict) or not images:
             raise TypeError(
                 f"images must be a non-empty dict of band -> image; got {type(images).__name__}"
@@ -189,13 +226,21 @@ class TiledImages:
             )
         self.bands = bands
         self.tile_size = check_tile_size(tile_size)
+        given = zero_points_by_band(zero_points, tuple(images))
         self._files = contextlib.ExitStack()
         try:
-            self.images = {band: _band_image(band, images[band], self._files) for band in bands}
+            self.images = {
+                band: _band_image(band, images[band], self._files, given[band]) for band in bands
+            }
         except BaseException:
             self.close()
             raise
+        _warn_default_zero_points(self.images)
         self.names = {band: _describe(images[band]) for band in bands}
+        self.zero_points = {band: image.zero_point for band, image in self.images.items()}
+        self.zero_point_origins = {
+            band: image.zero_point_origin for band, image in self.images.items()
+        }
         self.reference = self.images[bands[0]]
         self.tiles = make_tiles(self.shape, self.tile_size)
         self.shared_grid = all(
@@ -305,7 +350,7 @@ class TiledImages:
         return blocks, zero_points
 
 
-def open_images(images, *, bands=None, tile_size=4096):
+def open_images(images, *, bands=None, tile_size=4096, zero_points=None):
     """Open the bands of one field lazily; see `TiledImages`.
 
     Examples
@@ -315,10 +360,10 @@ def open_images(images, *, bands=None, tile_size=4096):
     >>> from clusterfinder.scan import open_images
     >>> wcs = WCS(naxis=2)
     >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    >>> open_images({"g": (np.zeros((64, 64)), wcs)}, tile_size=32).shape
+    >>> open_images({"g": (np.zeros((64, 64)), wcs)}, tile_size=32, zero_points=30).shape
     (64, 64)
     """
-    return TiledImages(images, bands=bands, tile_size=tile_size)
+    return TiledImages(images, bands=bands, tile_size=tile_size, zero_points=zero_points)
 
 
 def as_skycoord(value, name="coords"):

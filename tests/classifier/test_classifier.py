@@ -198,7 +198,7 @@ def test_find_candidates_shortcut():
     images = {b: (np.zeros((100, 100), np.float32), wcs) for b in ("g", "i")}
     sources = QTable({"coord": wcs.pixel_to_world([20, 70], [30, 60]), "mag_g": [20.1, 21.5]})
     clf = ClusterClassifier("small_cnn", cutout_size=16, threshold=0.0)
-    cands = clf.find_candidates(images, sources, device="cpu")
+    cands = clf.find_candidates(images, sources, device="cpu", zero_points=30)
     assert len(cands) == 2
     stamps = Cutout.from_images(images, sources["coord"], size=16, zero_points=30)
     expected = clf.predict_proba(stamps)

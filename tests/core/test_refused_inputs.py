@@ -5,6 +5,8 @@ expected, not in a traceback from deep inside numpy, astropy or wcslib. Each gro
 below is one kind of bad input; every test here failed before the input was checked.
 """
 
+import warnings
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -123,6 +125,56 @@ def test_implausible_explicit_zero_points_are_refused():
     for value in (-99, 0, 1000, NAN):
         with pytest.raises(ValueError, match=rf"the zero point given for band 'g' = {value}"):
             load_images({"g": data}, zero_points=value)
+
+
+def _entry_points():
+    """Every function that reads images, called on ``images`` with ``zero_points``."""
+    from clusterfinder.detection import detect_sources
+    from clusterfinder.scan import TiledImages, find_candidates
+
+    class Model:  # the least a search needs of a classifier
+        bands, cutout_size, threshold = ("g",), 3, 0.5
+
+        def __init__(self):
+            self.source_metadata = {"name": "m", "sha256": "0" * 64}
+
+        def predict_proba(self, cutout, **kwargs):
+            return np.zeros(len(cutout))
+
+    positions = make_wcs().pixel_to_world([5.0], [5.0])
+    return {
+        "Cutout.from_images": lambda images, **kw: Cutout.from_images(
+            images, positions, size=3, **kw
+        ),
+        "detect_sources": lambda images, **kw: detect_sources(images, **kw),
+        "find_candidates": lambda images, **kw: find_candidates(
+            Model(), images, QTable({"coord": positions}), **kw
+        ),
+        "TiledImages": lambda images, **kw: TiledImages(images, **kw).close(),
+    }
+
+
+@pytest.mark.parametrize("entry", list(_entry_points()))
+def test_one_zero_point_policy_for_every_image_reader(tmp_path, entry):
+    call = _entry_points()[entry]
+    path = tmp_path / "bare_g.fits"
+    image = np.random.default_rng(1).normal(0.0, 1.0, (20, 20)).astype(np.float32)
+    fits.PrimaryHDU(image, header=image_header(PHOTZP=None)).writeto(path)
+    # A FITS image without a zero point is refused by every entry point, alike.
+    with pytest.raises(ValueError, match=r"no photometric zero point for band 'g' .*zero_points="):
+        call({"g": path})
+    # ... and read by all of them once one is given, as a number or per band.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ClusterFinderWarning)  # empty detections
+        call({"g": path}, zero_points=30)
+        call({"g": path}, zero_points={"g": 30})
+    # A zero point for a band that is not there, or that is not a number, is refused.
+    with pytest.raises(ValueError, match=r"zero_points names band\(s\) \['r'\]"):
+        call({"g": path}, zero_points={"r": 30})
+    with pytest.raises(TypeError, match=r"zero_points must be None, a number"):
+        call({"g": path}, zero_points="30")
+    with pytest.raises(ValueError, match=r"the zero point given for band 'g' = -99"):
+        call({"g": path}, zero_points=-99)
 
 
 # -- world coordinate systems ---------------------------------------------------------------

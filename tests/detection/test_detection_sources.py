@@ -173,6 +173,12 @@ def test_image_forms(tmp_path):
     direct = detect_sources({"i": (image, wcs)}, zero_points=27.5)
     np.testing.assert_allclose(from_path["mag_i"], direct["mag_i"], atol=1e-4)
     assert from_path.meta["detection"]["images"] == {"i": "field_i.fits"}
+    # Where each zero point came from is recorded; a given one replaces the header's.
+    assert from_path.meta["detection"]["zero_point_origins"] == {"i": "header"}
+    assert direct.meta["detection"]["zero_point_origins"] == {"i": "zero_points"}
+    replaced = detect_sources({"i": path}, zero_points={"i": 27.5})
+    assert replaced.meta["detection"]["zero_points"] == {"i": 27.5}
+    assert replaced.meta["detection"]["zero_point_origins"] == {"i": "zero_points"}
 
 
 def test_empty_field_warns_and_has_columns():
@@ -198,6 +204,9 @@ def test_empty_field_warns_and_has_columns():
         ({"npixels": 0}, ValueError, "npixels"),
         ({"background": "median"}, ValueError, "background"),
         ({"tile_size": 4}, ValueError, "tile_size"),
+        ({"zero_points": {"r": 30}}, ValueError, r"zero_points names band\(s\) \['r'\]"),
+        ({"zero_points": "30"}, TypeError, "zero_points must be None, a number"),
+        ({"zero_points": {"i": 0}}, ValueError, r"given for band 'i' = 0 is not a plausible"),
     ],
 )
 def test_bad_input(kwargs, error, match):

@@ -62,6 +62,25 @@ def test_writes_a_page_beside_the_catalogue(field, capsys):
     assert args.func(args) == 0
 
 
+def test_zero_points_option(field, tmp_path):
+    path, images, _ = field
+    bare = {}
+    for band, image in images.items():  # the same images without PHOTZP
+        with fits.open(image) as hdul:
+            header = hdul[0].header.copy()
+            del header["PHOTZP"]
+            bare[band] = tmp_path / f"bare_{band}.fits"
+            fits.PrimaryHDU(hdul[0].data, header=header).writeto(bare[band])
+    argv = [str(path), "--images", f"g={bare['g']}", f"i={bare['i']}", "--no-progress"]
+    with pytest.raises(ValueError, match=r"no photometric zero point .*zero_points="):
+        inspect_cli.run(parse([*argv, "--output", str(tmp_path / "a.html")]))
+    assert not (tmp_path / "a.html").exists()
+    args = parse([*argv, "--output", str(tmp_path / "a.html"), "--zero-points", "g=30", "i=30"])
+    assert args.func(args) == 0
+    with pytest.raises(ValueError, match="--zero-points: 'x' is not a number"):
+        inspect_cli.run(parse([*argv, "--output", str(tmp_path / "b.html"), "--zero-points", "x"]))
+
+
 def test_bad_arguments(field, tmp_path):
     path, images, _ = field
     with pytest.raises(ValueError, match="BAND=FILE"):

@@ -11,6 +11,7 @@ from astropy.io import fits
 from astropy.table import QTable
 from astropy.wcs import WCS
 
+from clusterfinder import CandidateCatalog
 from clusterfinder.inspect import catalog_id, make_inspection_page
 
 
@@ -137,3 +138,23 @@ def test_empty_catalogue(make_catalog, tmp_path):
     page = make_inspection_page(make_catalog(3)[:0], output=tmp_path / "p.html")
     data = embedded(page)[1]
     assert data["n"] == 0 and data["stamps"] == [] and data["columns"]["id"] == []
+
+
+def test_page_cut_from_images_takes_zero_points(tmp_path):
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [10.68, 41.27]
+    wcs.wcs.crpix = [50.5, 50.5]
+    wcs.wcs.cdelt = [-0.186 / 3600, 0.186 / 3600]
+    data = np.random.default_rng(2).normal(0, 1, (100, 100)).astype(np.float32)
+    images = {band: (data, wcs) for band in ("g", "i")}  # arrays: no zero point
+    table = QTable({"coord": wcs.pixel_to_world([50], [50]), "prob_cluster": [0.9]})
+    with pytest.raises(ValueError, match=r"no photometric zero point .*zero_points="):
+        make_inspection_page(table, images, output=tmp_path / "p.html", size=16)
+    page = make_inspection_page(
+        table, images, output=tmp_path / "p.html", size=16, zero_points={"g": 30, "i": 30}
+    )
+    assert embedded(page)[1]["stamps"][0] is not None
+    cands = CandidateCatalog.from_table(table)
+    page = cands.inspect(images, output=tmp_path / "q.html", size=16, zero_points=30)
+    assert embedded(page)[1]["stamps"][0] is not None

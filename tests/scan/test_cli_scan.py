@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import warnings
 
 import pytest
 from astropy.table import QTable
@@ -97,3 +98,39 @@ def test_scan_command_bad_input(model, tmp_path):
     QTable({"a": [1]}).write(tmp_path / "t.ecsv")
     with pytest.raises(FileNotFoundError):
         run_cli(["scan", str(tmp_path / "nomodel.safetensors"), "--images", ".", "--output", "o"])
+
+
+def test_scan_command_zero_points(one_field, model, tmp_path, capsys):
+    from astropy.io import fits
+
+    paths, sources = one_field
+    folder = tmp_path / "bare"
+    folder.mkdir()
+    for band, path in paths.items():  # the same images without PHOTZP
+        with fits.open(path) as hdul:
+            header = hdul[0].header.copy()
+            del header["PHOTZP"]
+            fits.PrimaryHDU(hdul[0].data, header=header).writeto(folder / f"f_{band}.fits")
+    sources.write(tmp_path / "s.ecsv")
+    argv = ["scan", model, "--images", str(folder), "--sources", str(tmp_path / "s.ecsv")]
+    argv += ["--device", "cpu", "--no-progress"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert run_cli([*argv, "--output", str(tmp_path / "o1")]) == 1
+    assert any("skipped field 'f': no photometric zero point" in str(w.message) for w in caught)
+    assert "zero_points" in capsys.readouterr().err
+    assert run_cli([*argv, "--output", str(tmp_path / "o2"), "--zero-points", "30"]) == 0
+    one = CandidateCatalog.read(tmp_path / "o2" / "candidates.ecsv")
+    assert one.meta["field_zero_points"] == {"f": {"g": 30.0, "i": 30.0}}
+    out = str(tmp_path / "o3")
+    assert run_cli([*argv, "--output", out, "--zero-points", "g=30", "i=30"]) == 0
+    per_band = CandidateCatalog.read(tmp_path / "o3" / "candidates.ecsv")
+    assert (per_band["prob_cluster"] == one["prob_cluster"]).all()
+    for bad, match in [
+        (["thirty"], "not a number"),
+        (["g30", "i=30"], "not BAND=ZP"),
+        (["g=30", "g=29"], "given twice"),
+        (["r=30"], r"band\(s\) \['r'\]"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            run_cli([*argv, "--output", str(tmp_path / "o4"), "--zero-points", *bad])
