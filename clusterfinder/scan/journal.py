@@ -8,8 +8,11 @@ A scan writes, in its output folder:
   ``complete``). It is written first, so a resumed scan can check that it is asked
   for the same job, and refuse, with the reason, to mix the results of two models
   or thresholds.
-- ``parts/F_T.ecsv``: the rows of one finished unit of work (field ``F``, tile
-  ``T``), written to a temporary name and renamed when whole. A unit is done when
+- ``parts/F_T.fits``: the rows of one finished unit of work (field ``F``, tile
+  ``T``), written to a temporary name and renamed when whole (binary FITS tables,
+  about 10 times quicker to write and read than text; a part whose text cannot go
+  into FITS, and the parts of scans begun by earlier versions, are ECSV:
+  ``F_T.ecsv``). A unit is done when
   its part exists, so a scan killed at any moment loses at most the units it was
   working on, and never leaves a part that looks whole but is not.
 - ``candidates.ecsv``: the merged catalogue, rebuilt from the parts in a fixed
@@ -60,6 +63,10 @@ _MUST_MATCH = {
 def _short(value):
     text = json.dumps(value) if not isinstance(value, str) else value
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+#: Suffixes of the part files: new parts are FITS, earlier scans' ECSV.
+PART_SUFFIXES = (".fits", ".ecsv")
 
 
 class ScanJournal:
@@ -122,8 +129,8 @@ class ScanJournal:
         found = []
         if self.catalog_path.exists():
             found.append(self.CATALOG)
-        if self.parts_dir.is_dir() and any(self.parts_dir.glob("*.ecsv")):
-            found.append(f"{self.PARTS}/*.ecsv")
+        if self.parts_dir.is_dir() and self._part_files():
+            found.append(f"{self.PARTS}/*{'|'.join(PART_SUFFIXES)}")
         elif self.parts_dir.exists() and not self.parts_dir.is_dir():
             found.append(self.PARTS)
         return found
@@ -207,7 +214,7 @@ class ScanJournal:
     def clear(self):
         """Delete the parts, catalogue and manifest of an earlier scan (nothing else)."""
         if self.parts_dir.is_dir():
-            for part in self.parts_dir.glob("*.ecsv"):
+            for part in self._part_files():
                 part.unlink()
         elif self.parts_dir.exists():
             self.parts_dir.unlink()
@@ -219,15 +226,25 @@ class ScanJournal:
         text = json.dumps(self.manifest, indent=1, sort_keys=False, default=str)
         atomic_write_text(self.path / self.MANIFEST, text + "\n")
 
-    def part_path(self, unit):
+    def part_path(self, unit, suffix=PART_SUFFIXES[0]):
         """The part file of ``unit`` (field index, tile index)."""
         field, tile = unit
-        return self.parts_dir / f"{int(field):05d}_{int(tile):05d}.ecsv"
+        return self.parts_dir / f"{int(field):05d}_{int(tile):05d}{suffix}"
+
+    def _part_files(self):
+        return [p for suffix in PART_SUFFIXES for p in self.parts_dir.glob(f"*_*{suffix}")]
+
+    def _existing_part(self, unit):
+        for suffix in PART_SUFFIXES:
+            path = self.part_path(unit, suffix)
+            if path.exists():
+                return path
+        raise FileNotFoundError(f"no part file for unit {unit} in {self.parts_dir}")
 
     def done_units(self):
         """The set of units ``(field index, tile index)`` whose part file exists."""
         done = set()
-        for part in self.parts_dir.glob("*_*.ecsv"):
+        for part in self._part_files():
             try:
                 field, tile = (int(v) for v in part.stem.split("_"))
             except ValueError:
@@ -245,10 +262,15 @@ class ScanJournal:
             table.remove_column("coord")
             table.add_column(np.asarray(coord.ra.deg, dtype=np.float64), name="_ra_icrs", index=0)
             table.add_column(np.asarray(coord.dec.deg, dtype=np.float64), name="_dec_icrs", index=1)
-        table.meta = {"unit": [int(unit[0]), int(unit[1])], "n_sources": int(n_sources)}
-        return atomic_write(
-            target, lambda tmp: table.write(tmp, format="ascii.ecsv", overwrite=True)
-        )
+        table.meta = {"NSOURCES": int(n_sources), "UNITFLD": int(unit[0]), "UNITTILE": int(unit[1])}
+        try:
+            return atomic_write(target, lambda tmp: table.write(tmp, format="fits", overwrite=True))
+        except (UnicodeEncodeError, ValueError, TypeError):
+            # Text FITS cannot hold (non-ASCII names): ECSV holds anything.
+            return atomic_write(
+                self.part_path(unit, ".ecsv"),
+                lambda tmp: table.write(tmp, format="ascii.ecsv", overwrite=True),
+            )
 
     def record_failure(self, field, reason, *, tile=None):
         """Add a failed field (or tile) to the manifest and warn."""
@@ -262,14 +284,20 @@ class ScanJournal:
         """Read the parts of ``units`` in the given order; return (tables, n_sources)."""
         tables, n_sources = [], 0
         for unit in units:
-            table = QTable.read(self.part_path(unit), format="ascii.ecsv")
+            path = self._existing_part(unit)
+            fmt = "fits" if path.suffix == ".fits" else "ascii.ecsv"
+            table = (
+                QTable.read(path, format=fmt, character_as_bytes=False)
+                if fmt == "fits"
+                else (QTable.read(path, format=fmt))
+            )
             if "_ra_icrs" in table.colnames:
                 coord = SkyCoord(
                     table["_ra_icrs"] * u.deg, table["_dec_icrs"] * u.deg, frame="icrs"
                 )
                 table.remove_columns(["_ra_icrs", "_dec_icrs"])
                 table.add_column(coord, name="coord", index=0)
-            n_sources += int(table.meta.get("n_sources", 0))
+            n_sources += int(table.meta.get("NSOURCES", table.meta.get("n_sources", 0)))
             if len(table):
                 table.meta = {}
                 tables.append(table)

@@ -82,7 +82,7 @@ def test_killed_worker_is_survived(two_fields, tmp_path):
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 parts = out / "parts"
-                if parts.is_dir() and len(list(parts.glob("*.ecsv"))) >= 4:
+                if parts.is_dir() and len(list(parts.glob("*.fits"))) >= 4:
                     os.kill(pids[0], signal.SIGKILL)
                     killed.append(time.monotonic())
                     return

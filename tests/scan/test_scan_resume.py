@@ -67,11 +67,11 @@ def test_threshold_applies_and_resume_reuses_parts(two_fields, tmp_path):
     out = tmp_path / "out"
     first = scan(folder, FakeClassifier(), out, sources=sources, tile_size=64)
     assert np.all(first["prob_cluster"] >= 0.5) and 0 < len(first) < len(sources)
-    stamp = {p: p.stat().st_mtime_ns for p in (out / "parts").glob("*.ecsv")}
+    stamp = {p: p.stat().st_mtime_ns for p in (out / "parts").glob("*.fits")}
     clf = FakeClassifier()
     again = scan(folder, clf, out, sources=sources, tile_size=64)
     assert clf.calls == 0  # nothing recomputed
-    assert {p: p.stat().st_mtime_ns for p in (out / "parts").glob("*.ecsv")} == stamp
+    assert {p: p.stat().st_mtime_ns for p in (out / "parts").glob("*.fits")} == stamp
     same_catalogue(first, again)
 
 
@@ -111,7 +111,7 @@ def test_killed_scan_resumes_to_the_same_catalogue(two_fields, tmp_path):
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if parts.is_dir() and len(list(parts.glob("*.ecsv"))) >= 4:
+            if parts.is_dir() and len(list(parts.glob("*.fits"))) >= 4:
                 break
             if child.poll() is not None:
                 pytest.fail(f"the scan ended before it was killed: {child.stderr.read()!r}")
@@ -123,12 +123,12 @@ def test_killed_scan_resumes_to_the_same_catalogue(two_fields, tmp_path):
             child.kill()
         child.stderr.close()
     n_units = 2 * 25  # two fields of 5x5 tiles of 32 px, every tile holds sources or not
-    done_at_kill = len(list(parts.glob("*.ecsv")))
+    done_at_kill = len(list(parts.glob("*.fits")))
     assert 4 <= done_at_kill < n_units
     assert not (out / "candidates.ecsv").exists()
     clf = FakeClassifier()
     resumed = scan(folder, clf, out, sources=sources, tile_size=32)
-    total = len(list(parts.glob("*.ecsv")))
+    total = len(list(parts.glob("*.fits")))
     assert 0 < clf.calls <= total - done_at_kill + 1
     same_catalogue(resumed, reference)
     assert not list(parts.glob(".*.tmp"))  # no half-written part left behind as a part
@@ -263,3 +263,25 @@ def test_scan_with_the_seeing_aware_default_equals_find_candidates(tmp_path):
     again = np.argsort(scanned["coord"].ra.deg)
     assert np.allclose(scanned["prob_cluster"][again], direct["prob_cluster"][order])
     assert np.allclose(scanned["psf_fwhm_g"][again].to_value(u.arcsec), 0.8, rtol=0.05)
+
+
+def test_parts_of_earlier_versions_in_ecsv_are_resumed(two_fields, tmp_path):
+    """A scan begun when parts were ECSV resumes from them; new parts are FITS."""
+    from astropy.table import QTable
+
+    folder, _, sources = two_fields
+    out = tmp_path / "out"
+    first = scan(folder, FakeClassifier(), out, sources=sources, tile_size=64)
+    parts = sorted((out / "parts").glob("*.fits"))
+    assert len(parts) >= 2
+    old = parts[0]
+    table = QTable.read(old, format="fits", character_as_bytes=False)
+    table.meta = {"n_sources": int(table.meta["NSOURCES"])}
+    table.write(old.with_suffix(".ecsv"), format="ascii.ecsv")
+    old.unlink()
+    parts[1].unlink()  # one unit to do again
+    clf = FakeClassifier()
+    again = scan(folder, clf, out, sources=sources, tile_size=64)
+    assert clf.calls == 1
+    assert old.with_suffix(".ecsv").exists() and parts[1].exists()
+    same_catalogue(first, again)
