@@ -207,8 +207,11 @@ def measure_local_psf(
         measured[0, 0] = whole.source == "stars"
     elif not measured.all():
         missing = [(int(iy), int(ix)) for iy, ix in zip(*np.nonzero(~measured), strict=True)]
+        listed = ", ".join(str(zone) for zone in missing[:8])
+        if len(missing) > 8:
+            listed += f" and {len(missing) - 8} more"
         warnings.warn(
-            f"the PSF of {len(missing)} of the {grid * grid} zones (row, column) {missing} "
+            f"the PSF of {len(missing)} of the {grid * grid} zones (row, column) [{listed}] "
             f"could not be measured on their own stars (fewer than {min_stars} usable); "
             f"they use the PSF of the whole image (FWHM {whole.fwhm:.3f})",
             PSFMeasurementWarning,
