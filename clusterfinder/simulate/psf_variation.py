@@ -32,8 +32,8 @@ __all__ = ["PSFVariation"]
 MAX_ELLIPTICITY = 0.5
 #: Largest FWHM change per interval between interpolation nodes (see `PSFVariation.nodes`).
 NODE_STEP = 0.075
-#: Most interpolation nodes along each axis.
-MAX_NODES = 4
+#: Most interpolation nodes along each axis (each node is a PSF table in memory).
+MAX_NODES = 3
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,10 @@ class PSFVariation:
     def nodes(self):
         """Interpolation nodes along each axis of the image that render this variation.
 
-        Two (the corners) for a change of up to `NODE_STEP`, one more per `NODE_STEP`
-        beyond, at most `MAX_NODES`: between nodes the PSF is a weighted mean of the
-        nodes' PSFs, whose FWHM falls short of the planned one by at most ~0.4 per cent
-        (~0.7 per cent for the largest change, 0.3).
+        Two (the corners) for a change of up to `NODE_STEP`, three (corners and
+        middles) beyond: between nodes the PSF is a weighted mean of the nodes' PSFs,
+        whose FWHM falls short of the planned one by at most ~0.4 per cent up to a
+        change of 0.15 (~1.5 per cent midway between nodes for the largest, 0.3).
         """
         return int(min(MAX_NODES, 1 + max(1, math.ceil(self.fwhm_change / NODE_STEP))))
 

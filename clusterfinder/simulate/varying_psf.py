@@ -3,7 +3,7 @@
 A PSF table for every star would cost seconds each. `VaryingPSF` builds the pixel-
 integrated PSF (`~clusterfinder.simulate.profiles.PixelPSF`) of a
 `~clusterfinder.simulate.psf_variation.PSFVariation` at a small grid of nodes over the
-image (its corners, and a few points between them for a large change), and gives each
+image (its corners, and the middles between them for a large change), and gives each
 source the weighted mean of the stamps of the four nodes around it, with bilinear
 weights. The FWHM and ellipticity planes of the variation are then followed exactly at
 the nodes and smoothly between them, without seams, and every stamp still sums to one.
@@ -70,6 +70,8 @@ class VaryingPSF:
         """The nodes' unit-flux small stamps for every phase, ``(nodes, 16, 16, 2r+1, 2r+1)``."""
         if self._library is None:
             self._library = np.stack([node.library for node in self.nodes])
+            for node in self.nodes:  # the stack holds them now: do not keep two copies
+                node._library = None
         return self._library
 
     def weights(self, x, y):
