@@ -255,3 +255,17 @@ def test_bad_psf_variation(kwargs, error, match):
 def test_bad_domain_randomization(kwargs, error, match):
     with pytest.raises(error, match=match):
         DomainRandomization(**kwargs)
+
+
+def test_memory_estimate_counts_the_node_psfs(monkeypatch):
+    """The memory check counts the node PSFs of a varying PSF, and refuses what cannot fit."""
+    import clusterfinder.simulate._limits as limits
+
+    widest = DomainRandomization(seeing=(0.45, 1.0), psf_variation=(0.0, 0.3))
+    monkeypatch.setattr(limits, "available_memory", lambda: 700 << 20)
+    limits.check_simulation_limits("simulate_field", 512, PANDAS, randomize=DomainRandomization())
+    with pytest.raises(ValueError, match=r"\(varying PSF of band '[gi]': [\d.]+ [GM]iB"):
+        limits.check_simulation_limits("simulate_field", 512, PANDAS, randomize=widest)
+    # 9 nodes, each a table and a library of small stamps, 1.15 times as wide as the centre.
+    one = limits.estimate_psf_table_bytes(3.6, PSFShape()) // 3
+    assert limits._varying_psf_bytes(3.6, PSFShape(), 0.3) > 9 * one
