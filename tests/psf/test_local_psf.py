@@ -163,3 +163,22 @@ def test_bad_psf_grid():
         PSFGrid((10, 10), None, ((None,), (None, None)), np.ones((2, 2), bool))
     with pytest.raises(TypeError, match="must be PSFMeasurement"):
         PSFGrid((10, 10), None, ((None,),), np.ones((1, 1), bool))
+
+
+def test_simulated_stamps_carry_their_zone_psf():
+    """Training stamps of a field whose PSF varies get the PSF of their own zone."""
+    from clusterfinder.datasets import simulated_stamps
+
+    randomize = DomainRandomization(**FIXED, psf_variation=(0.15, 0.15))
+    kwargs = dict(
+        n_fields=1, size=768, cutout_size=16, mag_max=22.0, randomize=randomize, config=STARS
+    )
+    local = simulated_stamps(**kwargs, measure_psf=True, psf_grid=2, seed=4)
+    whole = simulated_stamps(**kwargs, measure_psf=True, seed=4)
+    assert len(local) == len(whole) > 20
+    assert np.unique(whole.table["psf_fwhm_i"]).size == 1
+    assert np.unique(local.table["psf_fwhm_i"]).size == 4
+    with pytest.raises(ValueError, match="psf_grid=2 needs measure_psf=True"):
+        simulated_stamps(**kwargs, psf_grid=2)
+    with pytest.raises(TypeError, match="psf_grid must be a positive integer"):
+        simulated_stamps(**kwargs, measure_psf=True, psf_grid=1.5)
