@@ -22,6 +22,7 @@ from .simulate.config import CLUSTER_KINDS
 from .utils import as_generator
 from .utils import progress_bar as _progress_bar
 from .utils.photometry import as_magnitude
+from .utils.validation import check_positive_integer
 
 __all__ = ["CLUSTER_KINDS", "field_centers", "label_from_truth", "simulated_stamps"]
 
@@ -91,6 +92,7 @@ def simulated_stamps(
     fwhm="random",
     randomize=True,
     measure_psf=False,
+    psf_grid=1,
     seed=0,
     progress_bar=False,
 ):
@@ -133,6 +135,12 @@ def simulated_stamps(
         (`clusterfinder.psf.measure_psf`) and add it to the stamps as the
         ``psf_*`` columns that seeing-aware models read
         (`clusterfinder.classifier.psf_input`).
+    psf_grid : int
+        With ``measure_psf``, the zones along each axis of a field in which the PSF
+        is measured (`clusterfinder.psf.measure_local_psf`), so that each stamp gets
+        the PSF of its own zone: for fields whose PSF varies across them (the
+        ``psf_variation`` of `~clusterfinder.simulate.DomainRandomization`). 1
+        (default) measures the whole field.
     seed : int
         Random seed of the whole set.
     progress_bar : bool
@@ -167,6 +175,9 @@ def simulated_stamps(
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
     if isinstance(positive_kinds, str):
         positive_kinds = (positive_kinds,)
+    psf_grid = check_positive_integer(psf_grid, "psf_grid")
+    if psf_grid > 1 and not measure_psf:
+        raise ValueError(f"psf_grid={psf_grid} needs measure_psf=True (the PSF it zones)")
     sequence = np.random.SeedSequence(seed)
     center_seed, *field_seeds = sequence.spawn(n_fields + 1)
     centers = field_centers(n_fields, radii=radii, galaxy=galaxy, seed=as_generator(center_seed))
@@ -197,10 +208,16 @@ def simulated_stamps(
             table[f"seeing_{name}"] = np.full(len(table), image.header["FWHM"]) * u.arcsec
         stamps = Cutout.from_images(field.images, labels.coords, size=cutout_size, table=table)
         if measure_psf:
-            from .psf import attach_psf
+            from .psf import attach_psf, measure_local_psf
             from .psf import measure_psf as measure
 
-            attach_psf(stamps, {band: measure(image) for band, image in field.images.items()})
+            if psf_grid > 1:
+                psfs = {
+                    b: measure_local_psf(image, grid=psf_grid) for b, image in field.images.items()
+                }
+            else:
+                psfs = {b: measure(image) for b, image in field.images.items()}
+            attach_psf(stamps, psfs)
         whole = ~stamps.mask.any(axis=(1, 2, 3))
         parts.append(stamps[whole])
     if not parts:

@@ -12,15 +12,18 @@ many fields to one common seeing.
 
 from .columns import PSF_QUANTITIES, attach_psf, psf_column_names, psf_columns
 from .homogenize import homogenize_psf
+from .local import PSFGrid, measure_local_psf
 from .measure import PSFMeasurement, PSFMeasurementWarning, elliptical_moffat, measure_psf
 
 __all__ = [
     "PSF_QUANTITIES",
+    "PSFGrid",
     "PSFMeasurement",
     "PSFMeasurementWarning",
     "attach_psf",
     "elliptical_moffat",
     "homogenize_psf",
+    "measure_local_psf",
     "measure_psf",
     "psf_column_names",
     "psf_columns",

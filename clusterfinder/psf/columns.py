@@ -14,11 +14,15 @@ band ``b``, so that it follows them through indexing, concatenation and files:
     position angle of the major axis (degrees from +x toward +y).
 
 `attach_psf` fills them; seeing-aware classifiers read them
-(`clusterfinder.classifier.psf_input`).
+(`clusterfinder.classifier.psf_input`). Given a `~clusterfinder.psf.PSFGrid` (a PSF
+measured zone by zone, `~clusterfinder.psf.measure_local_psf`) instead of one
+measurement, each stamp gets the PSF of the zone it was cut from.
 """
 
 import astropy.units as u
 import numpy as np
+
+from .local import PSFGrid
 
 __all__ = ["PSF_QUANTITIES", "attach_psf", "psf_column_names", "psf_columns", "psf_fwhm_arcsec"]
 
@@ -31,25 +35,47 @@ def psf_column_names(band):
     return tuple(f"psf_{quantity}_{band}" for quantity in PSF_QUANTITIES)
 
 
-def psf_columns(psfs, n):
+def psf_columns(psfs, n, *, positions=None):
     """The PSF columns (name -> array of length ``n``) of measured PSFs.
 
     Parameters
     ----------
     psfs : dict
         Band -> measured PSF (`~clusterfinder.psf.PSFMeasurement`, or anything with
-        ``fwhm`` (angle), ``beta``, ``ellipticity`` and ``theta`` (angle) attributes).
+        ``fwhm`` (angle), ``beta``, ``ellipticity`` and ``theta`` (angle) attributes),
+        or a `~clusterfinder.psf.PSFGrid`.
     n : int
         Number of rows.
+    positions : dict, optional
+        Band -> ``(x, y)`` pixel positions of the rows on that band's image; needed for
+        the bands given a `~clusterfinder.psf.PSFGrid`.
     """
     out = {}
     for band, psf in psfs.items():
-        fwhm_name, beta_name, ell_name, theta_name = psf_column_names(band)
-        out[fwhm_name] = np.full(n, psf.fwhm.to_value(u.arcsec)) * u.arcsec
-        out[beta_name] = np.full(n, float(psf.beta))
-        out[ell_name] = np.full(n, float(psf.ellipticity))
-        out[theta_name] = np.full(n, u.Quantity(psf.theta, u.deg).value) * u.deg
+        if isinstance(psf, PSFGrid):
+            if positions is None or band not in positions:
+                raise ValueError(f"the PSFGrid of band {band!r} needs the rows' pixel positions")
+            iy, ix = psf.zone_of(*positions[band])
+            pick = np.ravel(iy) * psf.grid + np.ravel(ix)
+            if pick.size != n:
+                raise ValueError(f"positions[{band!r}] has {pick.size} positions for {n} rows")
+            zones = [_values(zone, 1) for row in psf.zones for zone in row]
+            values = [np.concatenate(column)[pick] for column in zip(*zones, strict=True)]
+        else:
+            values = _values(psf, n)
+        for name, value in zip(psf_column_names(band), values, strict=True):
+            out[name] = value
     return out
+
+
+def _values(psf, n):
+    """FWHM, beta, ellipticity and angle of one PSF, each repeated ``n`` times."""
+    return (
+        np.full(n, psf.fwhm.to_value(u.arcsec)) * u.arcsec,
+        np.full(n, float(psf.beta)),
+        np.full(n, float(psf.ellipticity)),
+        np.full(n, u.Quantity(psf.theta, u.deg).value) * u.deg,
+    )
 
 
 def attach_psf(cutout, psfs):
@@ -60,7 +86,10 @@ def attach_psf(cutout, psfs):
     cutout : `~clusterfinder.Cutout`
         Stamps that all come from the images whose PSFs are given.
     psfs : dict
-        Band -> measured PSF (see `psf_columns`).
+        Band -> measured PSF (see `psf_columns`), or a `~clusterfinder.psf.PSFGrid`
+        measured on that band's image (`~clusterfinder.psf.measure_local_psf`): each
+        stamp then gets the PSF of the zone that holds its position ``x_<band>``,
+        ``y_<band>`` (or ``x``, ``y`` when the bands share one pixel grid).
 
     Returns
     -------
@@ -86,7 +115,21 @@ def attach_psf(cutout, psfs):
         raise ValueError(
             f"psfs has band(s) {unknown} that the stamps lack; their bands are {cutout.bands}"
         )
-    for name, column in psf_columns(psfs, len(cutout)).items():
+    positions = {}
+    for band, psf in psfs.items():
+        if isinstance(psf, PSFGrid):
+            names = [f"x_{band}", f"y_{band}"]
+            if not all(name in cutout.table.colnames for name in names):
+                names = ["x", "y"]
+            missing = [name for name in names if name not in cutout.table.colnames]
+            if missing:
+                raise ValueError(
+                    f"psfs[{band!r}] is a PSFGrid, which needs the stamps' pixel positions, "
+                    f"but their table lacks the column(s) {missing} (Cutout.from_images "
+                    "makes them)"
+                )
+            positions[band] = tuple(np.asarray(cutout.table[name], dtype=float) for name in names)
+    for name, column in psf_columns(psfs, len(cutout), positions=positions).items():
         cutout.table[name] = column
     return cutout
 

@@ -5,8 +5,9 @@ asterisms, young and old star clusters, background galaxies, HII regions) over a
 the M31 disc, renders them with a PSF (a Moffat by default; Moffat, Kolmogorov, halo and
 ellipticity with `PSFShape`) on top of the smooth disc light, adds sky and Poisson noise
 and saturation, and returns the images (one per band) with their truth table.
-`DomainRandomization` draws each field's seeing, PSF, depth, noise correlation and hard
-negatives from realistic ranges, so that a model trained on many fields has seen many
+`DomainRandomization` draws each field's seeing, PSF (and, on request, its variation
+across the image, `PSFVariation`), depth, noise correlation and hard negatives from
+realistic ranges, so that a model trained on many fields has seen many
 skies. `write_field` does the same block by block into FITS files, for fields too large to
 hold in memory. The survey is described by a `SurveyConfig` (presets `PANDAS`, `HSC`).
 `degrade_image` shows a real, sharper image (from Hubble, say) as the survey would.
@@ -17,6 +18,7 @@ from .config import CLUSTER_KINDS, HSC, KINDS, PANDAS, BandConfig, DiscModel, Su
 from .degrade import degrade_image, resample_flux
 from .field import SimulatedField, simulate_field, write_field
 from .psf import PSFShape
+from .psf_variation import PSFVariation
 from .randomize import DomainRandomization
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "DiscModel",
     "DomainRandomization",
     "PSFShape",
+    "PSFVariation",
     "SimulatedField",
     "SurveyConfig",
     "degrade_image",

@@ -112,6 +112,22 @@ def estimate_psf_table_bytes(fwhm_pixels, shape):
     return _TABLE_COPIES * 8 * side * side
 
 
+def _varying_psf_bytes(fwhm_pixels, shape, change):
+    """Bytes kept by the node tables and stamps of a PSF varying by ``change`` at most.
+
+    Follows `~clusterfinder.simulate.varying_psf.VaryingPSF`: its widest node is
+    ``1 + change / 2`` times the centre's FWHM, and each node keeps a table and a
+    library of 16 x 16 small stamps.
+    """
+    from .psf_variation import PSFVariation
+
+    widest = fwhm_pixels * (1.0 + 0.5 * change)
+    nodes = PSFVariation(fwhm_change=change).nodes ** 2
+    small = max(6, math.ceil(max(5.0 * shape.width(widest), shape.halo_radius(widest))))
+    library = _OVERSAMPLE**2 * (2 * small + 1) ** 2 * 8
+    return nodes * (estimate_psf_table_bytes(widest, shape) // _TABLE_COPIES + library)
+
+
 def _format_bytes(n):
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
@@ -266,6 +282,12 @@ def check_simulation_limits(
         parts[f"PSF table of band {band!r} at FWHM {width / scale:.3g} pixels"] = (
             estimate_psf_table_bytes(width / scale, shapes[band])
         )
+        if randomization is not None and (
+            randomization.psf_variation[1] > 0 or randomization.psf_ellipticity_gradient[1] > 0
+        ):
+            parts[f"varying PSF of band {band!r}"] = _varying_psf_bytes(
+                width / scale, shapes[band], randomization.psf_variation[1]
+            )
     if in_memory:
         parts[f"{len(config.bands)} image(s) of {ny} x {nx} float32"] = (
             4 * ny * nx * len(config.bands)

@@ -23,8 +23,10 @@ from .disc import DiscLight
 from .population import BAND_WAVELENGTHS, draw_population
 from .profiles import PixelPSF
 from .psf import PSFShape
+from .psf_variation import PSFVariation
 from .randomize import DomainRandomization, draw_conditions
 from .render import Scene
+from .varying_psf import VaryingPSF
 
 __all__ = ["DEFAULT_CENTER", "FieldPlan"]
 
@@ -229,6 +231,7 @@ class FieldPlan:
         self.noise_shift = None
         self.band_offsets = {band: (0.0, 0.0) for band in config.bands}
         self.sky_residuals = {}
+        self.psf_variation = {}
         hard_negatives = associations = False
         if randomization is not None:
             conditions = draw_conditions(randomization, config, domain_rng)
@@ -241,6 +244,7 @@ class FieldPlan:
             self.noise_shift = conditions.noise_shift
             self.band_offsets = dict(conditions.band_offsets)
             self.sky_residuals = dict(conditions.sky_residuals)
+            self.psf_variation = dict(conditions.psf_variation)
             hard_negatives = randomization.hard_negatives
             associations = hard_negatives and randomization.associations
         else:
@@ -273,6 +277,10 @@ class FieldPlan:
             )
             for band in config.bands
         }
+        varying = {
+            band: VaryingPSF(psfs[band].fwhm, self.psf_shapes[band], variation, self.shape)
+            for band, variation in self.psf_variation.items()
+        }
         self.scene = Scene(
             self.shape,
             self.population,
@@ -293,6 +301,7 @@ class FieldPlan:
                     self.sky_residuals.items(), rng.spawn(len(self.sky_residuals)), strict=True
                 )
             },
+            varying_psfs=varying,
         )
 
     def truth(self):
@@ -350,6 +359,10 @@ class FieldPlan:
                 band: dict(zip(("amplitude", "oversubtraction", "mesh"), values, strict=True))
                 for band, values in self.sky_residuals.items()
             },
+            "psf_variation": {
+                band: self.psf_variation.get(band, PSFVariation()).to_dict()
+                for band in config.bands
+            },
         }
 
     def header(self, band):
@@ -376,6 +389,8 @@ class FieldPlan:
         header["SKYRES"] = (round(amplitude, 6), "smooth sky residuals (rms / SKYSIG)")
         header["SKYOVER"] = (round(over, 6), "bright-star flux over-subtracted around it")
         header["SKYMESH"] = (round(mesh, 6), "[arcsec] width of the over-subtracted patch")
+        for card in self.psf_variation.get(band, PSFVariation()).header_cards():
+            header[card[0]] = card[1:]
         header["GAIN"] = (conf.gain, "[e-/ADU] effective gain")
         header["SATURATE"] = (round(config.saturation_level(band), 3), "[ADU] saturation level")
         header["SKYSIG"] = (

@@ -62,11 +62,9 @@ class PixelPSF:
         self.shape = shape
         self.alpha = shape.width(self.fwhm)
         #: Radius (pixels) within which the light of the PSF is followed around a source.
-        self.reach = max(5.0 * self.alpha, shape.halo_radius(self.fwhm))
-        self.small_radius = int(small_radius or max(6, math.ceil(self.reach)))
-        self.large_radius = int(
-            large_radius or max(self.small_radius, math.ceil(14.0 * self.alpha))
-        )
+        self.reach, small, large = self.radii(self.fwhm, shape)
+        self.small_radius = int(small_radius or small)
+        self.large_radius = int(large_radius or max(self.small_radius, large))
         os_ = PSF_OVERSAMPLE
         half = (self.large_radius + 1) * os_
         centres = (np.arange(-half, half) + 0.5) / os_
@@ -77,6 +75,16 @@ class PixelPSF:
         self._half = half
         self._library = None
         self._kernels = {}
+
+    @staticmethod
+    def radii(fwhm, shape):
+        """``(reach, small_radius, large_radius)`` (pixels) by default for ``fwhm, shape``.
+
+        The constructor raises the large radius to the small one where that is larger.
+        """
+        alpha = shape.width(fwhm)
+        reach = max(5.0 * alpha, shape.halo_radius(fwhm))
+        return reach, max(6, math.ceil(reach)), math.ceil(14.0 * alpha)
 
     def _evaluate(self, x, y):
         """The PSF's surface brightness on a grid (any normalisation)."""

@@ -20,6 +20,10 @@ What varies, per field and band:
 - **sky-subtraction residuals**: smooth patches of up to a few tenths of the sky noise
   over 20-55", and a shallow over-subtracted patch around stars brighter than 18 mag
   (`~clusterfinder.simulate.sky_residuals`);
+- **PSF variation across the field** (off by default): the FWHM changing by a
+  fraction of itself and the ellipticity by a few hundredths from one side of the
+  image to the other, along random directions, as in a wide-field stack
+  (`~clusterfinder.simulate.PSFVariation`);
 - **correlated noise**: on most fields the noise is that of a resampled stack, white
   noise smoothed by a bilinear interpolation kernel at a random sub-pixel phase
   (per-pixel sigma unchanged, neighbouring pixels correlated);
@@ -36,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .psf import PSFShape
+from .psf_variation import PSFVariation
 
 __all__ = ["DomainRandomization", "FieldConditions", "draw_conditions"]
 
@@ -105,6 +110,12 @@ class DomainRandomization:
     associations : bool
         With ``hard_negatives``, draw OB associations too (False leaves them out, to
         measure what they change).
+    psf_variation : tuple of float
+        Range of the fractional change of a band's FWHM across the image (0 to 0.3;
+        ``(0.0, 0.15)`` spans stacked wide-field tiles); off, ``(0, 0)``, by default.
+    psf_ellipticity_gradient : tuple of float
+        Range of the change of a band's PSF ellipticity across the image (0 to 0.2;
+        ``(0.0, 0.04)`` is typical); off by default.
 
     Examples
     --------
@@ -134,6 +145,8 @@ class DomainRandomization:
     mesh: tuple = (5.0, 12.0)
     hard_negatives: bool = True
     associations: bool = True
+    psf_variation: tuple = (0.0, 0.0)
+    psf_ellipticity_gradient: tuple = (0.0, 0.0)
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -168,6 +181,12 @@ class DomainRandomization:
         set_(self, "mesh", _range(self.mesh, "mesh", 0.5, 120.0))
         set_(self, "hard_negatives", bool(self.hard_negatives))
         set_(self, "associations", bool(self.associations))
+        set_(self, "psf_variation", _range(self.psf_variation, "psf_variation", 0.0, 0.3))
+        set_(
+            self,
+            "psf_ellipticity_gradient",
+            _range(self.psf_ellipticity_gradient, "psf_ellipticity_gradient", 0.0, 0.2),
+        )
 
 
 @dataclass(frozen=True)
@@ -177,7 +196,9 @@ class FieldConditions:
     ``noise_shift`` is the sub-pixel phase ``(dy, dx)`` of the bilinear resampling that
     correlates the noise, or None for white noise. ``band_offsets`` maps each band to the
     displacement ``(dy, dx)`` (arcsec) of its light from the WCS, and ``sky_residuals``
-    to its ``(amplitude, oversubtraction, mesh)`` (see `DomainRandomization`).
+    to its ``(amplitude, oversubtraction, mesh)`` (see `DomainRandomization`);
+    ``psf_variation`` maps each band whose PSF changes across the image to its
+    `~clusterfinder.simulate.PSFVariation` (bands without one have a constant PSF).
     """
 
     fwhm: dict
@@ -186,6 +207,7 @@ class FieldConditions:
     noise_shift: tuple | None = None
     band_offsets: dict = field(default_factory=dict)
     sky_residuals: dict = field(default_factory=dict)
+    psf_variation: dict = field(default_factory=dict)
 
 
 def draw_conditions(randomization, config, rng):
@@ -229,6 +251,18 @@ def draw_conditions(randomization, config, rng):
         band: (rng.uniform(*r.sky_residual), rng.uniform(*r.oversubtraction), rng.uniform(*r.mesh))
         for band in config.bands
     }
+    # Drawn after everything else, so that fields without a variation keep their draws.
+    variations = {}
+    for band in config.bands:
+        variation = PSFVariation(
+            fwhm_change=rng.uniform(*r.psf_variation),
+            fwhm_angle=rng.uniform(0.0, 360.0),
+            ellipticity_change=rng.uniform(*r.psf_ellipticity_gradient),
+            ellipticity_angle=rng.uniform(0.0, 360.0),
+            ellipticity_orientation=rng.uniform(0.0, 180.0),
+        )
+        if not variation.is_constant:
+            variations[band] = variation
     return FieldConditions(
         fwhm=fwhm,
         psf=psf,
@@ -236,4 +270,5 @@ def draw_conditions(randomization, config, rng):
         noise_shift=shift if correlated else None,
         band_offsets=offsets,
         sky_residuals=residuals,
+        psf_variation=variations,
     )

@@ -40,6 +40,8 @@ class _BandState:
     extended_flux: np.ndarray
     bleeds: list
     residuals: object = None
+    varying: object = None
+    point_nodes: tuple = None
 
 
 class Scene:
@@ -71,11 +73,15 @@ class Scene:
         Band -> ``(rng, amplitude, oversubtraction, mesh)`` of its sky-subtraction
         residuals (`~clusterfinder.simulate.sky_residuals.draw_sky_residuals`; ``mesh``
         in pixels); none by default.
+    varying_psfs : dict, optional
+        Band -> `~clusterfinder.simulate.varying_psf.VaryingPSF` for the bands whose PSF
+        changes across the image (their sources are drawn with it; ``psfs`` still gives
+        the sky noise); none by default.
     """
 
     def __init__(
         self, shape, population, disc, psfs, config, *, noise_key, noise, fwhm, noise_shift=None,
-        band_offsets=None, sky_residuals=None,
+        band_offsets=None, sky_residuals=None, varying_psfs=None,
     ):  # fmt: skip
         self.shape = tuple(shape)
         self.population = population
@@ -102,9 +108,10 @@ class Scene:
                 np.rint(extended["x"] + dx).astype(np.int64),
                 np.rint(extended["y"] + dy).astype(np.int64),
             )
+        varying_psfs = varying_psfs or {}
+        reach = max(p.reach for p in [*psfs.values(), *varying_psfs.values()])
         self._ext_radius = np.array(
-            [math.ceil(rt + max(p.reach for p in psfs.values())) + 1 for rt in extended["rt"]],
-            dtype=np.int64,
+            [math.ceil(rt + reach) + 1 for rt in extended["rt"]], dtype=np.int64
         )
         self.state = {}
         for band in self.bands:
@@ -125,6 +132,10 @@ class Scene:
                 extended_flux=_flux(extended, band, conf, config.zero_point),
                 bleeds=[],
             )
+            if band in varying_psfs:
+                dy, dx = self.band_offsets[band]
+                state.varying = varying_psfs[band]
+                state.point_nodes = state.varying.weights(points["x"] + dx, points["y"] + dy)
             if self.noise:
                 state.bleeds = self._bleed_trails(band, state)
             if band in (sky_residuals or {}):
@@ -151,14 +162,14 @@ class Scene:
     def _bleed_trails(self, band, state):
         """Columns of saturated charge spilling up and down from the brightest stars."""
         trails = []
-        psf = state.psf
-        peak = psf.library[PSF_OVERSAMPLE // 2, PSF_OVERSAMPLE // 2].max()
+        psf = state.psf if state.varying is None else state.varying
+        if state.varying is None:
+            peak = psf.library[PSF_OVERSAMPLE // 2, PSF_OVERSAMPLE // 2].max()
+        else:
+            peak = psf.peak()
         (ix, _), (iy, _) = self._point_pix[band]
-        dy, dx = self.band_offsets[band]
         for k in np.flatnonzero(state.point_flux * peak > state.saturation):
-            px = self.population.points["x"][k] + dx - ix[k]
-            py = self.population.points["y"][k] + dy - iy[k]
-            model = state.point_flux[k] * psf.stamp(px, py, psf.large_radius)
+            model = state.point_flux[k] * self._point_stamp(band, state, k, ix[k], iy[k])
             excess = np.clip(model - state.saturation, 0.0, None)
             for col in np.flatnonzero(excess.sum(axis=0) > 0):
                 rows = np.flatnonzero(model[:, col] > state.saturation)
@@ -189,8 +200,17 @@ class Scene:
                     image[max(y_lo, y0) - y0 : min(y_hi + 1, y1) - y0, x - x0] = state.saturation
         return image.astype(np.float32)
 
+    def _point_stamp(self, band, state, k, cx, cy):
+        """Unit-flux large stamp of point source ``k`` centred on pixel ``cx, cy``."""
+        points = self.population.points
+        dy, dx = self.band_offsets[band]
+        x, y = points["x"][k] + dx, points["y"][k] + dy
+        if state.varying is None:
+            return state.psf.stamp(x - cx, y - cy, state.psf.large_radius)
+        return state.varying.stamp(x, y, x - cx, y - cy, state.varying.large_radius)
+
     def _add_points(self, image, band, state, y0, y1, x0, x1):
-        psf = state.psf
+        psf = state.psf if state.varying is None else state.varying
         (ix, qx), (iy, qy) = self._point_pix[band]
         n = ix.size
         small = psf.small_radius
@@ -210,7 +230,12 @@ class Scene:
             )
             sel = np.flatnonzero(ok) + start
             if sel.size:
-                stamps = psf.library[qy[sel] + PSF_OVERSAMPLE // 2, qx[sel] + PSF_OVERSAMPLE // 2]
+                if state.varying is None:
+                    half = PSF_OVERSAMPLE // 2
+                    stamps = psf.library[qy[sel] + half, qx[sel] + half]
+                else:
+                    index, weight = (part[sel] for part in state.point_nodes)
+                    stamps = psf.small_stamps(index, weight, qy[sel], qx[sel])
                 stamps = stamps * state.point_flux[sel, None, None]
                 rows = (iy[sel, None] + offsets[None, :] - y0)[:, :, None]
                 cols = (ix[sel, None] + offsets[None, :] - x0)[:, None, :]
@@ -224,16 +249,12 @@ class Scene:
                 self._add_stamp(image, band, state, ix[k], iy[k], None, k, y0, y1, x0, x1)
 
     def _add_stamp(self, image, band, state, cx, cy, stamp, k, y0, y1, x0, x1):
-        psf = state.psf
+        psf = state.psf if state.varying is None else state.varying
         radius = psf.large_radius if stamp is None else (stamp.shape[0] - 1) // 2
         if cx + radius < x0 or cx - radius >= x1 or cy + radius < y0 or cy - radius >= y1:
             return
         if stamp is None:
-            points = self.population.points
-            dy, dx = self.band_offsets[band]
-            stamp = state.point_flux[k] * psf.stamp(
-                points["x"][k] + dx - cx, points["y"][k] + dy - cy, radius
-            )
+            stamp = state.point_flux[k] * self._point_stamp(band, state, k, cx, cy)
         ya, yb = max(cy - radius, y0), min(cy + radius + 1, y1)
         xa, xb = max(cx - radius, x0), min(cx + radius + 1, x1)
         image[ya - y0 : yb - y0, xa - x0 : xb - x0] += stamp[
@@ -247,8 +268,11 @@ class Scene:
         radius = self._ext_radius
         hit = (cx + radius >= x0) & (cx - radius < x1) & (cy + radius >= y0) & (cy - radius < y1)
         for k in np.flatnonzero(hit):
+            psf = state.psf
+            if state.varying is not None:
+                psf = state.varying.local(ext["x"][k] + dx, ext["y"][k] + dy)
             stamp = extended_stamp(
-                state.psf,
+                psf,
                 ext["x"][k] + dx - cx[k],
                 ext["y"][k] + dy - cy[k],
                 ext["profile"][k],
