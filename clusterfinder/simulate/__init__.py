@@ -10,12 +10,15 @@ negatives from realistic ranges, so that a model trained on many fields has seen
 skies. `write_field` does the same block by block into FITS files, for fields too large to
 hold in memory. The survey is described by a `SurveyConfig` (presets `PANDAS`, `HSC`).
 `degrade_image` shows a real, sharper image (from Hubble, say) as the survey would.
+`inject` adds simulated clusters (and hard negatives) to a user's real images, with
+each image's own PSF and zero point, and returns the new images with their truth.
 """
 
 from .calibration import phat_distributions
 from .config import HSC, KINDS, PANDAS, BandConfig, DiscModel, SurveyConfig
 from .degrade import degrade_image, resample_flux
 from .field import SimulatedField, simulate_field, write_field
+from .inject import Injection, inject
 from .psf import PSFShape
 from .randomize import DomainRandomization
 
@@ -26,10 +29,12 @@ __all__ = [
     "BandConfig",
     "DiscModel",
     "DomainRandomization",
+    "Injection",
     "PSFShape",
     "SimulatedField",
     "SurveyConfig",
     "degrade_image",
+    "inject",
     "phat_distributions",
     "resample_flux",
     "simulate_field",
