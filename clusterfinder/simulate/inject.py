@@ -147,6 +147,8 @@ def _open(images, zero_points, filters, gains, source_noise, stack):
             )
         gain = gains.get(band, plane.gain)
         if gain is not None:
+            if isinstance(gain, (bool, np.bool_)) or not isinstance(gain, (int, float, np.number)):
+                raise TypeError(f"gains[{band!r}] must be a number (e-/count); got {gain!r}")
             gain = float(gain)
             if not (math.isfinite(gain) and gain > 0):
                 raise ValueError(f"gains[{band!r}] must be a positive number; got {gain!r}")
@@ -160,7 +162,7 @@ def _open(images, zero_points, filters, gains, source_noise, stack):
     return opened
 
 
-def _measure(plane, psf):
+def _measure(plane, psf, band):
     """The PSF of ``plane``: ``psf`` if given, else measured on its central window."""
     from ..psf import PSFMeasurement, measure_psf
     from ..scan.find import PSF_WINDOW
@@ -179,7 +181,13 @@ def _measure(plane, psf):
     header.update(plane.wcs[window].to_header())
     hdu = fits.ImageHDU(np.asarray(plane.data[window], dtype=np.float32), header=header)
     mask = None if plane.mask is None else np.asarray(plane.mask[window]) != 0
-    return measure_psf(hdu, saturation=plane.saturation, mask=mask)
+    try:
+        return measure_psf(hdu, saturation=plane.saturation, mask=mask)
+    except ValueError as exc:
+        raise ValueError(
+            f"images[{band!r}] ({plane.label}): {exc}; or give its PSF with "
+            f"psfs={{{band!r}: ...}} (a PSFMeasurement)"
+        ) from None
 
 
 def _pixel_scale(wcs):
@@ -438,7 +446,7 @@ def inject(
             )
         else:
             coords = _check_given_positions(positions, total, grids, stamp_size)
-        used = {band: _measure(plane, psfs.get(band)) for band, (plane, *_) in opened.items()}
+        used = {band: _measure(plane, psfs.get(band), band) for band, (plane, *_) in opened.items()}
         population = draw_objects(
             counts, object_rng, arcsec_per_pixel=FRAME_SCALE, galaxy=galaxy,
             disc_model=PANDAS.disc, hard_negatives=bool(hard_negatives),

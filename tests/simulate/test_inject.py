@@ -256,6 +256,17 @@ def test_refusals(real_field, tmp_path):
         inject({"g": no_wcs}, n=1, psfs=psfs)
     with pytest.raises(TypeError, match="has no WCS"):
         inject({"g": data}, n=1, psfs=psfs)
+    singular = header.copy()
+    singular["CDELT1"] = 0.0
+    with pytest.raises(ValueError, match="is singular"):
+        inject({"g": fits.PrimaryHDU(data, header=singular)}, n=1, psfs=psfs)
+    seeing_unknown = header.copy()
+    del seeing_unknown["FWHM"]  # no star to measure, and no seeing keyword to fall back on
+    flat = fits.PrimaryHDU(np.zeros((200, 200), dtype=np.float32), header=seeing_unknown)
+    with pytest.raises(ValueError, match=r"images\['g'\].*psfs="):
+        inject({"g": flat}, n=1, source_noise=False, seed=1)
+    with pytest.raises(TypeError, match="gains"):
+        inject({"g": paths["g"]}, n=1, gains={"g": "fifty"}, psfs=psfs)
     no_zp = header.copy()
     del no_zp["PHOTZP"]
     with pytest.raises(ValueError, match="no photometric zero point"):
