@@ -29,9 +29,10 @@ from ..images import load_plane
 from ..utils import as_generator
 from ..utils.files import atomic_write
 from ..utils.outputs import check_output_dir, check_output_file
+from ..utils.photometry import as_magnitude
 from ..utils.progress import progress_bar as _progress_bar
 from ..utils.validation import check_positive_integer, check_radius, check_seed
-from .config import PANDAS
+from .config import KINDS, PANDAS
 from .injection_scene import (
     EXTINCTION,
     FRAME_SCALE,
@@ -42,7 +43,7 @@ from .injection_scene import (
     population_on_grid,
 )
 from .placement import ImageGrid, check_positions, draw_positions
-from .population import INJECTABLE_KINDS, draw_objects
+from .population import INJECTABLE_KINDS, Population, band_magnitude, draw_objects
 from .profiles import PixelPSF
 
 __all__ = ["Injection", "inject"]
@@ -194,6 +195,77 @@ def _pixel_scale(wcs):
     return float(np.mean(proj_plane_pixel_scales(wcs.celestial)) * 3600.0)
 
 
+#: Rounds of drawing before `inject` gives up filling ``mag_range``.
+_MAG_RANGE_ROUNDS = 50
+
+
+def _check_mag_range(mag_range, bands, filters):
+    """Simulator band -> (bright, faint) from ``mag_range`` (band -> pair of magnitudes)."""
+    if mag_range is None:
+        return {}
+    ranges = {}
+    for band, limits in _check_mapping(mag_range, "mag_range", bands).items():
+        try:
+            bright, faint = limits
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"mag_range[{band!r}] must be a pair (bright, faint) of AB magnitudes; "
+                f"got {limits!r}"
+            ) from None
+        bright = as_magnitude(bright, f"mag_range[{band!r}][0]")
+        faint = as_magnitude(faint, f"mag_range[{band!r}][1]")
+        if not bright < faint:
+            raise ValueError(
+                f"mag_range[{band!r}] must be (bright, faint) with bright < faint; got {limits!r}"
+            )
+        ranges[filters.get(band, band)] = (bright, faint)
+    return ranges
+
+
+def _magnitudes(population, model_band):
+    """Total AB magnitude (zero point free) of each object in a simulator band."""
+    n = len(population.objects["x"])
+    flux = np.zeros(n)
+    for part in (population.points, population.extended):
+        mag = band_magnitude(part["mag_g"], part["mag_i"], model_band)
+        mag = mag + EXTINCTION[model_band] * np.asarray(part["ebv"], dtype=float)
+        flux += np.bincount(part["owner"], 10.0 ** (-0.4 * mag), minlength=n)
+    with np.errstate(divide="ignore"):
+        return -2.5 * np.log10(flux)
+
+
+def _draw(counts, rng, ranges, **options):
+    """The objects to inject: ``counts`` of each kind, within ``ranges`` if any."""
+    if not ranges:
+        return draw_objects(counts, rng, **options)
+    need, chosen, drawn = dict(counts), [], dict.fromkeys(counts, 0)
+    for _ in range(_MAG_RANGE_ROUNDS):
+        batch = {kind: 4 * left + 16 for kind, left in need.items() if left}
+        if not batch:
+            break
+        population = draw_objects(batch, rng, **options)
+        ok = np.ones(len(population.objects["x"]), dtype=bool)
+        for model_band, (bright, faint) in ranges.items():
+            mags = _magnitudes(population, model_band)
+            ok &= (mags >= bright) & (mags <= faint)
+        for kind in batch:
+            index = np.flatnonzero(ok & (population.objects["kind"] == kind))[: need[kind]]
+            chosen.append(population.take(index))
+            need[kind] -= index.size
+            drawn[kind] += batch[kind]
+    short = {kind: counts[kind] - left for kind, left in need.items() if left}
+    if short:
+        kind = next(iter(short))
+        raise ValueError(
+            f"only {short[kind]} of {counts[kind]} {kind} objects fall within mag_range "
+            f"among {drawn[kind]} drawn; widen mag_range (the simulator's magnitudes are "
+            "those of M31's clusters, moved by the distance of galaxy=)"
+        )
+    population = Population.concatenate(chosen)
+    order = np.argsort([KINDS.index(str(k)) for k in population.objects["kind"]], kind="stable")
+    return population.take(order)
+
+
 def _output_header(plane, zero_point, n, seed):
     if isinstance(plane.header, fits.Header):
         header = plane.header.copy()
@@ -295,6 +367,7 @@ def inject(
     gains=None,
     source_noise=True,
     hard_negatives=True,
+    mag_range=None,
     stamp_size=32,
     min_separation=None,
     galaxy=M31,
@@ -348,6 +421,10 @@ def inject(
         Add the photon noise of the injected light (needs a gain for every band).
     hard_negatives : bool, optional
         Draw asterisms as the simulator's hard negatives (brighter members, wider).
+    mag_range : dict, optional
+        Band -> ``(bright, faint)``: inject only objects whose total magnitude in that
+        band lies within (objects are drawn from the simulator's distributions and kept
+        if they do), e.g. ``{"g": (19, 23)}`` for a completeness curve.
     stamp_size : int, optional
         Side (pixels of each image) of the stamp that must be whole and clean around
         each object; use the cutout size of the model to train.
@@ -415,6 +492,7 @@ def inject(
     psfs = _check_mapping(psfs, "psfs", bands)
     filters = _check_mapping(filters, "filters", bands)
     gains = _check_mapping(gains, "gains", bands)
+    ranges = _check_mag_range(mag_range, bands, filters)
     stamp_size = check_positive_integer(stamp_size, "stamp_size")
     block_size = check_positive_integer(block_size, "block_size")
     if min_separation is not None:
@@ -447,8 +525,8 @@ def inject(
         else:
             coords = _check_given_positions(positions, total, grids, stamp_size)
         used = {band: _measure(plane, psfs.get(band), band) for band, (plane, *_) in opened.items()}
-        population = draw_objects(
-            counts, object_rng, arcsec_per_pixel=FRAME_SCALE, galaxy=galaxy,
+        population = _draw(
+            counts, object_rng, ranges, arcsec_per_pixel=FRAME_SCALE, galaxy=galaxy,
             disc_model=PANDAS.disc, hard_negatives=bool(hard_negatives),
         )  # fmt: skip
         scenes, mags, pixels = {}, {}, {}
@@ -487,6 +565,7 @@ def inject(
             bar.close()
 
     meta = _meta(seed, counts, opened, used, stamp_size, min_separation, source_noise, galaxy)
+    meta["mag_range"] = {band: list(limits) for band, limits in ranges.items()}
     truth = _truth(coords, population, bands, mags, pixels, meta)
     if truth_path is not None:
         atomic_write(

@@ -80,6 +80,52 @@ class Population:
     points: dict = field(default_factory=dict)
     extended: dict = field(default_factory=dict)
 
+    def take(self, index):
+        """The objects at ``index`` (in that order), with their light components.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from clusterfinder.galaxy import M31
+        >>> from clusterfinder.simulate import PANDAS
+        >>> pop = draw_objects({"asterism": 4}, np.random.default_rng(0),
+        ...                    arcsec_per_pixel=0.1, galaxy=M31, disc_model=PANDAS.disc)
+        >>> part = pop.take([2, 0])
+        >>> part.objects["nstars"].tolist() == pop.objects["nstars"][[2, 0]].tolist()
+        True
+        >>> sorted(set(part.points["owner"].tolist()))
+        [0, 1]
+        """
+        index = np.asarray(index, dtype=np.int64)
+        renumber = np.full(len(self.objects["x"]), -1, dtype=np.int64)
+        renumber[index] = np.arange(index.size)
+        parts = []
+        for part in (self.points, self.extended):
+            owner = renumber[part["owner"]]
+            keep = owner >= 0
+            part = {key: value[keep] for key, value in part.items()}
+            part["owner"] = owner[keep]
+            parts.append(part)
+        objects = {key: value[index] for key, value in self.objects.items()}
+        return Population(objects=objects, points=parts[0], extended=parts[1])
+
+    @staticmethod
+    def concatenate(populations):
+        """One population holding the objects of ``populations``, in order."""
+        populations = list(populations)
+        offsets = np.cumsum([0] + [len(p.objects["x"]) for p in populations[:-1]])
+
+        def join(name):
+            dicts = [getattr(p, name) for p in populations]
+            out = {key: np.concatenate([d[key] for d in dicts]) for key in dicts[0]}
+            if "owner" in out:
+                out["owner"] = np.concatenate(
+                    [d["owner"] + k for d, k in zip(dicts, offsets, strict=True)]
+                )
+            return out
+
+        return Population(objects=join("objects"), points=join("points"), extended=join("extended"))
+
 
 class _Builder:
     OBJECT_COLUMNS: ClassVar[dict] = {

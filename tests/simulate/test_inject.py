@@ -353,3 +353,20 @@ def test_labelset_join(real_field):
     joined = LabelSet.from_injection(result.truth, known)
     assert joined.table["label_known"].all()
     assert joined.n_positive == 4 + int(known.labels[~near[:5]].sum())
+
+
+def test_mag_range(real_field):
+    # Objects kept only within the magnitude range, e.g. for one bin of a completeness
+    # curve; the magnitudes are those of the light added (truth), reproducibly.
+    _, paths = real_field
+    psfs = {band: hand_psf() for band in paths}
+    counts = {"young_cluster": 6, "asterism": 3}
+    result = inject(paths, n=counts, psfs=psfs, seed=3, mag_range={"g": (20.0, 21.0)})
+    assert np.all((result.truth["mag_g"] >= 20.0) & (result.truth["mag_g"] <= 21.0))
+    assert list(result.truth["kind"]) == ["asterism"] * 3 + ["young_cluster"] * 6
+    again = inject(paths, n=counts, psfs=psfs, seed=3, mag_range={"g": (20.0, 21.0)})
+    assert np.array_equal(result.images["g"].data, again.images["g"].data)
+    with pytest.raises(ValueError, match="fall within mag_range"):
+        inject(paths, n=2, psfs=psfs, mag_range={"g": (5.0, 6.0)})
+    with pytest.raises(ValueError, match="bright < faint"):
+        inject(paths, n=2, psfs=psfs, mag_range={"g": (22.0, 21.0)})
