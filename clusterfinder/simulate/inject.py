@@ -374,7 +374,7 @@ def inject(
     output=None,
     name="injected",
     overwrite=False,
-    block_size=1024,
+    block_size=512,
     seed=0,
     progress_bar=False,
 ):
@@ -513,7 +513,8 @@ def inject(
     with contextlib.ExitStack() as stack:
         opened = _open(images, zero_points, filters, gains, bool(source_noise), stack)
         grids = [
-            ImageGrid(p.data, p.mask, p.wcs, f"images[{b!r}]") for b, (p, *_) in opened.items()
+            ImageGrid(p.data, p.mask, p.wcs, f"images[{b!r}]", release=p.release_pages)
+            for b, (p, *_) in opened.items()
         ]
         scales = {band: _pixel_scale(plane.wcs) for band, (plane, *_) in opened.items()}
         if positions is None:
@@ -525,6 +526,8 @@ def inject(
         else:
             coords = _check_given_positions(positions, total, grids, stamp_size)
         used = {band: _measure(plane, psfs.get(band), band) for band, (plane, *_) in opened.items()}
+        for plane, *_ in opened.values():
+            plane.release_pages()  # the stamps read to place the objects, the PSF's window
         population = _draw(
             counts, object_rng, ranges, arcsec_per_pixel=FRAME_SCALE, galaxy=galaxy,
             disc_model=PANDAS.disc, hard_negatives=bool(hard_negatives),

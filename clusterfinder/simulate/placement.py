@@ -36,6 +36,9 @@ class ImageGrid:
         Celestial WCS of the pixels.
     label : str
         How messages name the image (e.g. ``"images['g']"``).
+    release : callable, optional
+        Gives back the memory pages of the stamps read so far (for memory maps of
+        files; see `clusterfinder.images.Plane.release_pages`).
 
     Examples
     --------
@@ -48,11 +51,17 @@ class ImageGrid:
     (20, 30)
     """
 
-    def __init__(self, data, mask, wcs, label):
+    def __init__(self, data, mask, wcs, label, *, release=None):
         self.data = data
         self.mask = mask
         self.wcs = wcs
         self.label = label
+        self.release = release
+
+    def release_pages(self):
+        """Give back the pages of the stamps read so far, if the grid knows how."""
+        if self.release is not None:
+            self.release()
 
     @property
     def shape(self):
@@ -118,6 +127,7 @@ def _clear_everywhere(grids, coords, stamp_size):
             break
         x, y = grid.to_pixel(coords)
         ok &= clear_stamps(grid, x, y, stamp_size)
+        grid.release_pages()
     return ok
 
 
@@ -159,6 +169,7 @@ def check_positions(grids, coords, stamp_size, *, name="positions"):
         x, y = grid.to_pixel(coords)
         for k in np.flatnonzero(~clear_stamps(grid, x, y, stamp_size)):
             bad.setdefault(int(k), grid.label)
+        grid.release_pages()
     if bad:
         shown = sorted(bad)[:10]
         where = "; ".join(f"{k}: {bad[k]}" for k in shown[:3])
