@@ -75,6 +75,17 @@ class Injection:
         `~clusterfinder.simulate.profiles.PixelPSF`) the objects were rendered with.
     truth_path : `~pathlib.Path` or None
         Where the truth table was written (with ``output=``).
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from astropy.table import QTable
+    >>> truth = QTable({"coord": SkyCoord([10.0] * u.deg, [41.0] * u.deg),
+    ...                 "kind": ["young_cluster"]})
+    >>> result = Injection(images={}, truth=truth)
+    >>> result.labels(SkyCoord([10.1] * u.deg, [41.0] * u.deg))
+    <LabelSet: 2 objects (1 cluster, 1 non-cluster)>
     """
 
     images: dict

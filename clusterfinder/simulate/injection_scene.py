@@ -123,6 +123,18 @@ def population_on_grid(population, x, y, jacobian):
     `~clusterfinder.simulate.population.Population`
         A new population in the image's pixels (lengths in pixels, angles from +x
         toward +y of the image).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clusterfinder.simulate.population import Population
+    >>> point = {"x": np.array([10.0]), "y": np.array([0.0]), "owner": np.array([0])}
+    >>> none = {key: np.zeros(0) for key in ("x", "y", "scale", "rt", "theta")}
+    >>> none["owner"] = np.zeros(0, dtype=int)
+    >>> frame = Population({"x": np.zeros(1), "y": np.zeros(1)}, point, none)
+    >>> jac = np.array([[[-5.0, 0.0], [0.0, 5.0]]])  # 0.2"/pix, north up, east left
+    >>> population_on_grid(frame, [100.0], [50.0], jac).points["x"].tolist()  # 1" west
+    [105.0]
     """
     objects = dict(population.objects)
     objects["x"] = np.asarray(x, dtype=float)
@@ -200,6 +212,22 @@ def image_scene(population, shape, psf, *, band, zero_point, pixel_scale):
     -------
     `~clusterfinder.simulate.render.Scene`
         Noise-free, without galaxy light: only the injected objects.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clusterfinder.galaxy import M31
+    >>> from clusterfinder.simulate import PANDAS
+    >>> from clusterfinder.simulate.population import draw_objects
+    >>> from clusterfinder.simulate.profiles import MoffatPSF
+    >>> frame = draw_objects({"young_cluster": 1}, np.random.default_rng(1),
+    ...                      arcsec_per_pixel=FRAME_SCALE, galaxy=M31, disc_model=PANDAS.disc)
+    >>> jac = np.array([[[-1 / 0.186, 0.0], [0.0, 1 / 0.186]]])
+    >>> scene = image_scene(population_on_grid(frame, [60.0], [60.0], jac), (121, 121),
+    ...                     MoffatPSF(3.6, 3.0), band="g", zero_point=30.0, pixel_scale=0.186)
+    >>> image = scene.render("g", 0, 121, 0, 121)
+    >>> bool(np.isclose(image.sum(), scene.object_flux("g")[0], rtol=1e-4))
+    True
     """
     fwhm = psf.fwhm * pixel_scale
     beta = psf.shape.beta if psf.shape.family == "moffat" else 3.0

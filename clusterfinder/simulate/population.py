@@ -111,7 +111,19 @@ class Population:
 
     @staticmethod
     def concatenate(populations):
-        """One population holding the objects of ``populations``, in order."""
+        """One population holding the objects of ``populations``, in order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from clusterfinder.galaxy import M31
+        >>> from clusterfinder.simulate import PANDAS
+        >>> pop = draw_objects({"asterism": 2}, np.random.default_rng(0),
+        ...                    arcsec_per_pixel=0.1, galaxy=M31, disc_model=PANDAS.disc)
+        >>> both = Population.concatenate([pop, pop.take([1])])
+        >>> len(both.objects["x"]), int(both.points["owner"].max())
+        (3, 2)
+        """
         populations = list(populations)
         offsets = np.cumsum([0] + [len(p.objects["x"]) for p in populations[:-1]])
 
