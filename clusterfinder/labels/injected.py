@@ -81,6 +81,19 @@ def injection_table(truth, sources=None, *, positive_kinds, match_radius, real_l
         The injected objects (``label`` from their kind) and the real sources kept, each
         with the columns ``source`` (``"injected"``, or the source's own or ``"real"``),
         ``injected`` and ``label_known``.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.coordinates import SkyCoord
+    >>> from astropy.table import QTable
+    >>> truth = QTable({"coord": SkyCoord([10.0] * u.deg, [41.0] * u.deg),
+    ...                 "kind": ["asterism"]})
+    >>> injected, real = injection_table(
+    ...     truth, SkyCoord([10.0, 10.1] * u.deg, [41.0, 41.0] * u.deg),
+    ...     positive_kinds=("young_cluster",), match_radius=1 * u.arcsec)
+    >>> injected["label"].tolist(), real["label"].tolist(), real["source"].tolist()
+    ([0], [0], ['real'])
     """
     from .labelset import LabelSet
 
