@@ -5,7 +5,9 @@ objects (young and old clusters, and asterisms as hard negatives) to them: each 
 drawn with the simulator's physics (`~clusterfinder.simulate.population.draw_objects`),
 placed at a sky position where every image has a whole, clean stamp
 (`~clusterfinder.simulate.placement`), and rendered on each image's own pixel grid with
-that image's PSF and zero point (`~clusterfinder.simulate.injection_scene`). The real
+that image's PSF and zero point (`~clusterfinder.simulate.injection_scene`). What is
+drawn is decided in `~clusterfinder.simulate.injection_objects`; images are opened,
+read and written by `~clusterfinder.simulate.injection_io`. The real
 sky, crowding, PSF and noise stay as they are; only the objects' light (and its photon
 noise) is added. Images are read and written in sections of rows, so they may be larger
 than memory. The result holds the new images and a truth table.
@@ -13,7 +15,6 @@ than memory. The result holds the new images and a truth table.
 
 import contextlib
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,34 +26,31 @@ from astropy.table import QTable
 from astropy.wcs.utils import proj_plane_pixel_scales
 
 from ..galaxy import M31, GalaxyGeometry
-from ..images import load_plane
 from ..utils import as_generator
 from ..utils.files import atomic_write
-from ..utils.outputs import check_output_dir, check_output_file
-from ..utils.photometry import as_magnitude
 from ..utils.progress import progress_bar as _progress_bar
 from ..utils.validation import check_positive_integer, check_radius, check_seed
-from .config import KINDS, PANDAS
+from .config import PANDAS
+from .injection_io import (
+    check_outputs,
+    image_psf,
+    open_images,
+    output_header,
+    sections,
+    write_fits,
+)
+from .injection_objects import check_band_mapping, check_counts, check_mag_range, draw_injected
 from .injection_scene import (
-    EXTINCTION,
     FRAME_SCALE,
-    add_source_noise,
     image_scene,
     local_jacobians,
     pixel_psf,
     population_on_grid,
 )
 from .placement import ImageGrid, check_positions, draw_positions
-from .population import INJECTABLE_KINDS, Population, band_magnitude, draw_objects
 from .profiles import PixelPSF
 
 __all__ = ["Injection", "inject"]
-
-#: Header keywords removed from an input header before it heads an output image.
-_STRUCTURE_KEYWORDS = (
-    "SIMPLE", "XTENSION", "BITPIX", "EXTEND", "PCOUNT", "GCOUNT", "BSCALE", "BZERO", "BLANK",
-    "CHECKSUM", "DATASUM",
-)  # fmt: skip
 
 
 @dataclass
@@ -104,242 +102,8 @@ class Injection:
         return LabelSet.from_injection(self.truth, sources, **options)
 
 
-def _check_counts(n):
-    if isinstance(n, dict):
-        counts = {}
-        for kind, count in n.items():
-            if kind not in INJECTABLE_KINDS:
-                raise ValueError(
-                    f"n names kind {kind!r}, which cannot be injected; expected kinds among "
-                    f"{INJECTABLE_KINDS}"
-                )
-            counts[kind] = check_positive_integer(count, f"n[{kind!r}]")
-        if not counts:
-            raise ValueError("n is an empty dict; give at least one kind -> number of objects")
-        return counts
-    return {"young_cluster": check_positive_integer(n, "n")}
-
-
-def _check_mapping(value, name, bands):
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TypeError(f"{name} must be a dict band -> value; got {type(value).__name__}")
-    unknown = [band for band in value if band not in bands]
-    if unknown:
-        raise ValueError(f"{name} names band(s) {unknown} that are not in images {list(bands)}")
-    return dict(value)
-
-
-def _open(images, zero_points, filters, gains, source_noise, stack):
-    """Band -> (plane, zero point, simulator band, gain), every image checked."""
-    opened = {}
-    for band, image in images.items():
-        if not isinstance(band, str) or not band:
-            raise TypeError(f"images must be keyed by band names (strings); got {band!r}")
-        label = f"images[{band!r}]"
-        plane = load_plane(image, label, stack)
-        if plane.wcs is None:
-            if plane.kind == "array" and plane.header is None:
-                raise TypeError(
-                    f"{label} has no WCS: give (array, WCS) so that objects can be placed on "
-                    "the sky"
-                )
-            raise ValueError(
-                f"{label} ({plane.label}) has no celestial WCS: objects cannot be placed on it "
-                "(add CTYPE/CRVAL/CRPIX/CD keywords to its header)"
-            )
-        zero_point = plane.resolve_zero_point(zero_points.get(band), band=band, label=label)
-        model_band = filters.get(band, band)
-        if model_band not in EXTINCTION:
-            raise ValueError(
-                f"band {band!r} is not one whose magnitudes the simulator models "
-                f"({', '.join(EXTINCTION)}); pass filters={{{band!r}: 'g'}} (the nearest of "
-                "them) to inject its objects with that band's magnitudes"
-            )
-        gain = gains.get(band, plane.gain)
-        if gain is not None:
-            if isinstance(gain, (bool, np.bool_)) or not isinstance(gain, (int, float, np.number)):
-                raise TypeError(f"gains[{band!r}] must be a number (e-/count); got {gain!r}")
-            gain = float(gain)
-            if not (math.isfinite(gain) and gain > 0):
-                raise ValueError(f"gains[{band!r}] must be a positive number; got {gain!r}")
-        elif source_noise:
-            raise ValueError(
-                f"{label} has no gain (header keyword GAIN or EGAIN) for the photon noise of "
-                f"the injected light; pass gains={{{band!r}: ...}} (electrons per count) or "
-                "source_noise=False"
-            )
-        opened[band] = (plane, zero_point, model_band, gain)
-    return opened
-
-
-def _measure(plane, psf, band):
-    """The PSF of ``plane``: ``psf`` if given, else measured on its central window."""
-    from ..psf import PSFMeasurement, measure_psf
-    from ..scan.find import PSF_WINDOW
-
-    if psf is not None:
-        if not isinstance(psf, (PSFMeasurement, PixelPSF)):
-            raise TypeError(
-                "psfs values must be PSFMeasurement (e.g. from clusterfinder.psf.measure_psf) "
-                f"or PixelPSF objects; got {type(psf).__name__}"
-            )
-        return psf
-    ny, nx = plane.shape
-    y0, x0 = max(0, (ny - PSF_WINDOW) // 2), max(0, (nx - PSF_WINDOW) // 2)
-    window = (slice(y0, y0 + PSF_WINDOW), slice(x0, x0 + PSF_WINDOW))
-    header = fits.Header(plane.header) if isinstance(plane.header, fits.Header) else fits.Header()
-    header.update(plane.wcs[window].to_header())
-    hdu = fits.ImageHDU(np.asarray(plane.data[window], dtype=np.float32), header=header)
-    mask = None if plane.mask is None else np.asarray(plane.mask[window]) != 0
-    try:
-        return measure_psf(hdu, saturation=plane.saturation, mask=mask)
-    except ValueError as exc:
-        raise ValueError(
-            f"images[{band!r}] ({plane.label}): {exc}; or give its PSF with "
-            f"psfs={{{band!r}: ...}} (a PSFMeasurement)"
-        ) from None
-
-
 def _pixel_scale(wcs):
     return float(np.mean(proj_plane_pixel_scales(wcs.celestial)) * 3600.0)
-
-
-#: Rounds of drawing before `inject` gives up filling ``mag_range``.
-_MAG_RANGE_ROUNDS = 50
-
-
-def _check_mag_range(mag_range, bands, filters):
-    """Simulator band -> (bright, faint) from ``mag_range`` (band -> pair of magnitudes)."""
-    if mag_range is None:
-        return {}
-    ranges = {}
-    for band, limits in _check_mapping(mag_range, "mag_range", bands).items():
-        try:
-            bright, faint = limits
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"mag_range[{band!r}] must be a pair (bright, faint) of AB magnitudes; "
-                f"got {limits!r}"
-            ) from None
-        bright = as_magnitude(bright, f"mag_range[{band!r}][0]")
-        faint = as_magnitude(faint, f"mag_range[{band!r}][1]")
-        if not bright < faint:
-            raise ValueError(
-                f"mag_range[{band!r}] must be (bright, faint) with bright < faint; got {limits!r}"
-            )
-        ranges[filters.get(band, band)] = (bright, faint)
-    return ranges
-
-
-def _magnitudes(population, model_band):
-    """Total AB magnitude (zero point free) of each object in a simulator band."""
-    n = len(population.objects["x"])
-    flux = np.zeros(n)
-    for part in (population.points, population.extended):
-        mag = band_magnitude(part["mag_g"], part["mag_i"], model_band)
-        mag = mag + EXTINCTION[model_band] * np.asarray(part["ebv"], dtype=float)
-        flux += np.bincount(part["owner"], 10.0 ** (-0.4 * mag), minlength=n)
-    with np.errstate(divide="ignore"):
-        return -2.5 * np.log10(flux)
-
-
-def _draw(counts, rng, ranges, **options):
-    """The objects to inject: ``counts`` of each kind, within ``ranges`` if any."""
-    if not ranges:
-        return draw_objects(counts, rng, **options)
-    need, chosen, drawn = dict(counts), [], dict.fromkeys(counts, 0)
-    for _ in range(_MAG_RANGE_ROUNDS):
-        batch = {kind: 4 * left + 16 for kind, left in need.items() if left}
-        if not batch:
-            break
-        population = draw_objects(batch, rng, **options)
-        ok = np.ones(len(population.objects["x"]), dtype=bool)
-        for model_band, (bright, faint) in ranges.items():
-            mags = _magnitudes(population, model_band)
-            ok &= (mags >= bright) & (mags <= faint)
-        for kind in batch:
-            index = np.flatnonzero(ok & (population.objects["kind"] == kind))[: need[kind]]
-            chosen.append(population.take(index))
-            need[kind] -= index.size
-            drawn[kind] += batch[kind]
-    short = {kind: counts[kind] - left for kind, left in need.items() if left}
-    if short:
-        kind = next(iter(short))
-        raise ValueError(
-            f"only {short[kind]} of {counts[kind]} {kind} objects fall within mag_range "
-            f"among {drawn[kind]} drawn; widen mag_range (the simulator's magnitudes are "
-            "those of M31's clusters, moved by the distance of galaxy=)"
-        )
-    population = Population.concatenate(chosen)
-    order = np.argsort([KINDS.index(str(k)) for k in population.objects["kind"]], kind="stable")
-    return population.take(order)
-
-
-def _output_header(plane, zero_point, n, seed):
-    if isinstance(plane.header, fits.Header):
-        header = plane.header.copy()
-        for key in _STRUCTURE_KEYWORDS:
-            header.remove(key, ignore_missing=True, remove_all=True)
-        for key in [k for k in header if k.startswith("NAXIS")]:
-            header.remove(key, ignore_missing=True, remove_all=True)
-    else:
-        header = plane.wcs.to_header()
-    from clusterfinder import __version__
-
-    header["PHOTZP"] = (zero_point, "AB = -2.5 log10(counts) + PHOTZP")
-    header["INJCOUNT"] = (n, "simulated objects injected by clusterfinder")
-    header["INJSEED"] = (seed if isinstance(seed, int) else -1, "seed of the injection")
-    header["HISTORY"] = f"clusterfinder {__version__}: {n} simulated objects injected"
-    return header
-
-
-def _sections(plane, scene, band, gain, key, block_size, dtype):
-    """``(y0, y1, pixels)`` of each section of rows of the image with the objects added."""
-    ny, nx = plane.shape
-    psf = scene.state[band].psf
-    reach = psf.large_radius + 1
-    ext = scene.population.extended
-    comp_y = np.concatenate([scene.population.points["y"], ext["y"]])
-    comp_r = np.concatenate(
-        [np.full(len(scene.population.points["y"]), reach), np.ceil(ext["rt"] + psf.reach) + 2]
-    )
-    for y0 in range(0, ny, block_size):
-        y1 = min(y0 + block_size, ny)
-        block = np.array(plane.data[y0:y1], dtype=dtype)
-        if np.any((comp_y + comp_r >= y0 - 1) & (comp_y - comp_r < y1 + 1)):
-            model = scene.render(band, y0, y1, 0, nx)
-            if gain is not None:
-                add_source_noise(model, gain, key=key, y0=y0, x0=0)
-            bad = ~np.isfinite(block)
-            if plane.mask is not None:
-                bad |= np.asarray(plane.mask[y0:y1]) != 0
-            model[bad] = 0.0
-            block += model
-        yield y0, y1, block
-        plane.release_pages()
-
-
-def _write_fits(path, header, shape, dtype, sections):
-    ny, nx = shape
-    itemsize = np.dtype(dtype).itemsize
-
-    def write(tmp):
-        head = fits.PrimaryHDU(data=np.zeros((1, 1), dtype=dtype), header=header).header
-        head["NAXIS1"] = nx
-        head["NAXIS2"] = ny
-        text = head.tostring().encode("ascii")
-        with open(tmp, "r+b") as handle:
-            handle.write(text)
-            handle.truncate(len(text) + math.ceil(nx * ny * itemsize / 2880) * 2880)
-            for y0, _, block in sections:
-                handle.seek(len(text) + y0 * nx * itemsize)
-                handle.write(
-                    np.ascontiguousarray(block, dtype=np.dtype(dtype).newbyteorder(">")).tobytes()
-                )
-
-    return atomic_write(path, write, suffix=".fits")
 
 
 def _position_angle(theta):
@@ -497,13 +261,13 @@ def inject(
     """
     if not isinstance(images, dict) or not images:
         raise TypeError(f"images must be a non-empty dict band -> image; got {images!r}")
-    counts = _check_counts(n)
+    counts = check_counts(n)
     bands = tuple(images)
-    zero_points = _check_mapping(zero_points, "zero_points", bands)
-    psfs = _check_mapping(psfs, "psfs", bands)
-    filters = _check_mapping(filters, "filters", bands)
-    gains = _check_mapping(gains, "gains", bands)
-    ranges = _check_mag_range(mag_range, bands, filters)
+    zero_points = check_band_mapping(zero_points, "zero_points", bands)
+    psfs = check_band_mapping(psfs, "psfs", bands)
+    filters = check_band_mapping(filters, "filters", bands)
+    gains = check_band_mapping(gains, "gains", bands)
+    ranges = check_mag_range(mag_range, bands, filters)
     stamp_size = check_positive_integer(stamp_size, "stamp_size")
     block_size = check_positive_integer(block_size, "block_size")
     if min_separation is not None:
@@ -519,10 +283,10 @@ def inject(
 
     paths = truth_path = None
     if output is not None:
-        paths, truth_path = _check_outputs(output, name, bands, images, overwrite)
+        paths, truth_path = check_outputs(output, name, bands, images, overwrite)
 
     with contextlib.ExitStack() as stack:
-        opened = _open(images, zero_points, filters, gains, bool(source_noise), stack)
+        opened = open_images(images, zero_points, filters, gains, bool(source_noise), stack)
         grids = [
             ImageGrid(p.data, p.mask, p.wcs, f"images[{b!r}]", release=p.release_pages)
             for b, (p, *_) in opened.items()
@@ -536,10 +300,12 @@ def inject(
             )
         else:
             coords = _check_given_positions(positions, total, grids, stamp_size)
-        used = {band: _measure(plane, psfs.get(band), band) for band, (plane, *_) in opened.items()}
+        used = {
+            band: image_psf(plane, psfs.get(band), band) for band, (plane, *_) in opened.items()
+        }
         for plane, *_ in opened.values():
             plane.release_pages()  # the stamps read to place the objects, the PSF's window
-        population = _draw(
+        population = draw_injected(
             counts, object_rng, ranges, arcsec_per_pixel=FRAME_SCALE, galaxy=galaxy,
             disc_model=PANDAS.disc, hard_negatives=bool(hard_negatives),
         )  # fmt: skip
@@ -560,9 +326,9 @@ def inject(
         try:
             for index, (band, (plane, zero_point, model_band, gain)) in enumerate(opened.items()):
                 dtype = np.float64 if plane.data.dtype == np.float64 else np.float32
-                header = _output_header(plane, zero_point, total, seed)
-                sections = _counted(
-                    _sections(
+                header = output_header(plane, zero_point, total, seed)
+                parts = _counted(
+                    sections(
                         plane, scenes[band], model_band, gain if source_noise else None,
                         [noise_key, index], block_size, dtype,
                     ),
@@ -570,11 +336,11 @@ def inject(
                 )  # fmt: skip
                 if paths is None:
                     data = np.empty(plane.shape, dtype=dtype)
-                    for y0, y1, block in sections:
+                    for y0, y1, block in parts:
                         data[y0:y1] = block
                     results[band] = fits.PrimaryHDU(data=data, header=header)
                 else:
-                    results[band] = _write_fits(paths[band], header, plane.shape, dtype, sections)
+                    results[band] = write_fits(paths[band], header, plane.shape, dtype, parts)
         finally:
             bar.close()
 
@@ -593,21 +359,6 @@ def _counted(sections, bar):
     for item in sections:
         yield item
         bar.update()
-
-
-def _check_outputs(output, name, bands, images, overwrite):
-    if not isinstance(name, str) or not name or os.sep in name or name.startswith("."):
-        raise ValueError(f"name must be a plain, non-empty file name stem; got {name!r}")
-    folder = check_output_dir(output, name="output")
-    inputs = {f"images[{band!r}]": image for band, image in images.items()}
-    folder_exists = folder.is_dir()
-    paths = {band: folder / f"{name}_{band}.fits" for band in bands}
-    truth_path = folder / f"{name}_truth.ecsv"
-    if folder_exists:
-        for path in [*paths.values(), truth_path]:
-            check_output_file(path, overwrite=overwrite, inputs=inputs, name="output")
-    folder.mkdir(parents=True, exist_ok=True)
-    return paths, truth_path
 
 
 def _check_given_positions(positions, total, grids, stamp_size):
