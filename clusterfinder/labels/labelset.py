@@ -4,8 +4,9 @@ A `LabelSet` wraps an `~astropy.table.QTable` with a `~astropy.coordinates.SkyCo
 column ``coord`` and an integer column ``label`` (1: star cluster, 0: anything
 else), plus optional ``mag_g``, ``mag_i``, ``source`` (catalogue of origin),
 ``name``, ``split`` and any other columns. It is built from catalogues
-(`LabelSet.from_catalogs`) or from the simulator's truth table
-(`LabelSet.from_truth`), cut by magnitude and sky region (`LabelSet.select`),
+(`LabelSet.from_catalogs`), from the simulator's truth table
+(`LabelSet.from_truth`) or from objects injected into real images
+(`LabelSet.from_injection`), cut by magnitude and sky region (`LabelSet.select`),
 balanced (`LabelSet.balance`) and split without leaks (`LabelSet.split`).
 """
 
@@ -322,6 +323,70 @@ class LabelSet:
         table["source"] = np.full(len(table), "truth")
         table.meta["positive_kinds"] = list(positive_kinds)
         return cls(table)
+
+    @classmethod
+    def from_injection(
+        cls, truth, sources=None, *, positive_kinds=("young_cluster", "old_cluster"),
+        match_radius=1 * u.arcsec, real_label=0,
+    ):  # fmt: skip
+        """Build a label set from objects injected into real images and their real sources.
+
+        The injected objects (the truth of `clusterfinder.simulate.inject`) are labelled by
+        kind: clusters 1, asterisms 0. The real sources (a catalogue of the images, or the
+        detections on them) are added as the background: each keeps its own label when it
+        has one (a `LabelSet`, or a table with a ``label`` column), else gets
+        ``real_label`` with ``label_known`` False (most real sources are not clusters, but
+        that is not known for each one). Real sources within ``match_radius`` of an
+        injected object are dropped: a detection there is most likely the injected object
+        itself.
+
+        Parameters
+        ----------
+        truth : `~astropy.table.QTable`
+            The truth table of `~clusterfinder.simulate.inject`.
+        sources : None, `~astropy.coordinates.SkyCoord`, table or `LabelSet`, optional
+            The real sources (positions, a table with a SkyCoord column ``coord``, or a
+            label set).
+        positive_kinds : str or sequence of str, optional
+            Injected kinds labelled 1.
+        match_radius : `~astropy.units.Quantity`, optional
+            Real sources closer than this to an injected object are dropped.
+        real_label : {0, 1}, optional
+            Label of real sources that have none.
+
+        Returns
+        -------
+        `LabelSet`
+            Injected rows first (``source`` ``"injected"``, ``injected`` True), then the
+            real ones (``injected`` False); ``label_known`` tells labels that are known
+            from defaults.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder.labels import LabelSet
+        >>> truth = QTable({"coord": SkyCoord([10.0, 10.01] * u.deg, [41.0] * 2 * u.deg),
+        ...                 "kind": ["young_cluster", "asterism"], "mag_g": [20.0, 21.0]})
+        >>> detected = SkyCoord([10.0, 10.02, 10.03] * u.deg, [41.0] * 3 * u.deg)
+        >>> labels = LabelSet.from_injection(truth, detected)
+        >>> labels  # the detection on the injected cluster is dropped
+        <LabelSet: 4 objects (1 cluster, 3 non-clusters)>
+        >>> labels["label_known"].tolist()
+        [True, True, False, False]
+        """
+        from .injected import injection_table
+
+        injected, real = injection_table(
+            truth, sources, positive_kinds=positive_kinds, match_radius=match_radius,
+            real_label=real_label,
+        )  # fmt: skip
+        if real is None:
+            return cls(injected)
+        joined = vstack([injected, real], metadata_conflicts="silent")
+        joined.meta.update(injected.meta)
+        return cls(joined)
 
     # -- selection ----------------------------------------------------------------------
     def select(self, *, mag_max=None, mag_min=None, region=None, label=None, keep_unknown=False):

@@ -11,12 +11,15 @@ realistic ranges, so that a model trained on many fields has seen many
 skies. `write_field` does the same block by block into FITS files, for fields too large to
 hold in memory. The survey is described by a `SurveyConfig` (presets `PANDAS`, `HSC`).
 `degrade_image` shows a real, sharper image (from Hubble, say) as the survey would.
+`inject` adds simulated clusters (and hard negatives) to a user's real images, with
+each image's own PSF and zero point, and returns the new images with their truth.
 """
 
 from .calibration import phat_distributions
 from .config import CLUSTER_KINDS, HSC, KINDS, PANDAS, BandConfig, DiscModel, SurveyConfig
 from .degrade import degrade_image, resample_flux
 from .field import SimulatedField, simulate_field, write_field
+from .inject import Injection, inject
 from .psf import PSFShape
 from .psf_variation import PSFVariation
 from .randomize import DomainRandomization
@@ -29,11 +32,13 @@ __all__ = [
     "BandConfig",
     "DiscModel",
     "DomainRandomization",
+    "Injection",
     "PSFShape",
     "PSFVariation",
     "SimulatedField",
     "SurveyConfig",
     "degrade_image",
+    "inject",
     "phat_distributions",
     "resample_flux",
     "simulate_field",

@@ -20,7 +20,7 @@ from .calibration import draw_young_clusters
 from .config import DISC_KINDS, KINDS
 from .profiles import sample_radii, scale_for_reff
 
-__all__ = ["Population", "draw_population"]
+__all__ = ["INJECTABLE_KINDS", "Population", "draw_objects", "draw_population"]
 
 #: Effective wavelengths (micron) used to interpolate magnitudes to bands other than g, i.
 BAND_WAVELENGTHS = {"u": 0.355, "g": 0.477, "r": 0.623, "i": 0.763, "z": 0.913, "y": 1.0}
@@ -79,6 +79,64 @@ class Population:
     objects: dict = field(default_factory=dict)
     points: dict = field(default_factory=dict)
     extended: dict = field(default_factory=dict)
+
+    def take(self, index):
+        """The objects at ``index`` (in that order), with their light components.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from clusterfinder.galaxy import M31
+        >>> from clusterfinder.simulate import PANDAS
+        >>> pop = draw_objects({"asterism": 4}, np.random.default_rng(0),
+        ...                    arcsec_per_pixel=0.1, galaxy=M31, disc_model=PANDAS.disc)
+        >>> part = pop.take([2, 0])
+        >>> part.objects["nstars"].tolist() == pop.objects["nstars"][[2, 0]].tolist()
+        True
+        >>> sorted(set(part.points["owner"].tolist()))
+        [0, 1]
+        """
+        index = np.asarray(index, dtype=np.int64)
+        renumber = np.full(len(self.objects["x"]), -1, dtype=np.int64)
+        renumber[index] = np.arange(index.size)
+        parts = []
+        for part in (self.points, self.extended):
+            owner = renumber[part["owner"]]
+            keep = owner >= 0
+            part = {key: value[keep] for key, value in part.items()}
+            part["owner"] = owner[keep]
+            parts.append(part)
+        objects = {key: value[index] for key, value in self.objects.items()}
+        return Population(objects=objects, points=parts[0], extended=parts[1])
+
+    @staticmethod
+    def concatenate(populations):
+        """One population holding the objects of ``populations``, in order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from clusterfinder.galaxy import M31
+        >>> from clusterfinder.simulate import PANDAS
+        >>> pop = draw_objects({"asterism": 2}, np.random.default_rng(0),
+        ...                    arcsec_per_pixel=0.1, galaxy=M31, disc_model=PANDAS.disc)
+        >>> both = Population.concatenate([pop, pop.take([1])])
+        >>> len(both.objects["x"]), int(both.points["owner"].max())
+        (3, 2)
+        """
+        populations = list(populations)
+        offsets = np.cumsum([0] + [len(p.objects["x"]) for p in populations[:-1]])
+
+        def join(name):
+            dicts = [getattr(p, name) for p in populations]
+            out = {key: np.concatenate([d[key] for d in dicts]) for key in dicts[0]}
+            if "owner" in out:
+                out["owner"] = np.concatenate(
+                    [d["owner"] + k for d, k in zip(dicts, offsets, strict=True)]
+                )
+            return out
+
+        return Population(objects=join("objects"), points=join("points"), extended=join("extended"))
 
 
 class _Builder:
@@ -263,26 +321,7 @@ def draw_population(
         elif kind == "young_cluster":
             _draw_young_clusters(build, r, x, y, pc_per_pix, scale, galaxy)
         elif kind == "old_cluster":
-            g = np.clip(r.normal(17.3, 1.1, n), 15.0, 22.0) + shift
-            color = r.uniform(0.6, 1.2, n)
-            ebv = _internal_ebv(r, n, dm)
-            reff_pc = np.clip(10.0 ** r.normal(math.log10(2.5), 0.2, n), 1.0, 10.0)
-            concentration = r.uniform(1.0, 2.0, n)
-            ell = r.uniform(0.0, 0.15, n)
-            theta = r.uniform(0.0, math.pi, n)
-            reff_pix = reff_pc / pc_per_pix
-            owners = build.add_objects(
-                n, x=x, y=y, kind=kind, mag_g=g, mag_i=g - color, ebv=ebv,
-                reff=reff_pix * scale, profile="king", concentration=concentration,
-                ellipticity=ell, theta=theta, nstars=0,
-            )  # fmt: skip
-            for k in range(n):
-                s, rt = scale_for_reff("king", reff_pix[k], concentration=concentration[k])
-                build.add_extended(
-                    x=x[k], y=y[k], owner=owners[k], mag_g=g[k], mag_i=g[k] - color[k],
-                    ebv=ebv[k], profile="king", scale=s, rt=rt, concentration=concentration[k],
-                    ellipticity=ell[k], theta=theta[k],
-                )  # fmt: skip
+            _draw_old_clusters(build, r, x, y, pc_per_pix, scale, shift, dm)
         elif kind in ("galaxy", "hii_region"):
             bright, faint, slope, _ = _LF[kind]
             g = _luminosity_function(r, n, bright, faint, slope)
@@ -315,6 +354,103 @@ def draw_population(
                     ellipticity=ell[k], theta=theta[k],
                 )  # fmt: skip
     return build.finish()
+
+
+#: Kinds that `draw_objects` draws one by one (each object whole, centred on its position).
+INJECTABLE_KINDS = ("asterism", "young_cluster", "old_cluster")
+
+
+def draw_objects(counts, rng, *, arcsec_per_pixel, galaxy, disc_model, hard_negatives=False):
+    """Draw whole objects of some kinds, each centred on ``(0, 0)``, for injection.
+
+    The objects have the physics of `draw_population` (the same drawing code): PHAT
+    magnitudes and sizes with stochastic bright stars for young clusters, King profiles
+    for old ones, chance groups of disc stars for asterisms. Positions are left to the
+    caller: every object's centre (its light-weighted centre for an asterism) is at
+    ``x = y = 0`` and its light components lie at offsets from it.
+
+    Parameters
+    ----------
+    counts : dict
+        Kind (one of `INJECTABLE_KINDS`) -> number of objects.
+    rng : `numpy.random.Generator`
+        Each kind draws from its own stream spawned from it (in the order of `KINDS`),
+        so the objects of one kind do not depend on the counts of the others.
+    arcsec_per_pixel : float
+        Angular size of the unit in which positions and lengths are returned.
+    galaxy : `~clusterfinder.galaxy.GalaxyGeometry`
+        Host galaxy (its distance sets magnitudes and angular sizes).
+    disc_model : `~clusterfinder.simulate.DiscModel`
+        Reddening of disc objects (asterisms, old clusters).
+    hard_negatives : bool, optional
+        Draw asterisms as `draw_population` does with hard negatives (brighter, wider).
+
+    Returns
+    -------
+    `Population`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clusterfinder.galaxy import M31
+    >>> from clusterfinder.simulate import PANDAS
+    >>> pop = draw_objects({"young_cluster": 3}, np.random.default_rng(0),
+    ...                    arcsec_per_pixel=0.1, galaxy=M31, disc_model=PANDAS.disc)
+    >>> pop.objects["kind"].tolist(), pop.objects["x"].tolist()
+    (['young_cluster', 'young_cluster', 'young_cluster'], [0.0, 0.0, 0.0])
+    """
+    unknown = [kind for kind in counts if kind not in INJECTABLE_KINDS]
+    if unknown:
+        raise ValueError(f"cannot draw kind(s) {unknown} one by one; expected {INJECTABLE_KINDS}")
+    scale = float(arcsec_per_pixel)
+    pc_per_pix = galaxy.parsec_per_arcsec.to_value(u.pc / u.arcsec) * scale
+    shift = 5.0 * math.log10(galaxy.distance.to_value(u.kpc) / 785.0)
+    streams = dict(zip(KINDS, rng.spawn(len(KINDS)), strict=True))
+    build = _Builder()
+    for kind in KINDS:
+        n = int(counts.get(kind, 0))
+        if not n:
+            continue
+        r, x, y = streams[kind], np.zeros(n), np.zeros(n)
+        if kind == "young_cluster":
+            _draw_young_clusters(build, r, x, y, pc_per_pix, scale, galaxy)
+        elif kind == "old_cluster":
+            _draw_old_clusters(build, r, x, y, pc_per_pix, scale, shift, disc_model)
+        else:
+            _draw_asterisms(build, r, x, y, scale, shift, disc_model, hard=hard_negatives)
+    population = build.finish()
+    # Centre every object (an asterism's centre is its light-weighted centre) on (0, 0).
+    objects = population.objects
+    for part in (population.points, population.extended):
+        part["x"] = part["x"] - objects["x"][part["owner"]]
+        part["y"] = part["y"] - objects["y"][part["owner"]]
+    objects["x"] = np.zeros_like(objects["x"])
+    objects["y"] = np.zeros_like(objects["y"])
+    return population
+
+
+def _draw_old_clusters(build, r, x, y, pc_per_pix, scale, shift, dm):
+    n = x.size
+    g = np.clip(r.normal(17.3, 1.1, n), 15.0, 22.0) + shift
+    color = r.uniform(0.6, 1.2, n)
+    ebv = _internal_ebv(r, n, dm)
+    reff_pc = np.clip(10.0 ** r.normal(math.log10(2.5), 0.2, n), 1.0, 10.0)
+    concentration = r.uniform(1.0, 2.0, n)
+    ell = r.uniform(0.0, 0.15, n)
+    theta = r.uniform(0.0, math.pi, n)
+    reff_pix = reff_pc / pc_per_pix
+    owners = build.add_objects(
+        n, x=x, y=y, kind="old_cluster", mag_g=g, mag_i=g - color, ebv=ebv,
+        reff=reff_pix * scale, profile="king", concentration=concentration,
+        ellipticity=ell, theta=theta, nstars=0,
+    )  # fmt: skip
+    for k in range(n):
+        s, rt = scale_for_reff("king", reff_pix[k], concentration=concentration[k])
+        build.add_extended(
+            x=x[k], y=y[k], owner=owners[k], mag_g=g[k], mag_i=g[k] - color[k],
+            ebv=ebv[k], profile="king", scale=s, rt=rt, concentration=concentration[k],
+            ellipticity=ell[k], theta=theta[k],
+        )  # fmt: skip
 
 
 def _draw_asterisms(build, r, x, y, scale, shift, dm, *, hard=False):
