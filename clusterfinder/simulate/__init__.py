@@ -19,7 +19,7 @@ from .calibration import phat_distributions
 from .config import CLUSTER_KINDS, HSC, KINDS, PANDAS, BandConfig, DiscModel, SurveyConfig
 from .degrade import degrade_image, resample_flux
 from .field import SimulatedField, simulate_field, write_field
-from .inject import Injection, inject
+from .injection import Injection, inject
 from .psf import PSFShape
 from .psf_variation import PSFVariation
 from .randomize import DomainRandomization

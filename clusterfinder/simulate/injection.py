@@ -241,8 +241,7 @@ def inject(
     --------
     >>> import astropy.units as u
     >>> import numpy as np
-    >>> from clusterfinder.simulate import simulate_field
-    >>> from clusterfinder.simulate.inject import inject
+    >>> from clusterfinder.simulate import inject, simulate_field
     >>> field = simulate_field(size=400, seed=1, kinds=("mw_star", "m31_star"),
     ...                        fwhm=0.7 * u.arcsec, disc_light=False)  # the "real" images
     >>> result = inject(field.images, n=5, seed=2)
