@@ -12,6 +12,8 @@ read, so images larger than memory can be searched. The same per-tile step,
 import hashlib
 import os
 import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import astropy.units as u
 import numpy as np
@@ -328,6 +330,33 @@ def _empty_rows(bands):
     return rows
 
 
+#: Worker threads that cut the stamps of the next chunks while the model classifies
+#: one (reading pixels and cutting stamps release the GIL; a GPU classifies faster
+#: than one thread cuts). Used where all bands share one pixel grid: stamps are then
+#: placed by pixel, and no WCS object (not safe across threads) is used.
+PREFETCH_THREADS = min(4, os.cpu_count() or 1)
+
+
+def _prefetched(work, items, *, threads):
+    """``work(item)`` for every item, in order, up to ``threads`` ahead in threads."""
+    if len(items) < 2 or threads < 2:
+        yield from map(work, items)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending = deque()
+        items = iter(items)
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) > threads:
+                break
+        for item in items:
+            done = pending.popleft().result()
+            pending.append(pool.submit(work, item))
+            yield done
+        while pending:
+            yield pending.popleft().result()
+
+
 def classify_tile(
     field,
     tile,
@@ -383,8 +412,9 @@ def classify_tile(
     chunk_size = chunk_size or max(2048, 8 * int(batch_size))
     order = np.argsort(y, kind="stable")  # chunks are horizontal strips: small blocks
     parts = []
-    for start in range(0, len(order), chunk_size):
-        index = order[start : start + chunk_size]
+
+    def cut_chunk(index):
+        """The stamps of one chunk of sources (runs in a worker thread)."""
         chunk_coords = coords[index]
         if field.shared_grid:
             # All bands on one grid: place stamps by pixel, no WCS transform needed.
@@ -403,6 +433,11 @@ def classify_tile(
             zero_points=zero_points,
             table=table,
         )
+        return index, chunk_coords, cut
+
+    chunks = [order[start : start + chunk_size] for start in range(0, len(order), chunk_size)]
+    threads = PREFETCH_THREADS if field.shared_grid else 1
+    for index, chunk_coords, cut in _prefetched(cut_chunk, chunks, threads=threads):
         proba = np.asarray(
             classifier.predict_proba(cut, batch_size=batch_size, device=device, progress_bar=False),
             dtype=float,
