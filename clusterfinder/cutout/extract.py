@@ -45,6 +45,7 @@ from ..utils.photometry import REFERENCE_ZEROPOINT, zero_point_scale
 from .core import Cutout
 from .geometry import place_stamps
 from .pixels import gather_stamps, resample_stamps
+from .regions import cut_region, plan_regions, resample_region
 from .wcs import StampWCS
 
 __all__ = [
@@ -475,6 +476,7 @@ def _extract_all(planes, bands, geoms, zps, npix, data, mask, progress_bar):
             g = geoms[band]
             order = np.lexsort((g.origin[:, 0], g.origin[:, 1], ~g.integer, g.plane))
             touched = [0] * len(planes[band])
+            done = _extract_regions(planes, bands, geoms, zps, npix, data, mask, b, touched)
             for start in range(0, n, batch):
                 sel = order[start : start + batch]
                 for p in np.unique(g.plane[sel]):
@@ -492,7 +494,7 @@ def _extract_all(planes, bands, geoms, zps, npix, data, mask, progress_bar):
                         if bad is not None:
                             hit = bad.any(axis=(1, 2))
                             mask[whole[hit], b] = bad[hit]
-                    resampled = in_p[~g.integer[in_p]]
+                    resampled = in_p[~g.integer[in_p] & ~done[in_p]]
                     for r in range(0, len(resampled), max(16, batch // 8)):
                         part = resampled[r : r + max(16, batch // 8)]
                         stamps, bad = resample_stamps(plane, g.a[part], g.jac[part], npix)
@@ -510,3 +512,35 @@ def _extract_all(planes, bands, geoms, zps, npix, data, mask, progress_bar):
                 plane.release_pages()
     finally:
         bar.close()
+
+
+def _extract_regions(planes, bands, geoms, zps, npix, data, mask, b, touched):
+    """Fill the stamps of band ``b`` that a resampled region can hold (see `regions`).
+
+    Returns the bool array of the stamps filled; the others keep the per-stamp path.
+    """
+    band, ref = bands[b], bands[0]
+    g, g_ref = geoms[band], geoms[ref]
+    done = np.zeros(len(g.plane), dtype=bool)
+    todo = np.flatnonzero(~g.integer & g.valid)
+    if b == 0 or not len(todo):
+        return done
+    pairs = np.unique(np.stack([g_ref.plane[todo], g.plane[todo]], axis=1), axis=0)
+    for p, q in pairs:
+        members = todo[(g_ref.plane[todo] == p) & (g.plane[todo] == q)]
+        plane = planes[band][q]
+        found, _ = plan_regions(planes[ref][p], plane, members, g_ref.origin[members], npix)
+        scale = np.float32(zero_point_scale(zps[band][q]))
+        for region in sorted(found, key=lambda item: (item.y0, item.x0)):
+            pixels, masked = resample_region(plane, region)
+            rows = region.members
+            stamps, bad = cut_region(pixels, masked, region, g_ref.origin[rows], npix)
+            data[rows, b] = stamps if scale == 1 else np.multiply(stamps, scale)
+            if bad is not None:
+                mask[rows, b] = bad
+            done[rows] = True
+            touched[q] += region.height * plane.data[0].nbytes
+            if touched[q] > RELEASE_BYTES:
+                plane.release_pages()
+                touched[q] = 0
+    return done
