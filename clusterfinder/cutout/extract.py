@@ -45,7 +45,7 @@ from ..utils.photometry import REFERENCE_ZEROPOINT, zero_point_scale
 from .core import Cutout
 from .geometry import place_stamps
 from .pixels import gather_stamps, resample_stamps
-from .regions import cut_region, plan_regions, resample_region
+from .regions import Workspace, cut_region, plan_regions, resample_region
 from .wcs import StampWCS
 
 __all__ = [
@@ -531,14 +531,20 @@ def _extract_regions(planes, bands, geoms, zps, npix, data, mask, b, touched):
         plane = planes[band][q]
         found, _ = plan_regions(planes[ref][p], plane, members, g_ref.origin[members], npix)
         scale = np.float32(zero_point_scale(zps[band][q]))
+        batch = max(64, BATCH_PIXELS // (npix * npix))
+        workspace = Workspace()
         for region in sorted(found, key=lambda item: (item.y0, item.x0)):
-            pixels, masked = resample_region(plane, region)
-            rows = region.members
-            stamps, bad = cut_region(pixels, masked, region, g_ref.origin[rows], npix)
-            data[rows, b] = stamps if scale == 1 else np.multiply(stamps, scale)
-            if bad is not None:
-                mask[rows, b] = bad
-            done[rows] = True
+            pixels, masked = resample_region(plane, region, workspace)
+            origin = g_ref.origin[region.members]
+            # by row, then column: neighbouring stamps share cache lines of the region
+            members = region.members[np.lexsort((origin[:, 0], origin[:, 1]))]
+            for start in range(0, len(members), batch):
+                rows = members[start : start + batch]
+                stamps, bad = cut_region(pixels, masked, region, g_ref.origin[rows], npix)
+                data[rows, b] = stamps if scale == 1 else np.multiply(stamps, scale)
+                if bad is not None:
+                    mask[rows, b] = bad
+            done[region.members] = True
             touched[q] += region.height * plane.data[0].nbytes
             if touched[q] > RELEASE_BYTES:
                 plane.release_pages()

@@ -198,12 +198,32 @@ def plan_regions(ref_plane, band_plane, members, origins, npix):
     return regions, singles
 
 
+class Workspace:
+    """Float32 buffers reused from one region to the next.
+
+    A region's arrays are a few MiB; allocated afresh for every region, each would be
+    handed out by the system page by page again (minor faults, and compaction where
+    the system gives large arrays huge pages), which costs as much as resampling it.
+    """
+
+    def __init__(self):
+        self._flat = {}
+
+    def array(self, name, shape):
+        """A float32 array of ``shape`` (contents undefined) from buffer ``name``."""
+        size = int(np.prod(shape))
+        flat = self._flat.get(name)
+        if flat is None or flat.size < size:
+            flat = self._flat[name] = np.empty(size, dtype=np.float32)
+        return flat[:size].reshape(shape)
+
+
 def _contiguous(index):
     """True when ``index`` counts up by one (its taps are a slice)."""
     return len(index) < 2 or bool(np.all(np.diff(index) == 1))
 
 
-def _resample_parallel(plane, a, jac, height, width):
+def _resample_parallel(plane, a, jac, height, width, workspace):
     """Resample ``plane`` on a region whose axes are parallel to the band's axes.
 
     Two one-dimensional Keys passes (columns, then rows), in strips of
@@ -225,12 +245,14 @@ def _resample_parallel(plane, a, jac, height, width):
     wv_f = [w[0, 0] if np.all(w == w[0, 0]) else w for w in wv]
     win_w, win_h = int(iu.max()) + 3, int(iv.max()) + 3
     window, bad = gather_stamps(plane, np.array([wx0]), np.array([wy0]), (win_h, win_w))
-    window = window[0].astype(np.float32, copy=False)
+    pixels = workspace.array("window", (win_h, win_w))
+    np.copyto(pixels, window[0])  # native float32 (FITS files are big-endian)
+    window = pixels
     # taps of the column pass: slices where the columns advance by one pixel
     col_slice = _contiguous(iu)
     cols = [iu + (tx - 1) for tx in range(4)]
     row_slice = _contiguous(iv)
-    out = np.empty((height, width), dtype=np.float32)
+    out = workspace.array("out", (height, width))
     masked = None
     if bad is not None:
         bad = bad[0]
@@ -293,16 +315,17 @@ def _resample_general(plane, a, jac, height, width, block=64):
     return out, masked
 
 
-def resample_region(plane, region):
+def resample_region(plane, region, workspace=None):
     """Resample ``plane`` on ``region``; return (pixels, mask or None), flux kept.
 
     Counts are multiplied by the ratio of pixel areas and masked pixels set to 0,
-    as `resample_stamps` does.
+    as `resample_stamps` does. With a `Workspace`, the pixels are a view of its
+    buffer, valid until the next call with it.
     """
     args = (plane, region.a, region.jac, region.height, region.width)
     if not region.parallel():
         return _resample_general(*args)
-    out, masked = _resample_parallel(*args)
+    out, masked = _resample_parallel(*args, Workspace() if workspace is None else workspace)
     out *= np.float32(abs(np.linalg.det(region.jac)))
     if masked is not None:
         out[masked] = 0.0

@@ -36,9 +36,9 @@ def both_paths(monkeypatch, images, coords, size, **options):
     held = []
     resample = extract.resample_region
 
-    def counting(plane, region):
+    def counting(plane, region, *rest):
         held.append(len(region.members))
-        return resample(plane, region)
+        return resample(plane, region, *rest)
 
     with monkeypatch.context() as patch:
         patch.setattr(extract, "resample_region", counting)
