@@ -16,11 +16,16 @@ same stamp pixel in all bands:
 
 - if the band shares the reference grid up to an integer shift (same pixel scale and
   orientation, offset by whole pixels) its pixels are copied as they are;
-- otherwise the band is resampled at the sky positions of the stamp pixels, with a
-  local affine map between the two images fitted at the source (accurate to ~1e-3
-  pixel over a stamp of a few arcseconds) and Keys cubic convolution (a = -0.5),
-  whose weights sum to 1. Counts are multiplied by the ratio of pixel areas, so the
-  total flux of a source is kept.
+- otherwise the band is resampled at the sky positions of the stamp pixels, with
+  Keys cubic convolution (a = -0.5), whose weights sum to 1; counts are multiplied
+  by the ratio of pixel areas, so the total flux of a source is kept. Where stamps
+  crowd, the band is resampled once per *region* of the reference grid that holds
+  several of them, through one affine map fitted at the region's centre, and the
+  stamps are cut out of the region (``clusterfinder.cutout.regions``); a stamp that no
+  region holds (an isolated one, or where the map between the grids is too far
+  from affine over a region) is resampled on its own, through a local affine map
+  fitted at its source (accurate to ~1e-3 pixel over a stamp of a few arcseconds).
+  Both give the same pixels (see ``clusterfinder.cutout.regions`` for the tolerance).
 
 Pixels are gathered for many stamps at once by fancy indexing of a sliding-window
 view of the (memory-mapped) image; stamps are processed in batches sorted by image

@@ -46,7 +46,7 @@ __all__ = []
 
 #: Largest error (pixels of the band) allowed between a region's affine map and the
 #: exact WCS-to-WCS map, checked at the corners and edge midpoints of the region.
-REGION_TOLERANCE = 1e-4
+REGION_TOLERANCE = 1e-5
 
 #: Largest side of a region, in pixels of the reference grid (bounds the memory of
 #: the temporary arrays to a few MiB each).
