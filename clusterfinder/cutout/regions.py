@@ -49,7 +49,8 @@ __all__ = []
 REGION_TOLERANCE = 1e-5
 
 #: Largest side of a region, in pixels of the reference grid (bounds the memory of
-#: the temporary arrays to a few MiB each).
+#: the region's window and result to about 17 MiB each, float32, reused from one
+#: region to the next).
 REGION_SIDE = 2048
 
 #: A region resampled in two passes is used when its area is at most this many times
