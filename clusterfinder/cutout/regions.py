@@ -295,25 +295,29 @@ def _resample_parallel(plane, a, jac, height, width, workspace):
     return out, masked
 
 
-def _resample_general(plane, a, jac, height, width, block=64):
+def _resample_general(plane, a, jac, height, width, workspace, block=64):
     """Resample ``plane`` on a region of any orientation, block by block.
 
     Each block is a `resample_stamps` stamp, so the values, the area factor and the
-    mask are exactly its.
+    mask are exactly its. One row of blocks is resampled at a time (bounded
+    temporaries, as the per-stamp path's batches).
     """
     nby, nbx = -(-height // block), -(-width // block)
-    by, bx = np.meshgrid(np.arange(nby) * block, np.arange(nbx) * block, indexing="ij")
-    offsets = np.stack([bx.ravel(), by.ravel()], axis=1).astype(float)
-    starts = a[None, :] + offsets @ jac.T
-    jacs = np.broadcast_to(jac, (len(starts), 2, 2))
-    blocks, bad = resample_stamps(plane, starts, jacs, block)
-    out = blocks.reshape(nby, nbx, block, block).transpose(0, 2, 1, 3)
-    out = out.reshape(nby * block, nbx * block)[:height, :width]
+    out = workspace.array("out", (nby * block, nbx * block))
     masked = None
-    if bad.any():
-        masked = bad.reshape(nby, nbx, block, block).transpose(0, 2, 1, 3)
-        masked = masked.reshape(nby * block, nbx * block)[:height, :width]
-    return out, masked
+    offsets = np.stack([np.arange(nbx) * block, np.zeros(nbx)], axis=1).astype(float)
+    jacs = np.broadcast_to(jac, (nbx, 2, 2))
+    for row in range(nby):
+        starts = a[None, :] + (offsets + np.array([0.0, row * block])) @ jac.T
+        blocks, bad = resample_stamps(plane, starts, jacs, block)
+        rows = slice(row * block, (row + 1) * block)
+        out[rows] = blocks.transpose(1, 0, 2).reshape(block, nbx * block)
+        if bad.any():
+            if masked is None:
+                masked = np.zeros(out.shape, dtype=bool)
+            masked[rows] = bad.transpose(1, 0, 2).reshape(block, nbx * block)
+    out = out[:height, :width]
+    return out, None if masked is None else masked[:height, :width]
 
 
 def resample_region(plane, region, workspace=None):
@@ -324,9 +328,10 @@ def resample_region(plane, region, workspace=None):
     buffer, valid until the next call with it.
     """
     args = (plane, region.a, region.jac, region.height, region.width)
+    workspace = Workspace() if workspace is None else workspace
     if not region.parallel():
-        return _resample_general(*args)
-    out, masked = _resample_parallel(*args, Workspace() if workspace is None else workspace)
+        return _resample_general(*args, workspace)
+    out, masked = _resample_parallel(*args, workspace)
     out *= np.float32(abs(np.linalg.det(region.jac)))
     if masked is not None:
         out[masked] = 0.0
