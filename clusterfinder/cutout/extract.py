@@ -16,11 +16,16 @@ same stamp pixel in all bands:
 
 - if the band shares the reference grid up to an integer shift (same pixel scale and
   orientation, offset by whole pixels) its pixels are copied as they are;
-- otherwise the band is resampled at the sky positions of the stamp pixels, with a
-  local affine map between the two images fitted at the source (accurate to ~1e-3
-  pixel over a stamp of a few arcseconds) and Keys cubic convolution (a = -0.5),
-  whose weights sum to 1. Counts are multiplied by the ratio of pixel areas, so the
-  total flux of a source is kept.
+- otherwise the band is resampled at the sky positions of the stamp pixels, with
+  Keys cubic convolution (a = -0.5), whose weights sum to 1; counts are multiplied
+  by the ratio of pixel areas, so the total flux of a source is kept. Where stamps
+  crowd, the band is resampled once per *region* of the reference grid that holds
+  several of them, through one affine map fitted at the region's centre, and the
+  stamps are cut out of the region (``clusterfinder.cutout.regions``); a stamp that no
+  region holds (an isolated one, or where the map between the grids is too far
+  from affine over a region) is resampled on its own, through a local affine map
+  fitted at its source (accurate to ~1e-3 pixel over a stamp of a few arcseconds).
+  Both give the same pixels (see ``clusterfinder.cutout.regions`` for the tolerance).
 
 Pixels are gathered for many stamps at once by fancy indexing of a sliding-window
 view of the (memory-mapped) image; stamps are processed in batches sorted by image
@@ -45,6 +50,7 @@ from ..utils.photometry import REFERENCE_ZEROPOINT, zero_point_scale
 from .core import Cutout
 from .geometry import place_stamps
 from .pixels import gather_stamps, resample_stamps
+from .regions import Workspace, cut_region, plan_regions, resample_region
 from .wcs import StampWCS
 
 __all__ = [
@@ -475,6 +481,7 @@ def _extract_all(planes, bands, geoms, zps, npix, data, mask, progress_bar):
             g = geoms[band]
             order = np.lexsort((g.origin[:, 0], g.origin[:, 1], ~g.integer, g.plane))
             touched = [0] * len(planes[band])
+            done = _extract_regions(planes, bands, geoms, zps, npix, data, mask, b, touched)
             for start in range(0, n, batch):
                 sel = order[start : start + batch]
                 for p in np.unique(g.plane[sel]):
@@ -492,7 +499,7 @@ def _extract_all(planes, bands, geoms, zps, npix, data, mask, progress_bar):
                         if bad is not None:
                             hit = bad.any(axis=(1, 2))
                             mask[whole[hit], b] = bad[hit]
-                    resampled = in_p[~g.integer[in_p]]
+                    resampled = in_p[~g.integer[in_p] & ~done[in_p]]
                     for r in range(0, len(resampled), max(16, batch // 8)):
                         part = resampled[r : r + max(16, batch // 8)]
                         stamps, bad = resample_stamps(plane, g.a[part], g.jac[part], npix)
@@ -510,3 +517,41 @@ def _extract_all(planes, bands, geoms, zps, npix, data, mask, progress_bar):
                 plane.release_pages()
     finally:
         bar.close()
+
+
+def _extract_regions(planes, bands, geoms, zps, npix, data, mask, b, touched):
+    """Fill the stamps of band ``b`` that a resampled region can hold (see `regions`).
+
+    Returns the bool array of the stamps filled; the others keep the per-stamp path.
+    """
+    band, ref = bands[b], bands[0]
+    g, g_ref = geoms[band], geoms[ref]
+    done = np.zeros(len(g.plane), dtype=bool)
+    todo = np.flatnonzero(~g.integer & g.valid)
+    if b == 0 or not len(todo):
+        return done
+    pairs = np.unique(np.stack([g_ref.plane[todo], g.plane[todo]], axis=1), axis=0)
+    for p, q in pairs:
+        members = todo[(g_ref.plane[todo] == p) & (g.plane[todo] == q)]
+        plane = planes[band][q]
+        found, _ = plan_regions(planes[ref][p], plane, members, g_ref.origin[members], npix)
+        scale = np.float32(zero_point_scale(zps[band][q]))
+        batch = max(64, BATCH_PIXELS // (npix * npix))
+        workspace = Workspace()
+        for region in sorted(found, key=lambda item: (item.y0, item.x0)):
+            pixels, masked = resample_region(plane, region, workspace)
+            origin = g_ref.origin[region.members]
+            # by row, then column: neighbouring stamps share cache lines of the region
+            members = region.members[np.lexsort((origin[:, 0], origin[:, 1]))]
+            for start in range(0, len(members), batch):
+                rows = members[start : start + batch]
+                stamps, bad = cut_region(pixels, masked, region, g_ref.origin[rows], npix)
+                data[rows, b] = stamps if scale == 1 else np.multiply(stamps, scale)
+                if bad is not None:
+                    mask[rows, b] = bad
+            done[region.members] = True
+            touched[q] += region.height * plane.data[0].nbytes
+            if touched[q] > RELEASE_BYTES:
+                plane.release_pages()
+                touched[q] = 0
+    return done

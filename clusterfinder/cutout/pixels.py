@@ -16,28 +16,37 @@ from numpy.lib.stride_tricks import sliding_window_view
 __all__ = []
 
 
-def _gather(image, x0, y0, size):
-    """Copy ``size`` x ``size`` windows starting at integer (x0, y0) from ``image``.
+def _window_shape(size):
+    """``(height, width)`` of a window given as one int (square) or a pair."""
+    if isinstance(size, tuple):
+        return int(size[0]), int(size[1])
+    return int(size), int(size)
 
-    Returns ``(stamps, off)``: an array (m, size, size) of the image's dtype, and a
+
+def _gather(image, x0, y0, size):
+    """Copy windows of ``size`` (an int, square, or (height, width)) at (x0, y0).
+
+    Returns ``(stamps, off)``: an array (m, height, width) of the image's dtype, and a
     bool array of the same shape that is True off the image (None when every window
     lies inside). Windows inside the image are gathered in one fancy-indexing call
     on a sliding-window view (no Python loop over objects).
     """
     m = len(x0)
     ny, nx = image.shape
-    inside = (x0 >= 0) & (y0 >= 0) & (x0 + size <= nx) & (y0 + size <= ny)
+    height, width = _window_shape(size)
+    inside = (x0 >= 0) & (y0 >= 0) & (x0 + width <= nx) & (y0 + height <= ny)
     if inside.all():
-        return sliding_window_view(image, (size, size))[y0, x0], None
-    out = np.zeros((m, size, size), dtype=image.dtype)
+        if m == 1:  # one window (a region): a plain slice reads the file row by row
+            return image[y0[0] : y0[0] + height, x0[0] : x0[0] + width][None], None
+        return sliding_window_view(image, (height, width))[y0, x0], None
+    out = np.zeros((m, height, width), dtype=image.dtype)
     if inside.any():
         k = np.flatnonzero(inside)
-        out[k] = sliding_window_view(image, (size, size))[y0[k], x0[k]]
-    off = np.zeros((m, size, size), dtype=bool)
+        out[k] = sliding_window_view(image, (height, width))[y0[k], x0[k]]
+    off = np.zeros((m, height, width), dtype=bool)
     k = np.flatnonzero(~inside)
-    steps = np.arange(size)
-    iy = y0[k, None] + steps
-    ix = x0[k, None] + steps
+    iy = y0[k, None] + np.arange(height)
+    ix = x0[k, None] + np.arange(width)
     valid = ((iy >= 0) & (iy < ny))[:, :, None] & ((ix >= 0) & (ix < nx))[:, None, :]
     values = image[np.clip(iy, 0, ny - 1)[:, :, None], np.clip(ix, 0, nx - 1)[:, None, :]]
     out[k] = np.where(valid, values, 0)
@@ -47,6 +56,8 @@ def _gather(image, x0, y0, size):
 
 def gather_stamps(plane, x0, y0, size):
     """Gather stamps and their invalid pixels (off the image, non-finite or flagged).
+
+    ``size`` is the stamp width, or (height, width) for rectangular windows.
 
     Returns ``(stamps, invalid)``: the stamps in the image's dtype with invalid pixels
     set to 0, and a bool array (True = invalid), or None when no pixel is invalid.
