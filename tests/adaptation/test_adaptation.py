@@ -153,3 +153,15 @@ def test_adaptation_is_saved_with_the_model(trained, tmp_path):
     np.testing.assert_allclose(
         loaded.predict_proba(target, device="cpu"), clf.predict_proba(target, device="cpu")
     )
+
+
+@pytest.mark.gpu
+def test_mmd_and_adabn_on_cuda(trained):
+    clf = fresh(trained)
+    _, train, _ = trained
+    target = shifted(make_blobs(120, seed=12))
+    record = clf.adapt(target, method="mmd", source=train, epochs=1, device="cuda", seed=0)
+    assert record["device"].startswith("cuda")
+    clf.adapt(target, method="adabn", device="cuda")
+    labels = np.asarray(target.table["label"]).astype(bool)
+    assert (clf.predict(target, device="cuda") == labels).mean() > 0.8
