@@ -245,26 +245,11 @@ def scan_field(device, *, size, n_sources, batch_size, tile_size):
         paths, sources = write_memmap_field(folder, "big", size=size, n_sources=n_sources, seed=2)
         written = time.perf_counter() - start
         print(f"field of {size} px with {n_sources} sources written in {written:.0f} s", flush=True)
+        from clusterfinder.scan import find
+
+        default_threads = find.PREFETCH_THREADS
         for architecture in TRAINED:
             clf = build(architecture)
-            if device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats(device)
-            out = folder / f"out_{architecture}"
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                catalog = scan(
-                    [paths],
-                    clf,
-                    out,
-                    sources=sources,
-                    batch_size=batch_size,
-                    tile_size=tile_size,
-                    device=str(device),
-                    keep_all=True,
-                    resume=False,
-                )
-            scan_s = time.perf_counter() - start
             stamps = Cutout.from_images(paths, sources["coord"], size=32)
             model_rate = timed_rate(
                 lambda clf=clf, stamps=stamps: clf.predict_proba(
@@ -274,25 +259,52 @@ def scan_field(device, *, size, n_sources, batch_size, tile_size):
                 device,
                 repeat=1,
             )
-            gpu_peak = (
-                torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0.0
-            )
-            rows.append(
-                dict(
-                    architecture=architecture,
-                    field=size,
-                    sources=n_sources,
-                    rows=len(catalog),
-                    scan_s=scan_s,
-                    scan_rate=n_sources / scan_s,
-                    model_rate=model_rate,
-                    ratio=n_sources / scan_s / model_rate,
-                    gpu_peak_mib=gpu_peak,
-                    host_peak_mib=current_peak_mib(),
+            del stamps
+            for threads in sorted({1, default_threads}):
+                find.PREFETCH_THREADS = threads
+                if device.type == "cuda":
+                    torch.cuda.reset_peak_memory_stats(device)
+                out = folder / f"out_{architecture}_{threads}"
+                start = time.perf_counter()
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        catalog = scan(
+                            [paths],
+                            clf,
+                            out,
+                            sources=sources,
+                            batch_size=batch_size,
+                            tile_size=tile_size,
+                            device=str(device),
+                            keep_all=True,
+                            resume=False,
+                        )
+                finally:
+                    find.PREFETCH_THREADS = default_threads
+                scan_s = time.perf_counter() - start
+                gpu_peak = (
+                    torch.cuda.max_memory_allocated(device) / 2**20
+                    if device.type == "cuda"
+                    else 0.0
                 )
-            )
-            print(f"scan {architecture}: {rows[-1]}", flush=True)
-            shutil.rmtree(out, ignore_errors=True)
+                rows.append(
+                    dict(
+                        architecture=architecture,
+                        threads=threads,
+                        field=size,
+                        sources=n_sources,
+                        rows=len(catalog),
+                        scan_s=scan_s,
+                        scan_rate=n_sources / scan_s,
+                        model_rate=model_rate,
+                        ratio=n_sources / scan_s / model_rate,
+                        gpu_peak_mib=gpu_peak,
+                        host_peak_mib=current_peak_mib(),
+                    )
+                )
+                print(f"scan {architecture}: {rows[-1]}", flush=True)
+                shutil.rmtree(out, ignore_errors=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return rows
@@ -394,6 +406,7 @@ def report(device, results, errors, *, elapsed):
             markdown_table(
                 [
                     "network",
+                    "cutting threads",
                     "field (px)",
                     "sources",
                     "scan (s)",
@@ -406,6 +419,7 @@ def report(device, results, errors, *, elapsed):
                 [
                     [
                         r["architecture"],
+                        str(r.get("threads", 1)),
                         f"{r['field']:,}",
                         f"{r['sources']:,}",
                         f"{r['scan_s']:.1f}",
