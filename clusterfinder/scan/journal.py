@@ -129,8 +129,10 @@ class ScanJournal:
         found = []
         if self.catalog_path.exists():
             found.append(self.CATALOG)
-        if self.parts_dir.is_dir() and self._part_files():
-            found.append(f"{self.PARTS}/*{'|'.join(PART_SUFFIXES)}")
+        parts = self._part_files() if self.parts_dir.is_dir() else []
+        if parts:
+            suffixes = sorted({part.suffix for part in parts})
+            found.append(" and ".join(f"{self.PARTS}/*{suffix}" for suffix in suffixes))
         elif self.parts_dir.exists() and not self.parts_dir.is_dir():
             found.append(self.PARTS)
         return found
