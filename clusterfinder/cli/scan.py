@@ -116,8 +116,11 @@ def _fields(items, bands):
 
 def interrupted(args):
     """What an interrupted ``scan`` leaves on disk."""
-    parts = Path(args.output) / "parts"
-    n = len(list(parts.glob("*_*.ecsv"))) if parts.is_dir() else 0
+    from ..scan.journal import ScanJournal
+
+    journal = ScanJournal(Path(args.output), None)
+    parts = journal.parts_dir
+    n = len(journal.done_units()) if parts.is_dir() else 0
     return f"{n} finished tile(s) kept in {parts}; run the same command again to resume"
 
 

@@ -221,7 +221,7 @@ def test_journal_clear_and_corrupt_manifest(tmp_path):
     journal.write_part((0, 0), QTable({"prob_cluster": [0.9]}), n_sources=1)
     (tmp_path / "notes.txt").write_text("mine")
     ScanJournal.start(tmp_path, {"threshold": 0.6}, resume=False)
-    assert not list((tmp_path / "parts").glob("*.ecsv"))
+    assert not list((tmp_path / "parts").glob("*_*.*"))
     assert (tmp_path / "notes.txt").read_text() == "mine"  # only the scan's files go
     (tmp_path / "manifest.json").write_text("{broken")
     with pytest.raises(ValueError, match=r"manifest .* is corrupt"):
