@@ -78,9 +78,7 @@ def main(argv=None):
     from clusterfinder.datasets import simulated_stamps
 
     torch.set_num_threads(1)
-    settings = robustness.QUICK if args.quick else robustness.FULL
-    if args.quick:
-        robustness.CACHE = robustness.HERE / ".robustness_cache_quick"
+    settings = robustness.settings_for(args.quick)
     start = time.perf_counter()
     source = robustness.cached_stamps(
         "train",
@@ -89,17 +87,8 @@ def main(argv=None):
             mag_max=22.0, seed=0, measure_psf=True, progress_bar=True,
         ),
     )  # fmt: skip
-    test = robustness.cached_stamps("outside", lambda: robustness.outside_stamps(settings))
     # Other fields of the outside renderer than the test fields: the survey's own stamps.
-    target = robustness.cached_stamps(
-        "outside_target",
-        lambda: robustness.outside_stamps(
-            settings,
-            n_fields=settings["train_fields"] // 2,
-            first_seed=9000,
-            folder="outside_training_fields",
-        ),
-    )
+    test, target = robustness.outside_test_and_target(settings)
     if test is None or target is None:
         print("the outside renderer needs GalSim: nothing to measure")
         return

@@ -91,18 +91,9 @@ def main(argv=None):
     from clusterfinder import ClusterClassifier
 
     torch.set_num_threads(1)
-    settings = robustness.QUICK if args.quick else robustness.FULL
-    if args.quick:
-        robustness.CACHE = robustness.HERE / ".robustness_cache_quick"
+    settings = robustness.settings_for(args.quick)
     start = time.perf_counter()
-    test = robustness.cached_stamps("outside", lambda: robustness.outside_stamps(settings))
-    labelled = robustness.cached_stamps(
-        "outside_target",
-        lambda: robustness.outside_stamps(
-            settings, n_fields=settings["train_fields"] // 2, first_seed=9000,
-            folder="outside_training_fields",
-        ),
-    )  # fmt: skip
+    test, labelled = robustness.outside_test_and_target(settings)
     if test is None or labelled is None:
         print("the outside renderer needs GalSim: nothing to measure")
         return

@@ -222,6 +222,33 @@ def outside_stamps(settings, *, n_fields=None, first_seed=7000, folder="outside_
     return Cutout.concatenate(parts)
 
 
+def settings_for(quick):
+    """FULL or QUICK settings, with the cache folder that goes with them."""
+    global CACHE
+    CACHE = HERE / (".robustness_cache_quick" if quick else ".robustness_cache")
+    return QUICK if quick else FULL
+
+
+def outside_test_and_target(settings):
+    """The outside renderer's test stamps, and labelled stamps of its other fields.
+
+    The second set is cut from the fields the ``outside-trained`` variant trains on:
+    the "survey's own" stamps of the adaptation and fine-tuning benchmarks. Both are
+    cached; None where GalSim is missing.
+    """
+    test = cached_stamps("outside", lambda: outside_stamps(settings))
+    target = cached_stamps(
+        "outside_target",
+        lambda: outside_stamps(
+            settings,
+            n_fields=settings["train_fields"] // 2,
+            first_seed=9000,
+            folder="outside_training_fields",
+        ),
+    )
+    return test, target
+
+
 def m33_rows(train, validation, settings):
     """Real M33 Hubble clusters and "Stellar" objects degraded to PAndAS i, two seeings.
 
@@ -381,10 +408,7 @@ def main(argv=None):
     )
     parser.add_argument("--quick", action="store_true", help="tiny domains, throw-away")
     args = parser.parse_args(argv)
-    settings = QUICK if args.quick else FULL
-    global CACHE
-    if args.quick:
-        CACHE = HERE / ".robustness_cache_quick"
+    settings = settings_for(args.quick)
     if args.train:
         variant, path = args.train
         spec = dict(VARIANTS[variant])
