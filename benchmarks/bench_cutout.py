@@ -121,7 +121,7 @@ images = {{"g": {g!r}, "i": {i!r}}}
 
 _FROM_IMAGES = """
 _ru0 = resource.getrusage(resource.RUSAGE_SELF)
-cut = Cutout.from_images(images, coords, size={size})
+cut = Cutout.from_images(images, coords, cutout_size={size})
 _ru1 = resource.getrusage(resource.RUSAGE_SELF)
 calls = globals().setdefault("calls", [])
 calls.append((_ru1.ru_utime - _ru0.ru_utime, _ru1.ru_stime - _ru0.ru_stime))
@@ -154,7 +154,7 @@ extra = {{"stamps": len(subset)}}
 _CHUNKED = """
 total = 0.0
 for start in range(0, len(coords), {chunk}):
-    cut = Cutout.from_images(images, coords[start : start + {chunk}], size={size})
+    cut = Cutout.from_images(images, coords[start : start + {chunk}], cutout_size={size})
     total += float(cut.data.sum())
     del cut
 extra = {{"stamps": len(coords)}}

@@ -250,7 +250,7 @@ def scan_field(device, *, size, n_sources, batch_size, tile_size):
         default_threads = find.PREFETCH_THREADS
         for architecture in TRAINED:
             clf = build(architecture)
-            stamps = Cutout.from_images(paths, sources["coord"], size=32)
+            stamps = Cutout.from_images(paths, sources["coord"], cutout_size=32)
             model_rate = timed_rate(
                 lambda clf=clf, stamps=stamps: clf.predict_proba(
                     stamps, batch_size=batch_size, device=device

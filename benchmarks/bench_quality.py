@@ -158,7 +158,7 @@ def _detected(spec, cache):
             }
         )
         table = table[np.isfinite(table["mag_g"]) & (table["mag_g"] < 22.0)]
-        stamps = Cutout.from_images(images, table["coord"], size=WIDE, table=table)
+        stamps = Cutout.from_images(images, table["coord"], cutout_size=WIDE, table=table)
         parts.append(stamps[~stamps.mask.any(axis=(1, 2, 3))])
     return Cutout.concatenate(parts)
 

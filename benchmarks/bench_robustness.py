@@ -216,7 +216,7 @@ def outside_stamps(settings, *, n_fields=None, first_seed=7000, folder="outside_
         for name in ("kind", "mag_g", "mag_i"):
             table[name] = bright[name]
         table["field"] = np.full(len(table), index, dtype=np.int32)
-        stamps = Cutout.from_images(images, table["coord"], size=STAMP_SIZE, table=table)
+        stamps = Cutout.from_images(images, table["coord"], cutout_size=STAMP_SIZE, table=table)
         attach_psf(stamps, {band: measure_psf(path) for band, path in images.items()})
         parts.append(stamps[~stamps.mask.any(axis=(1, 2, 3))])
     return Cutout.concatenate(parts)

@@ -110,7 +110,7 @@ def bench_rate(folder, *, size, n_sources, repeat, batch_size):
 
     clf, model_name = load_model()
     paths, sources = write_memmap_field(folder, "rate", size=size, n_sources=n_sources, seed=1)
-    cut = Cutout.from_images(paths, sources["coord"], size=clf.cutout_size)
+    cut = Cutout.from_images(paths, sources["coord"], cutout_size=clf.cutout_size)
     clf.predict_proba(cut[:batch_size], batch_size=batch_size, device="cpu")  # warm up
     scan_times, model_times = [], []
     for k in range(repeat):

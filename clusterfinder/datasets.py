@@ -206,7 +206,9 @@ def simulated_stamps(
         table["field"] = np.full(len(table), index, dtype=np.int32)
         for name, image in field.images.items():
             table[f"seeing_{name}"] = np.full(len(table), image.header["FWHM"]) * u.arcsec
-        stamps = Cutout.from_images(field.images, labels.coords, size=cutout_size, table=table)
+        stamps = Cutout.from_images(
+            field.images, labels.coords, cutout_size=cutout_size, table=table
+        )
         if measure_psf:
             from .psf import attach_psf, measure_local_psf
             from .psf import measure_psf as measure

@@ -105,7 +105,7 @@ ax.set_title("Simulated PAndAS field, g band")
 # pixels (6").
 
 best = candidates[np.argsort(-np.asarray(candidates["prob_cluster"]))][:12]
-stamps = Cutout.from_images(images, best["coord"], size=clf.cutout_size)
+stamps = Cutout.from_images(images, best["coord"], cutout_size=clf.cutout_size)
 fig, axes = plt.subplots(2, 6, figsize=(9, 3.4))
 for ax, stamp, prob in zip(axes.flat, stamps.data, best["prob_cluster"], strict=False):
     ax.imshow(np.arcsinh(stamp[0] / 5), origin="lower", cmap="gray_r")

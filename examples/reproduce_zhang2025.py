@@ -158,7 +158,7 @@ def stamps_of(images, labels, index):
     """Stamps of the labelled positions that lie wholly on the images."""
     table = QTable(labels.table, copy=True)
     table["field"] = np.full(len(table), index)
-    stamps = Cutout.from_images(images, labels.coords, size=STAMP, table=table)
+    stamps = Cutout.from_images(images, labels.coords, cutout_size=STAMP, table=table)
     return stamps[~stamps.mask.any(axis=(1, 2, 3))]
 
 

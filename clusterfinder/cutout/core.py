@@ -11,6 +11,7 @@ import operator
 
 import numpy as np
 from astropy.table import QTable, Table, vstack
+from astropy.utils.decorators import deprecated_renamed_argument
 
 from .wcs import StampWCS
 
@@ -160,12 +161,13 @@ class Cutout:
         return self
 
     @classmethod
+    @deprecated_renamed_argument("size", "cutout_size", "0.1")
     def from_images(
         cls,
         images,
         positions,
         *,
-        size,
+        cutout_size,
         bands=None,
         zero_points=None,
         table=None,
@@ -203,10 +205,12 @@ class Cutout:
         positions : `~astropy.coordinates.SkyCoord`, (N, 2) array or (x, y) tuple
             Where to cut. Pixel positions (zero-based) are allowed only when all bands
             share one pixel grid.
-        size : int or `~astropy.units.Quantity`
+        cutout_size : int or `~astropy.units.Quantity`
             Stamp width in pixels, or an angle converted with the first band's pixel
             scale and rounded to the nearest odd number of pixels (ties go up), so that
-            the stamp has a central pixel.
+            the stamp has a central pixel. The same name as the classifier's
+            ``cutout_size``; before version 0.1 it was ``size=``, which still works with
+            an `~astropy.utils.exceptions.AstropyDeprecationWarning`.
         bands : sequence of str, optional
             Which bands of ``images`` to use, in this order (default: all, in the order
             of ``images``). The first is the reference band (see above).
@@ -250,7 +254,7 @@ class Cutout:
         >>> wcs.wcs.cdelt = [-0.186 / 3600, 0.186 / 3600]
         >>> image = np.ones((100, 100), dtype=np.float32)
         >>> cut = Cutout.from_images({"g": (image, wcs)}, (np.array([20.0, 98.0]),
-        ...                          np.array([30.0, 50.0])), size=11, zero_points=30)
+        ...                          np.array([30.0, 50.0])), cutout_size=11, zero_points=30)
         >>> cut.data.shape, int(cut.mask[1].sum())
         ((2, 1, 11, 11), 44)
         """
@@ -259,7 +263,7 @@ class Cutout:
         return cutouts_from_images(
             images,
             positions,
-            size=size,
+            cutout_size=cutout_size,
             bands=bands,
             zero_points=zero_points,
             table=table,
@@ -529,7 +533,7 @@ class Cutout:
         from .extract import size_in_pixels
 
         first = self._wcs[int(np.argmax(self._wcs.index >= 0))] if self._wcs.any() else None
-        npix = size_in_pixels(size, first)
+        npix = size_in_pixels(size, first, name="size")
         width = self.stamp_size
         if npix > width:
             raise ValueError(

@@ -77,7 +77,7 @@ RELEASE_BYTES = 256 << 20
 # -- arguments ------------------------------------------------------------------------------
 
 
-def size_in_pixels(size, wcs=None):
+def size_in_pixels(size, wcs=None, *, name="cutout_size"):
     """Return the stamp width in pixels for ``size``.
 
     Parameters
@@ -89,6 +89,8 @@ def size_in_pixels(size, wcs=None):
         pixel.
     wcs : `~astropy.wcs.WCS`, optional
         Needed when ``size`` is an angle.
+    name : str, optional
+        The argument that gave ``size``, for the messages.
 
     Returns
     -------
@@ -105,25 +107,25 @@ def size_in_pixels(size, wcs=None):
     (64, 65, 32)
     """
     if isinstance(size, (bool, np.bool_)):
-        raise TypeError("size must be a number of pixels or an angle; got a bool")
+        raise TypeError(f"{name} must be a number of pixels or an angle; got a bool")
     if isinstance(size, u.Quantity):
         if size.isscalar and size.unit == u.pix:
             size = size.value
         elif size.isscalar and size.unit.is_equivalent(u.deg):
             if wcs is None:
                 raise ValueError(
-                    "size is an angle but the first band has no WCS to convert it to pixels; "
-                    "give size in pixels"
+                    f"{name} is an angle but the first band has no WCS to convert it to "
+                    f"pixels; give {name} in pixels"
                 )
             scale = float(np.mean(proj_plane_pixel_scales(wcs.celestial)))
             unit = u.Unit(wcs.celestial.wcs.cunit[0] or "deg")
             npix = size.to_value(unit) / scale
             if not np.isfinite(npix) or npix <= 0:
-                raise ValueError(f"size must be a positive angle; got {size}")
+                raise ValueError(f"{name} must be a positive angle; got {size}")
             return int(np.floor(npix / 2.0)) * 2 + 1
         else:
             raise TypeError(
-                f"size must be a number of pixels or a scalar angle Quantity; got {size!r}"
+                f"{name} must be a number of pixels or a scalar angle Quantity; got {size!r}"
             )
     if isinstance(size, (int, np.integer)):
         npix = int(size)
@@ -131,10 +133,10 @@ def size_in_pixels(size, wcs=None):
         npix = int(size)
     else:
         raise TypeError(
-            f"size must be an integer number of pixels or an angle Quantity; got {size!r}"
+            f"{name} must be an integer number of pixels or an angle Quantity; got {size!r}"
         )
     if npix < 1:
-        raise ValueError(f"size must be at least 1 pixel; got {npix}")
+        raise ValueError(f"{name} must be at least 1 pixel; got {npix}")
     return npix
 
 
@@ -371,7 +373,7 @@ def cutouts_from_images(
     images,
     positions,
     *,
-    size,
+    cutout_size,
     bands=None,
     zero_points=None,
     table=None,
@@ -387,7 +389,7 @@ def cutouts_from_images(
     --------
     >>> import numpy as np
     >>> image = np.arange(100.0).reshape(10, 10)
-    >>> cut = cutouts_from_images({"g": image}, [(4.0, 5.0)], size=3, zero_points=30)
+    >>> cut = cutouts_from_images({"g": image}, [(4.0, 5.0)], cutout_size=3, zero_points=30)
     >>> cut.data[0, 0]
     array([[43., 44., 45.],
            [53., 54., 55.],
@@ -418,7 +420,7 @@ def cutouts_from_images(
         filters = _check_filters(images, planes, bands)
         zps = _resolve_zero_points(planes, zero_points, bands)
         ref = bands[0]
-        npix = size_in_pixels(size, planes[ref][0].wcs)
+        npix = size_in_pixels(cutout_size, planes[ref][0].wcs)
         geoms, x, y = place_stamps(planes, bands, coords, pixels, npix)
         n = len(x)
         partial = np.zeros(n, dtype=bool)

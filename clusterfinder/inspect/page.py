@@ -106,7 +106,7 @@ def _cut(images, catalog, bands, size, progress_bar, zero_points=None):
     return Cutout.from_images(
         {band: images[band] for band in bands},
         catalog["coord"],
-        size=size,
+        cutout_size=size,
         bands=bands,
         zero_points=zero_points,
         off_image="mask",

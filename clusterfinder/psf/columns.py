@@ -103,7 +103,7 @@ def attach_psf(cutout, psfs):
     >>> from clusterfinder.simulate import simulate_field
     >>> from clusterfinder.psf import attach_psf, measure_psf
     >>> field = simulate_field(size=512, seed=4)
-    >>> stamps = Cutout.from_images(field.images, field.truth["coord"][:3], size=16)
+    >>> stamps = Cutout.from_images(field.images, field.truth["coord"][:3], cutout_size=16)
     >>> psfs = {band: measure_psf(image) for band, image in field.images.items()}
     >>> attach_psf(stamps, psfs).table["psf_fwhm_i"].round(2)
     <Quantity [0.6, 0.6, 0.6] arcsec>

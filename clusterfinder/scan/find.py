@@ -428,7 +428,7 @@ def classify_tile(
         cut = Cutout.from_images(
             blocks,
             positions,
-            size=size,
+            cutout_size=size,
             bands=field.bands,
             zero_points=zero_points,
             table=table,

@@ -200,6 +200,6 @@ def test_find_candidates_shortcut():
     clf = ClusterClassifier("small_cnn", cutout_size=16, threshold=0.0)
     cands = clf.find_candidates(images, sources, device="cpu", zero_points=30)
     assert len(cands) == 2
-    stamps = Cutout.from_images(images, sources["coord"], size=16, zero_points=30)
+    stamps = Cutout.from_images(images, sources["coord"], cutout_size=16, zero_points=30)
     expected = clf.predict_proba(stamps)
     np.testing.assert_allclose(np.sort(cands["prob_cluster"]), np.sort(expected), rtol=1e-6)

@@ -55,7 +55,7 @@ def image_hdu(scale=0.186, filter_name=None, seed=0):
 
 def stamps_at(scale, size=16):
     hdu = image_hdu(scale)
-    return Cutout.from_images({"g": hdu, "i": hdu}, ([30.0, 45.2], [33.0, 47.7]), size=size)
+    return Cutout.from_images({"g": hdu, "i": hdu}, ([30.0, 45.2], [33.0, 47.7]), cutout_size=size)
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +120,8 @@ def test_swapped_simulated_images_are_refused():
     position = ([20.0], [24.0])
     swapped = {"g": field.images["i"], "i": field.images["g"]}
     with pytest.raises(ValueError, match=r"images\['g'\] has FILTER = 'i'.*swapped"):
-        Cutout.from_images(swapped, position, size=16)
-    stamps = Cutout.from_images(field.images, position, size=16)
+        Cutout.from_images(swapped, position, cutout_size=16)
+    stamps = Cutout.from_images(field.images, position, cutout_size=16)
     assert stamps.table.meta["filters"] == {"g": "g", "i": "i"}
 
 
@@ -132,10 +132,10 @@ def test_swapped_simulated_images_are_refused():
 def test_survey_filter_names_that_name_the_other_band_are_refused(given_as_g, given_as_i):
     images = {"g": image_hdu(filter_name=given_as_g), "i": image_hdu(filter_name=given_as_i)}
     with pytest.raises(ValueError, match=f"FILTER = '{given_as_g}'.*names band 'i'"):
-        Cutout.from_images(images, ([30.0], [30.0]), size=16)
+        Cutout.from_images(images, ([30.0], [30.0]), cutout_size=16)
     # Even when only one band is cut, the other image's band is one in use.
     with pytest.raises(ValueError, match="names band 'i'"):
-        Cutout.from_images(images, ([30.0], [30.0]), size=16, bands=("g",))
+        Cutout.from_images(images, ([30.0], [30.0]), cutout_size=16, bands=("g",))
 
 
 def test_unknown_or_matching_filter_names_pass_and_are_recorded():
@@ -143,13 +143,15 @@ def test_unknown_or_matching_filter_names_pass_and_are_recorded():
         "g": image_hdu(filter_name="g.MP9401"),
         "i": image_hdu(filter_name="F814W"),  # an HST name: not clearly one of g, i
     }
-    stamps = Cutout.from_images(images, ([30.0], [30.0]), size=16)
+    stamps = Cutout.from_images(images, ([30.0], [30.0]), cutout_size=16)
     assert stamps.table.meta["filters"] == {"g": "g.MP9401", "i": "F814W"}
     # r is not a band in use: not a clear mismatch for g.
-    stamps = Cutout.from_images({"g": image_hdu(filter_name="r.MP9601")}, ([30.0], [30.0]), size=16)
+    stamps = Cutout.from_images(
+        {"g": image_hdu(filter_name="r.MP9601")}, ([30.0], [30.0]), cutout_size=16
+    )
     assert stamps.table.meta["filters"] == {"g": "r.MP9601"}
     # No keyword at all: nothing recorded.
-    stamps = Cutout.from_images({"g": image_hdu()}, ([30.0], [30.0]), size=16)
+    stamps = Cutout.from_images({"g": image_hdu()}, ([30.0], [30.0]), cutout_size=16)
     assert "filters" not in stamps.table.meta
 
 
@@ -159,11 +161,11 @@ def test_filter_in_the_primary_header_or_nddata_meta_is_read():
     extension = fits.ImageHDU(image_hdu().data, image_hdu().header)
     mosaic = fits.HDUList([primary, extension])
     with pytest.raises(ValueError, match=r"images\['g'\] has FILTER = 'i.MP9702'"):
-        Cutout.from_images({"g": mosaic, "i": image_hdu()}, ([30.0], [30.0]), size=16)
+        Cutout.from_images({"g": mosaic, "i": image_hdu()}, ([30.0], [30.0]), cutout_size=16)
     hdu = image_hdu()
     nddata = NDData(hdu.data, wcs=WCS(hdu.header), meta={"PHOTZP": 30.0, "filter": "g"})
     with pytest.raises(ValueError, match=r"images\['i'\] has FILTER = 'g'"):
-        Cutout.from_images({"g": image_hdu(), "i": nddata}, ([30.0], [30.0]), size=16)
+        Cutout.from_images({"g": image_hdu(), "i": nddata}, ([30.0], [30.0]), cutout_size=16)
 
 
 def test_filter_band_names():
@@ -204,8 +206,8 @@ def test_larger_stamps_are_cropped_around_their_sources(model):
     hdu = image_hdu(seed=5)
     x = np.array([30.2, 30.7, 41.9, 52.6])
     y = np.array([30.6, 44.1, 35.8, 50.7])
-    wide = Cutout.from_images({"g": hdu, "i": hdu}, (x, y), size=21)
-    exact = Cutout.from_images({"g": hdu, "i": hdu}, (x, y), size=16)
+    wide = Cutout.from_images({"g": hdu, "i": hdu}, (x, y), cutout_size=21)
+    exact = Cutout.from_images({"g": hdu, "i": hdu}, (x, y), cutout_size=16)
     np.testing.assert_array_equal(model.predict_proba(wide), model.predict_proba(exact))
 
 

@@ -207,7 +207,7 @@ def test_uint16_image_reads_memory_mapped_with_bzero_applied(tmp_path):
     with TiledImages({"g": path}, tile_size=32) as field:
         blocks, _ = field.tile_block(field.tiles[0], 0)
         np.testing.assert_array_equal(blocks["g"][0][:32, :32], physical[:32, :32])
-    cut = Cutout.from_images({"g": path}, [(10.0, 20.0), (-1.0, 2.0)], size=5)
+    cut = Cutout.from_images({"g": path}, [(10.0, 20.0), (-1.0, 2.0)], cutout_size=5)
     np.testing.assert_array_equal(cut.data[0, 0], physical[18:23, 8:13])
     # x0 = ceil(-1 - 2.5) = -3: three columns off the image, masked and 0 (not BZERO).
     assert cut.mask[1, 0, :, :3].all() and not cut.mask[1, 0, :, 3:].any()
@@ -223,7 +223,7 @@ def test_bscale_bzero_blank_image_is_scaled_and_blank_is_masked(tmp_path):
         (plane,) = load_planes(path, "images['g']", stack)
         np.testing.assert_array_equal(np.asarray(plane.data), expected)
         assert np.isnan(plane.data[12, 30])
-    cut = Cutout.from_images({"g": path}, [(30.0, 12.0), (10.0, 10.0)], size=3)
+    cut = Cutout.from_images({"g": path}, [(30.0, 12.0), (10.0, 10.0)], cutout_size=3)
     assert cut.mask[0, 0, 1, 1] and cut.mask[0, 0].sum() == 1 and cut.data[0, 0, 1, 1] == 0
     np.testing.assert_array_equal(cut.data[1, 0], expected[9:12, 9:12])
 

@@ -109,12 +109,12 @@ def test_implausible_header_zero_points_are_refused_naming_file_and_keyword(tmp_
     with pytest.raises(ValueError, match=expected):
         load_band(path, "g")
     with pytest.raises(ValueError, match=expected):
-        Cutout.from_images({"g": path}, [(5.0, 5.0)], size=3)
+        Cutout.from_images({"g": path}, [(5.0, 5.0)], cutout_size=3)
     # A zero point given explicitly replaces the header's.
     image = load_band(path, "g", zero_point=27.5)
     assert image.zero_point == 27.5
     image.close()
-    cut = Cutout.from_images({"g": path}, [(5.0, 5.0)], size=3, zero_points=30)
+    cut = Cutout.from_images({"g": path}, [(5.0, 5.0)], cutout_size=3, zero_points=30)
     assert cut.data.sum() == 9
 
 
@@ -144,7 +144,7 @@ def _entry_points():
     positions = make_wcs().pixel_to_world([5.0], [5.0])
     return {
         "Cutout.from_images": lambda images, **kw: Cutout.from_images(
-            images, positions, size=3, **kw
+            images, positions, cutout_size=3, **kw
         ),
         "detect_sources": lambda images, **kw: detect_sources(images, **kw),
         "find_candidates": lambda images, **kw: find_candidates(
@@ -195,7 +195,7 @@ def test_invalid_header_wcs_is_refused_naming_the_image(tmp_path, cards, message
     with pytest.raises(ValueError, match=r"the WCS of images\['g'\] \(bad_wcs_g.fits\[0\]\)"):
         load_band(path, "g")
     with pytest.raises(ValueError, match=message):
-        Cutout.from_images({"g": path}, [(5.0, 5.0)], size=3)
+        Cutout.from_images({"g": path}, [(5.0, 5.0)], cutout_size=3)
 
 
 def test_zero_cdelt_in_a_header_is_refused(tmp_path):

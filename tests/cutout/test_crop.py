@@ -21,8 +21,8 @@ def image_and_positions():
 @pytest.mark.parametrize("size", [32, 21, 16, 9])
 def test_crop_equals_a_direct_cut(image_and_positions, size):
     image, positions = image_and_positions
-    wide = Cutout.from_images({"g": image}, positions, size=48, zero_points=30)
-    direct = Cutout.from_images({"g": image}, positions, size=size, zero_points=30)
+    wide = Cutout.from_images({"g": image}, positions, cutout_size=48, zero_points=30)
+    direct = Cutout.from_images({"g": image}, positions, cutout_size=size, zero_points=30)
     cropped = wide.crop(size)
     assert cropped.stamp_size == size
     np.testing.assert_array_equal(cropped.data, direct.data)
@@ -43,7 +43,7 @@ def test_crop_equals_a_direct_cut(image_and_positions, size):
 
 def test_crop_leaves_the_original_alone(image_and_positions):
     image, positions = image_and_positions
-    wide = Cutout.from_images({"g": image}, positions[:5], size=20, zero_points=30)
+    wide = Cutout.from_images({"g": image}, positions[:5], cutout_size=20, zero_points=30)
     before = wide.data.copy(), np.asarray(wide.table["x_stamp"]).copy()
     wide.crop(10)
     np.testing.assert_array_equal(wide.data, before[0])
@@ -60,7 +60,7 @@ def test_crop_without_positions_or_table_takes_the_middle():
 
 def test_crop_to_an_angle(image_and_positions):
     image, positions = image_and_positions
-    wide = Cutout.from_images({"g": image}, positions[:4], size=40, zero_points=30)
+    wide = Cutout.from_images({"g": image}, positions[:4], cutout_size=40, zero_points=30)
     # 0.186 arcsec pixels: 3 arcsec is 16.1 pixels, rounded to the odd 17
     assert wide.crop(3 * u.arcsec).stamp_size == 17
 

@@ -23,7 +23,7 @@ def cutout():
     return Cutout.from_images(
         {"g": (image, wcs), "i": (2 * image, make_wcs(crpix=(40.2, 38.9), scale=0.2))},
         offsets(6, half_width=8.0),
-        size=15,
+        cutout_size=15,
         zero_points={"g": 30.0, "i": 29.0},
         table=table,
     )

@@ -42,11 +42,11 @@ def both_paths(monkeypatch, images, coords, size, **options):
 
     with monkeypatch.context() as patch:
         patch.setattr(extract, "resample_region", counting)
-        fast = Cutout.from_images(images, coords, size=size, **options)
+        fast = Cutout.from_images(images, coords, cutout_size=size, **options)
     assert sum(held) > len(fast) // 2
     with monkeypatch.context() as patch:
         per_stamp(patch)
-        slow = Cutout.from_images(images, coords, size=size, **options)
+        slow = Cutout.from_images(images, coords, cutout_size=size, **options)
     return fast, slow
 
 
@@ -194,7 +194,7 @@ def test_stamps_of_one_region_match_a_direct_resampling():
     x = np.array([40.2, 47.9, 52.6, 44.1])
     y = np.array([50.3, 55.4, 48.8, 58.0])
     cut = Cutout.from_images(
-        {"g": (g, W_G), "i": (i, w_i)}, W_G.pixel_to_world(x, y), size=9, zero_points=30
+        {"g": (g, W_G), "i": (i, w_i)}, W_G.pixel_to_world(x, y), cutout_size=9, zero_points=30
     )
     taps = np.array([-0.0625, 0.5625, 0.5625, -0.0625], dtype=np.float32)  # Keys at t = 0.5
     for k in range(4):

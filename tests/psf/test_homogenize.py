@@ -60,7 +60,7 @@ def test_pixel_scale_from_the_stamps_wcs():
     from clusterfinder.simulate import simulate_field
 
     field = simulate_field(size=512, seed=4, fwhm=0.6 * u.arcsec)
-    stamps = Cutout.from_images(field.images, field.truth["coord"][:5], size=25)
+    stamps = Cutout.from_images(field.images, field.truth["coord"][:5], cutout_size=25)
     attach_psf(stamps, {band: measure_psf(image) for band, image in field.images.items()})
     wcs_scale = homogenize_psf(stamps, 0.9 * u.arcsec)
     given = homogenize_psf(stamps, 0.9 * u.arcsec, pixel_scale=SCALE)

@@ -49,7 +49,7 @@ def stamp_errors(field, band, psf):
     rng = np.random.default_rng(0)
     x, y = rng.uniform(20, SIZE - 20, 400), rng.uniform(20, SIZE - 20, 400)
     true, _ = variation.at(x, y, fwhm=header["FWHM"], shape=PSFShape(), image_shape=(SIZE, SIZE))
-    stamps = Cutout.from_images({band: field.images[band]}, (x, y), size=15)
+    stamps = Cutout.from_images({band: field.images[band]}, (x, y), cutout_size=15)
     attach_psf(stamps, {band: psf})
     return stamps.table[f"psf_fwhm_{band}"].to_value(u.arcsec) / true - 1.0
 
@@ -115,7 +115,7 @@ def test_zone_lookup_and_columns():
     with pytest.raises(ValueError, match=r"positions\['g'\] has 1 positions for 3 rows"):
         psf_columns({"g": grid}, 3, positions={"g": ([1.0], [1.0])})
     image = np.ones((100, 300), dtype=np.float32)
-    stamps = Cutout.from_images({"g": image}, ([10.0, 200.0], [10.0, 10.0]), size=5,
+    stamps = Cutout.from_images({"g": image}, ([10.0, 200.0], [10.0, 10.0]), cutout_size=5,
                                 zero_points=30)  # fmt: skip
     assert attach_psf(stamps, {"g": grid}).table["psf_fwhm_g"].value.tolist() == [0.6, 0.8]
     stamps.table.remove_columns(["x", "y"])

@@ -16,7 +16,7 @@ from clusterfinder.utils import ClusterFinderWarning
 
 def direct_probabilities(clf, paths, sources):
     """The reference: stamps cut from the whole images at once, then classified."""
-    cut = Cutout.from_images(paths, sources["coord"], size=clf.cutout_size)
+    cut = Cutout.from_images(paths, sources["coord"], cutout_size=clf.cutout_size)
     return clf.predict_proba(cut)
 
 
@@ -135,7 +135,7 @@ def test_check_sources_accepts_ra_dec():
 def test_real_classifier_matches_predict_proba(one_field):
     paths, sources = one_field
     clf = ClusterClassifier("small_cnn", cutout_size=16, threshold=0.0)
-    cut = Cutout.from_images(paths, sources["coord"], size=16)
+    cut = Cutout.from_images(paths, sources["coord"], cutout_size=16)
     expected = clf.predict_proba(cut, device="cpu", batch_size=64)
     cands = find_candidates(clf, paths, sources, device="cpu", batch_size=64, tile_size=64)
     assert np.allclose(cands["prob_cluster"], expected, rtol=0, atol=1e-6)

@@ -84,7 +84,7 @@ def test_fits_without_zero_point_refused_everywhere_unless_given(one_field, tmp_
     for call in (
         lambda: find_candidates(clf, bare, sources),
         lambda: TiledImages(bare),
-        lambda: Cutout.from_images(bare, sources["coord"], size=15),
+        lambda: Cutout.from_images(bare, sources["coord"], cutout_size=15),
     ):
         with pytest.raises(ValueError, match=r"no photometric zero point .*zero_points=\{'g'"):
             call()
