@@ -11,12 +11,15 @@ and a sky map.
 
 import datetime
 import importlib.metadata
+import warnings
+from collections.abc import Mapping
 
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.io.registry import UnifiedReadWriteMethod
 from astropy.table import QTable, Table
+from astropy.utils.exceptions import AstropyDeprecationWarning
 
 from ..galaxy import M31, GalaxyGeometry
 from ..utils.photometry import as_magnitude
@@ -244,18 +247,22 @@ class CandidateCatalog(QTable):
 
     # -- selections ------------------------------------------------------------------
 
-    def select(self, *, prob_min=None, mag_max=None, band="g"):
-        """Return the candidates with ``prob_cluster >= prob_min`` and ``mag_<band> <= mag_max``.
+    def select(self, *, prob_min=None, mag_max=None, band=None):
+        """Return the candidates with ``prob_cluster >= prob_min`` and magnitude cuts.
 
         Parameters
         ----------
         prob_min : float, optional
             Lowest probability kept.
-        mag_max : float or `~astropy.units.Quantity`, optional
-            Faintest magnitude kept (sources without a magnitude are dropped): a number,
-            or a Quantity in ``u.mag`` or ``u.ABmag``.
+        mag_max : dict band -> float or `~astropy.units.Quantity`, optional
+            Keep candidates with ``mag_<band> <= mag_max[band]`` for every band given,
+            e.g. ``mag_max={"g": 21}``, the form of `LabelSet.select
+            <clusterfinder.LabelSet.select>`; a number or a Quantity in ``u.mag`` or
+            ``u.ABmag``. Sources without a magnitude are dropped. Before version 0.1 it
+            was one number with ``band=`` (``mag_max=21, band="g"``): that still works,
+            with an `~astropy.utils.exceptions.AstropyDeprecationWarning`.
         band : str, optional
-            The band of ``mag_max``.
+            Deprecated: the band of a scalar ``mag_max`` (default ``"g"``).
 
         Returns
         -------
@@ -270,23 +277,38 @@ class CandidateCatalog(QTable):
         >>> cands = CandidateCatalog.from_table(QTable({
         ...     "coord": SkyCoord([10.6, 10.7, 10.8] * u.deg, [41.2] * 3 * u.deg),
         ...     "prob_cluster": [0.9, 0.8, 0.2], "mag_g": [20.5, 21.5, 19.0]}))
-        >>> len(cands.select(prob_min=0.5, mag_max=21))
+        >>> len(cands.select(prob_min=0.5, mag_max={"g": 21}))
         1
         """
         keep = np.ones(len(self), dtype=bool)
         if prob_min is not None:
             keep &= _as_plain(self["prob_cluster"]) >= check_threshold(prob_min, "prob_min")
-        if mag_max is not None:
-            column = f"mag_{band}"
+        if mag_max is not None and not isinstance(mag_max, Mapping):
+            band = "g" if band is None else band
+            warnings.warn(
+                f"select(mag_max=<number>, band=...) is deprecated since 0.1; use "
+                f"select(mag_max={{{band!r}: ...}}), as LabelSet.select does",
+                AstropyDeprecationWarning,
+                stacklevel=2,
+            )
+            mag_max = {band: mag_max}
+        elif band is not None:
+            raise ValueError(
+                "band= goes only with a single-number mag_max (deprecated); give the band "
+                "in the dict: mag_max={'g': 21}"
+            )
+        for name, limit in (mag_max or {}).items():
+            column = f"mag_{name}"
             if column not in self.colnames:
                 raise ValueError(
-                    f"band={band!r} needs a column {column!r}; the catalogue has "
+                    f"no column {column!r} for a magnitude cut in band {name!r}; the "
+                    f"catalogue has "
                     f"{', '.join(c for c in self.colnames if c.startswith('mag_')) or 'none'}"
                 )
-            mag_max = as_magnitude(mag_max, "mag_max")
+            limit = as_magnitude(limit, f"mag_max[{name!r}]")
             mags = _as_plain(self[column], u.mag)
             with np.errstate(invalid="ignore"):
-                keep &= np.nan_to_num(mags, nan=np.inf) <= mag_max
+                keep &= np.nan_to_num(mags, nan=np.inf) <= limit
         return self[keep]
 
     def above_threshold(self):

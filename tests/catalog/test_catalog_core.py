@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table, vstack
+from astropy.utils.exceptions import AstropyDeprecationWarning
 
 from clusterfinder import CandidateCatalog, Cutout
 from clusterfinder.catalog import FLAG_COLUMNS, provenance
@@ -94,13 +95,18 @@ def test_select_and_above_threshold():
     cat = make_catalog(50, seed=1)
     strong = cat.select(prob_min=0.7)
     assert np.all(strong["prob_cluster"] >= 0.7)
-    bright = cat.select(prob_min=0.3, mag_max=21.0, band="i")
+    bright = cat.select(prob_min=0.3, mag_max={"i": 21.0})
     expected = (cat["prob_cluster"] >= 0.3) & (cat["mag_i"] <= 21.0)
     assert len(bright) == expected.sum()
-    assert len(cat.select(mag_max=21 * u.mag)) == np.sum(cat["mag_g"] <= 21)
+    assert len(cat.select(mag_max={"g": 21 * u.mag})) == np.sum(cat["mag_g"] <= 21)
     assert len(cat.above_threshold()) == np.sum(cat["prob_cluster"] >= 0.669)
     with pytest.raises(ValueError, match="mag_r"):
-        cat.select(mag_max=20, band="r")
+        cat.select(mag_max={"r": 20})
+    with pytest.warns(AstropyDeprecationWarning, match="use select"):
+        old = cat.select(prob_min=0.3, mag_max=21.0, band="i")
+    assert len(old) == len(bright)
+    with pytest.raises(ValueError, match="band= goes only"):
+        cat.select(mag_max={"g": 21}, band="g")
     cat.meta.pop("threshold")
     with pytest.raises(ValueError, match="threshold"):
         cat.above_threshold()
@@ -108,7 +114,7 @@ def test_select_and_above_threshold():
 
 def test_select_drops_missing_magnitudes():
     cat = make_catalog(3, mag_g=[19.0, np.nan, 25.0])
-    assert len(cat.select(mag_max=22)) == 1
+    assert len(cat.select(mag_max={"g": 22})) == 1
 
 
 def test_select_radius_matches_galaxy_geometry():
@@ -147,7 +153,7 @@ def test_select_radius_bad_input(kwargs, error, match):
 def test_empty_catalogue_methods_work():
     cat = make_catalog(4)[:0]
     assert len(cat) == 0 and isinstance(cat, CandidateCatalog)
-    assert len(cat.select(prob_min=0.5, mag_max=20)) == 0
+    assert len(cat.select(prob_min=0.5, mag_max={"g": 20})) == 0
     assert len(cat.above_threshold()) == 0
     assert len(cat.select_radius(30 * u.kpc, deprojected=True)) == 0
     assert len(cat.deduplicate()) == 0
