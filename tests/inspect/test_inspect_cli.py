@@ -104,7 +104,10 @@ def test_serve_writes_decisions(field, tmp_path):
     )
     command = [sys.executable, "-c", code, str(path), "--serve", "--no-progress"]
     command += ["--output", str(page), "--decisions", str(decisions)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    # The server's stderr goes to a file of its own: inherited from a long pytest run it
+    # was seen to keep the server from stopping within the timeout.
+    errors = (tmp_path / "stderr.txt").open("w")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
     try:
         url = None
         for line in process.stdout:
@@ -118,7 +121,7 @@ def test_serve_writes_decisions(field, tmp_path):
         assert read_decisions(decisions, table).labels() == {"C0001": "cluster"}
         # Ctrl-C is how the server is stopped: one line, what is on disk, status 0
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=20) == 0
+        assert process.wait(timeout=20) == 0, (tmp_path / "stderr.txt").read_text()
         last = process.stdout.read().strip().splitlines()[-1]
         assert last == f"stopped; 1 decision(s) in {decisions}"
     finally:
@@ -126,3 +129,4 @@ def test_serve_writes_decisions(field, tmp_path):
             process.terminate()
             process.wait(timeout=20)
         process.stdout.close()
+        errors.close()
