@@ -148,7 +148,11 @@ def pandas_images_adql(
         f"AND ({filters})",
     ]
     if calibration_level is not None:
-        if not isinstance(calibration_level, (int, np.integer)) or not 0 <= calibration_level <= 4:
+        if (
+            isinstance(calibration_level, bool)
+            or not isinstance(calibration_level, (int, np.integer))
+            or not 0 <= calibration_level <= 4
+        ):
             raise ValueError(
                 f"calibration_level must be an integer from 0 to 4 or None; got "
                 f"{calibration_level!r}"

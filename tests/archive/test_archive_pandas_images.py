@@ -9,6 +9,7 @@ and parsing code runs; only the network is local.
 
 import hashlib
 import http.server
+import re
 import threading
 import time
 from pathlib import Path
@@ -73,16 +74,20 @@ def archive(monkeypatch):
         def do_POST(self):
             length = int(self.headers.get("Content-Length", 0))
             form = parse_qs(self.rfile.read(length).decode())
-            state.requests.append(("POST", self.path, form))
-            if self.path.rstrip("/") == "/tap/sync":
+            path = re.sub("/+", "/", self.path)  # astroquery's registry path gives '/tap//sync'
+            state.requests.append(("POST", path, form))
+            if path == "/tap/sync":
                 self._send(self._recorded(state.tap_answer))
             else:
                 self._send(b"not found", status=404, ctype="text/plain")
 
         def do_GET(self):
             path, _, query = self.path.partition("?")
+            path = re.sub("/+", "/", path)
             state.requests.append(("GET", path, parse_qs(query)))
-            if path == "/tap/capabilities":
+            if path == "/reg/resource-caps":
+                self._send(self._recorded("cadc_registry_resource_caps.txt"), ctype="text/plain")
+            elif path == "/tap/capabilities":
                 self._send(self._recorded("cadc_tap_capabilities.xml"), ctype="text/xml")
             elif path == "/datalink/capabilities":
                 self._send(self._recorded("cadc_datalink_capabilities.xml"), ctype="text/xml")
@@ -147,6 +152,7 @@ def test_adql_names_the_caom_tables_and_filters():
         ({"bands": ()}, ValueError, "bands must be MegaCam bands"),
         ({"collection": "CFHT' OR 1=1 --"}, ValueError, "collection must be a plain name"),
         ({"calibration_level": 7}, ValueError, "calibration_level must be an integer"),
+        ({"calibration_level": True}, ValueError, "calibration_level must be an integer"),
         ({"proposal_id": []}, ValueError, "proposal_id must name at least one"),
     ],
 )
@@ -227,6 +233,43 @@ def test_unreachable_service_is_an_oserror():
     with conf.set_temp("cadc_tap_url", f"http://127.0.0.1:{port}/tap"):
         with pytest.raises(OSError, match=f"could not query http://127.0.0.1:{port}/tap"):
             query_pandas_images(FIELD)
+
+
+@pytest.fixture
+def cadc_registry(archive, monkeypatch):
+    """No service address set: astroquery looks them up in a (local) CADC registry."""
+    import astroquery.cadc
+    from astroquery.cadc.core import get_access_url
+
+    monkeypatch.setattr(get_access_url, "caps", {})  # astroquery's lookup cache
+    with conf.set_temp("cadc_tap_url", ""), conf.set_temp("cadc_datalink_capabilities_url", ""):
+        with astroquery.cadc.conf.set_temp("CADC_REGISTRY_URL", f"{archive.url}/reg/resource-caps"):
+            yield archive
+
+
+def test_default_services_come_from_the_cadc_registry(cadc_registry, tmp_path):
+    images = query_pandas_images(FIELD, bands="g")
+    assert images.meta["service"] == "the CADC TAP service"
+    paths = download_pandas_images(images[:1], tmp_path)
+    assert [p.name for p in paths] == [f"{p}.fits.fz" for p in PRODUCTS]
+    asked = [r[1] for r in cadc_registry.requests]
+    assert asked[:2] == ["/reg/resource-caps", "/tap/capabilities"]
+    assert "/datalink/capabilities" in asked and "/datalink/links" in asked
+
+
+def test_unreachable_registry_is_an_oserror(cadc_registry):
+    import astroquery.cadc
+
+    with astroquery.cadc.conf.set_temp("CADC_REGISTRY_URL", f"{cadc_registry.url}/reg/absent"):
+        with pytest.raises(OSError, match=r"could not query the CADC TAP service.*404"):
+            query_pandas_images(FIELD)
+
+
+def test_download_with_progress_bar(archive, tmp_path, capsys):
+    images = query_pandas_images(FIELD, bands="i")
+    paths = download_pandas_images(images, tmp_path, progress_bar=True)
+    assert len(paths) == 4 and all(p.stat().st_size > 100_000 for p in paths)
+    assert "PAndAS images" in capsys.readouterr().err
 
 
 def test_footprint_formats():
