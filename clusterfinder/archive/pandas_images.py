@@ -168,13 +168,37 @@ def pandas_images_adql(
     return "\n".join(lines)
 
 
+def _session():
+    """The session astroquery.cadc would make, with requests that time out.
+
+    A `pyvo.auth.AuthSession` (astroquery's default) whose requests wait at most
+    `conf` ``timeout`` seconds for the server: pyvo's synchronous TAP queries and
+    astroquery's DataLink requests set no timeout of their own, so a service that
+    stops answering would otherwise hang forever.
+    """
+    from pyvo.auth import AuthSession
+
+    from . import conf
+
+    class TimeoutAuthSession(AuthSession):
+        def get(self, url, **kwargs):
+            kwargs.setdefault("timeout", float(conf.timeout))
+            return super().get(url, **kwargs)
+
+        def post(self, url, **kwargs):
+            kwargs.setdefault("timeout", float(conf.timeout))
+            return super().post(url, **kwargs)
+
+    return TimeoutAuthSession()
+
+
 def _cadc():
     """An `astroquery.cadc.CadcClass` on the services set in `conf`."""
     from astroquery.cadc import CadcClass
 
     from . import conf
 
-    cadc = CadcClass(url=conf.cadc_tap_url or None)
+    cadc = CadcClass(url=conf.cadc_tap_url or None, auth_session=_session())
     if conf.cadc_datalink_capabilities_url:
         cadc.CADCDATALINK_SERVICE_URI = conf.cadc_datalink_capabilities_url
     return cadc

@@ -45,6 +45,7 @@ class Archive:
 
     def __init__(self):
         self.tap_answer = "cadc_tap_megacam_images.xml"
+        self.tap_delay = 0.0
         self.requests = []
         self.failures = {}  # file name -> list of misbehaviours, consumed in order
         self.files = {f"{p}.fits.fz": fits_bytes(p) for p in PRODUCTS}
@@ -77,6 +78,7 @@ def archive(monkeypatch):
             path = re.sub("/+", "/", self.path)  # astroquery's registry path gives '/tap//sync'
             state.requests.append(("POST", path, form))
             if path == "/tap/sync":
+                time.sleep(state.tap_delay)
                 self._send(self._recorded(state.tap_answer))
             else:
                 self._send(b"not found", status=404, ctype="text/plain")
@@ -221,6 +223,15 @@ def test_query_service_error_is_an_oserror(archive):
     archive.tap_answer = "cadc_tap_error.xml"
     with pytest.raises(OSError, match=r"could not query .*column not found"):
         query_pandas_images(FIELD)
+
+
+def test_silent_service_times_out(archive):
+    archive.tap_delay = 1.5
+    start = time.monotonic()
+    with conf.set_temp("timeout", 0.3):
+        with pytest.raises(OSError, match=r"could not query .*timed out"):
+            query_pandas_images(FIELD)
+    assert time.monotonic() - start < 1.4
 
 
 def test_unreachable_service_is_an_oserror():
