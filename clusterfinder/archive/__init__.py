@@ -24,7 +24,9 @@ class Conf(_config.ConfigNamespace):
         "URL of the VOSI capabilities document of the CADC DataLink service; empty: look it "
         "up in the CADC registry, as astroquery.cadc does.",
     )
-    timeout = _config.ConfigItem(60.0, "Seconds to wait for a server to answer a download.")
+    timeout = _config.ConfigItem(
+        60.0, "Seconds any request to the CADC (query, DataLink, download) waits for an answer."
+    )
     retries = _config.ConfigItem(
         2, "How many times a download is tried again after a timeout, a lost connection or a 5xx."
     )
