@@ -26,6 +26,7 @@ from astropy.table import QTable, Table
 from ..utils.outputs import check_output_dir, check_output_file
 from ..utils.progress import progress_bar as _progress
 from ..utils.validation import check_radius
+from ._footprint import footprint_centre
 from .download import download_file
 
 __all__ = [
@@ -210,44 +211,6 @@ def _service_name():
     return conf.cadc_tap_url or "the CADC TAP service"
 
 
-def _vertices(bounds):
-    """(ra, dec) vertices in degrees of one CAOM footprint, or None if unreadable.
-
-    TAP services serialise ``position_bounds`` either as a DALI polygon (a flat
-    array of doubles, xtype ``polygon``) or as an STC-S-like string
-    (``polygon 10.1 41.2 ...`` / ``circle ra dec r``).
-    """
-    if np.ma.is_masked(bounds):
-        return None
-    if isinstance(bounds, (str, bytes)):
-        text = bounds.decode() if isinstance(bounds, bytes) else bounds
-        words = text.replace("(", " ").replace(")", " ").replace(",", " ").split()
-        numbers = []
-        for word in words:
-            try:
-                numbers.append(float(word))
-            except ValueError:
-                continue
-        if words and words[0].lower() == "circle" and len(numbers) >= 2:
-            return np.array([numbers[:2]])
-        values = np.array(numbers)
-    else:
-        values = np.ma.filled(np.ma.asarray(bounds, dtype=float), np.nan).ravel()
-    if values.size < 2 or values.size % 2 or not np.all(np.isfinite(values)):
-        return None
-    return values.reshape(-1, 2)
-
-
-def _centre(bounds):
-    points = _vertices(bounds)
-    if points is None:
-        return np.nan, np.nan
-    vectors = SkyCoord(points[:, 0] * u.deg, points[:, 1] * u.deg).cartesian.xyz.value
-    mean = vectors.mean(axis=1)
-    centre = SkyCoord(*mean, representation_type="cartesian").spherical
-    return centre.lon.to_value(u.deg), centre.lat.to_value(u.deg)
-
-
 def _strings(column):
     values = np.ma.asarray(column)
     out = [
@@ -278,7 +241,9 @@ def _to_images(answer, position, bands):
         return None
     answer = answer[keep]
     filters, band = filters[keep], band[keep]
-    centres = np.array([_centre(bounds) for bounds in answer["position_bounds"]]).reshape(-1, 2)
+    centres = np.array([footprint_centre(bounds) for bounds in answer["position_bounds"]]).reshape(
+        -1, 2
+    )
     table = QTable()
     table["observation_id"] = _strings(answer["observationID"])
     table["product_id"] = _strings(answer["productID"])

@@ -28,7 +28,8 @@ from clusterfinder.archive import (
     pandas_images_adql,
     query_pandas_images,
 )
-from clusterfinder.archive.pandas_images import _centre, _vertices
+from clusterfinder.archive._footprint import footprint_centre as _centre
+from clusterfinder.archive._footprint import footprint_vertices as _vertices
 
 DATA = Path(__file__).parent.parent / "data" / "archive"
 FIELD = SkyCoord(11.435516 * u.deg, 41.698562 * u.deg)  # PHAT-AP cluster 1 (B374-G306)
