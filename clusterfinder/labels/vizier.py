@@ -55,6 +55,10 @@ def get_vizier_table(catalog, *, table=None, row_limit=-1):
         tables = vizier.get_catalogs(catalog)
     except Exception as error:  # network layers raise many types; report one
         raise OSError(f"could not fetch {catalog} from VizieR: {error}") from error
+    if not hasattr(tables, "keys"):
+        # astroquery returns None when the body is neither a VOTable nor a VizieR
+        # text or FITS answer (an error page from a proxy, say).
+        raise OSError(f"VizieR did not answer {catalog} with a VOTable (got {tables!r})")
     keys = list(tables.keys())
     if not keys:
         raise ValueError(f"VizieR returned no table for catalogue {catalog!r}")
