@@ -69,6 +69,6 @@ def _unified_io_signature(self, *args, **kwargs):  # pragma: no cover - docs onl
     raise TypeError("documentation stand-in; use CandidateCatalog.read/write")
 
 
-from astropy.io.registry.interface import UnifiedReadWriteMethod  # noqa: E402
+from astropy.io.registry.interface import UnifiedReadWriteMethod
 
 UnifiedReadWriteMethod.__call__ = _unified_io_signature
