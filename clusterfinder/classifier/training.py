@@ -30,8 +30,8 @@ Choices, each a keyword of ``fit``:
 - on CUDA: mixed precision (bfloat16, or float16 with loss scaling), the
   channels-last memory layout that tensor cores read, and the training stamps
   copied to the GPU once when they take less than a quarter of its free memory
-  (augmentation then runs there too); otherwise each batch goes through pinned
-  host memory. The CPU path keeps torch's default layout.
+  (augmentation then runs there too); otherwise each batch is copied there. The
+  CPU path keeps torch's default layout.
 """
 
 import copy
@@ -122,12 +122,12 @@ def memory_layout(device, *, training=False):
 
 
 def stage_on_device(tensors, device, *, max_fraction=0.25):
-    """``tensors`` ready to be batched on ``device``: copied there, or pinned on the host.
+    """``tensors`` ready to be batched on ``device``: copied there when there is room.
 
     On CUDA the tensors are copied to the GPU once when together they take less than
     ``max_fraction`` of its free memory (a training set of 10,000 two-band 32-pixel
-    stamps is about 100 MB); otherwise they are pinned, so that each batch is copied
-    asynchronously. On the CPU they are returned as they are.
+    stamps is about 100 MB); otherwise, and on the CPU, they are returned as they are
+    and each batch is copied to the device when it is used.
     """
     if device.type != "cuda":
         return tuple(tensors)
@@ -135,7 +135,7 @@ def stage_on_device(tensors, device, *, max_fraction=0.25):
     free, _ = torch.cuda.mem_get_info(device)
     if size < max_fraction * free:
         return tuple(t.to(device) for t in tensors)
-    return tuple(t.pin_memory() for t in tensors)
+    return tuple(tensors)
 
 
 def _batches(n, batch_size, generator=None):
