@@ -102,7 +102,9 @@ def test_serve_writes_decisions(field, tmp_path):
         "p = argparse.ArgumentParser(); add_parser(p.add_subparsers());"
         "a = p.parse_args(['inspect'] + sys.argv[1:]); sys.exit(a.func(a))"
     )
-    command = [sys.executable, "-c", code, str(path), "--serve", "--no-progress"]
+    # -X faulthandler: a server that does not stop can be asked for its stacks (SIGABRT).
+    command = [sys.executable, "-X", "faulthandler", "-c", code, str(path), "--serve"]
+    command += ["--no-progress"]
     command += ["--output", str(page), "--decisions", str(decisions)]
     # The server's stderr goes to a file of its own: inherited from a long pytest run it
     # was seen to keep the server from stopping within the timeout.
@@ -121,7 +123,17 @@ def test_serve_writes_decisions(field, tmp_path):
         assert read_decisions(decisions, table).labels() == {"C0001": "cluster"}
         # Ctrl-C is how the server is stopped: one line, what is on disk, status 0
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=20) == 0, (tmp_path / "stderr.txt").read_text()
+        try:
+            status = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            process.wait(timeout=20)
+            errors.flush()
+            pytest.fail(
+                "the server did not stop within 60 s of Ctrl-C; its threads were at:\n"
+                + (tmp_path / "stderr.txt").read_text()
+            )
+        assert status == 0, (tmp_path / "stderr.txt").read_text()
         last = process.stdout.read().strip().splitlines()[-1]
         assert last == f"stopped; 1 decision(s) in {decisions}"
     finally:
