@@ -4,7 +4,7 @@ After `clusterfinder.simulate.inject`, the injected objects are labelled by thei
 (clusters 1, asterisms 0) and the real sources of the images (a catalogue, or the
 detections on the images) are the background population. `injection_table` joins them
 into one table for `LabelSet.from_injection <clusterfinder.labels.LabelSet.from_injection>`:
-real sources that lie within ``match_radius`` of an injected object are dropped (a
+real sources that lie within ``radius`` of an injected object are dropped (a
 detection there is most likely the injected object itself, and its stamp is dominated by
 it), and real sources without a label of their own get ``real_label`` with
 ``label_known`` False, so that they can be told from the labels that are known.
@@ -57,7 +57,7 @@ def _real_table(sources):
     return table, has_labels
 
 
-def injection_table(truth, sources=None, *, positive_kinds, match_radius, real_label=0):
+def injection_table(truth, sources=None, *, positive_kinds, radius, real_label=0):
     """The rows of a label set joining injected objects and real sources.
 
     Parameters
@@ -70,7 +70,7 @@ def injection_table(truth, sources=None, *, positive_kinds, match_radius, real_l
         `LabelSet` (its labels are kept).
     positive_kinds : sequence of str
         Injected kinds labelled 1.
-    match_radius : `~astropy.units.Quantity`
+    radius : `~astropy.units.Quantity`
         Real sources closer than this to an injected object are dropped.
     real_label : {0, 1}, optional
         Label of real sources that come without one.
@@ -91,13 +91,13 @@ def injection_table(truth, sources=None, *, positive_kinds, match_radius, real_l
     ...                 "kind": ["asterism"]})
     >>> injected, real = injection_table(
     ...     truth, SkyCoord([10.0, 10.1] * u.deg, [41.0, 41.0] * u.deg),
-    ...     positive_kinds=("young_cluster",), match_radius=1 * u.arcsec)
+    ...     positive_kinds=("young_cluster",), radius=1 * u.arcsec)
     >>> injected["label"].tolist(), real["label"].tolist(), real["source"].tolist()
     ([0], [0], ['real'])
     """
     from .labelset import LabelSet
 
-    match_radius = check_radius(match_radius, "match_radius")
+    radius = check_radius(radius, "radius")
     if real_label not in (0, 1) or isinstance(real_label, bool):
         raise ValueError(f"real_label must be 0 or 1; got {real_label!r}")
     injected = LabelSet.from_truth(truth, positive_kinds=positive_kinds).table
@@ -105,14 +105,14 @@ def injection_table(truth, sources=None, *, positive_kinds, match_radius, real_l
     injected["source"] = np.full(len(injected), "injected")
     injected["injected"] = np.ones(len(injected), dtype=bool)
     injected["label_known"] = np.ones(len(injected), dtype=bool)
-    injected.meta["match_radius_arcsec"] = float(match_radius.to_value(u.arcsec))
+    injected.meta["radius_arcsec"] = float(radius.to_value(u.arcsec))
     if sources is None:
         return injected, None
     real, has_labels = _real_table(sources)
     dropped = 0
     if len(real) and len(injected):
         _, separation, _ = real["coord"].match_to_catalog_sky(injected["coord"])
-        near = separation < match_radius
+        near = separation < radius
         dropped = int(near.sum())
         real = real[~near]
     if not has_labels:

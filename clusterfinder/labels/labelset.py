@@ -21,6 +21,7 @@ from astropy.table import QTable, Table, vstack
 from astropy.utils.decorators import deprecated_renamed_argument
 
 from ..crossmatch import check_finite_coords
+from ..simulate.config import CLUSTER_KINDS
 from ..utils import ClusterFinderWarning
 from ..utils.files import atomic_write
 from ..utils.photometry import as_magnitude
@@ -291,8 +292,6 @@ class LabelSet:
         present = sorted({str(k) for k in kind})
         default_positives = positive_kinds is None
         if default_positives:
-            from ..simulate.config import CLUSTER_KINDS
-
             positive_kinds = CLUSTER_KINDS
         positive_kinds = _check_kinds(positive_kinds, "positive_kinds", present)
         table = QTable(truth, copy=True)
@@ -326,8 +325,8 @@ class LabelSet:
 
     @classmethod
     def from_injection(
-        cls, truth, sources=None, *, positive_kinds=("young_cluster", "old_cluster"),
-        match_radius=1 * u.arcsec, real_label=0,
+        cls, truth, sources=None, *, positive_kinds=CLUSTER_KINDS,
+        radius=1 * u.arcsec, real_label=0,
     ):  # fmt: skip
         """Build a label set from objects injected into real images and their real sources.
 
@@ -336,7 +335,7 @@ class LabelSet:
         detections on them) are added as the background: each keeps its own label when it
         has one (a `LabelSet`, or a table with a ``label`` column), else gets
         ``real_label`` with ``label_known`` False (most real sources are not clusters, but
-        that is not known for each one). Real sources within ``match_radius`` of an
+        that is not known for each one). Real sources within ``radius`` of an
         injected object are dropped: a detection there is most likely the injected object
         itself.
 
@@ -349,7 +348,7 @@ class LabelSet:
             label set).
         positive_kinds : str or sequence of str, optional
             Injected kinds labelled 1.
-        match_radius : `~astropy.units.Quantity`, optional
+        radius : `~astropy.units.Quantity`, optional
             Real sources closer than this to an injected object are dropped.
         real_label : {0, 1}, optional
             Label of real sources that have none.
@@ -379,7 +378,7 @@ class LabelSet:
         from .injected import injection_table
 
         injected, real = injection_table(
-            truth, sources, positive_kinds=positive_kinds, match_radius=match_radius,
+            truth, sources, positive_kinds=positive_kinds, radius=radius,
             real_label=real_label,
         )  # fmt: skip
         if real is None:
