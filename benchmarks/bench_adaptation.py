@@ -11,6 +11,13 @@ measured on the outside renderer's held-out test fields (the ``outside`` domain 
   object with g <= 22, as a survey's source catalogue gives them);
 - **+ MMD**: `ClusterClassifier.adapt(method="mmd")`, training further on the
   labelled randomised simulated stamps while aligning features with the same target;
+- **+ injection**: the model fine-tuned (every layer, a tenth of the learning rate) on
+  clusters and asterisms injected by `clusterfinder.simulate.inject` into 20 other
+  fields of the renderer, beside those fields' own sources brought in without labels
+  (as a survey's catalogue gives them: the renderer's clusters among them count as
+  non-clusters, as they would on a real survey);
+- **+ injection + 300 labels**: the same with 300 labelled stamps of the renderer's
+  fields added (``bench_finetune.py`` gives 300 labels alone);
 - **target-trained** (the ceiling): the seeing-aware small CNN of ``bench_robustness.py``
   trained on the outside renderer's own labelled fields.
 
@@ -43,6 +50,62 @@ from _common import machine_summary, markdown_table, write_results_block
 #: Settings of the adaptation runs.
 ADABN = dict(method="adabn", batch_size=256)
 MMD = dict(method="mmd", epochs=3, batch_size=128, learning_rate=1e-4, mmd_weight=1.0)
+#: Fine-tuning on injected objects (and labels).
+FINE_TUNE = dict(epochs=10, batch_size=64, learning_rate=2e-4, patience=4)
+#: What is injected into each field, and how many fields.
+INJECTED = {"young_cluster": 12, "old_cluster": 4, "asterism": 6}
+INJECTION_FIELDS = 20
+
+
+def injection_stamps(settings, n_fields):
+    """Stamps of objects injected into outside-renderer fields, with the fields' sources.
+
+    The sources (every object with g <= 22 of the field's catalogue) come without labels:
+    `LabelSet.from_injection` labels them 0, as a survey's catalogue would be.
+    """
+    from astropy.table import QTable
+
+    from clusterfinder import Cutout
+    from clusterfinder.psf import attach_psf
+    from clusterfinder.simulate import inject
+
+    parts = []
+    for index in range(n_fields):
+        where = robustness.CACHE / "outside_training_fields" / f"field_{index:03d}"
+        if not (where / "truth.ecsv").exists():
+            break
+        paths = {band: where / f"outside_{band}.fits" for band in ("g", "i")}
+        truth = QTable.read(where / "truth.ecsv")
+        real = QTable({"coord": truth["coord"][np.asarray(truth["mag_g"]) <= 22.0]})
+        result = inject(paths, n=INJECTED, mag_range={"g": (18.0, 22.0)}, seed=500 + index)
+        labels = result.labels(real)
+        table = labels.table
+        table["field"] = np.full(len(table), index, dtype=np.int32)
+        stamps = Cutout.from_images(result.images, table["coord"], cutout_size=32, table=table)
+        attach_psf(stamps, result.psfs)
+        parts.append(stamps[~stamps.mask.any(axis=(1, 2, 3))])
+    return Cutout.concatenate(parts) if parts else None
+
+
+def joined(parts):
+    """The stamps of ``parts`` in one Cutout, keeping the table columns they share."""
+    from clusterfinder import Cutout
+
+    shared = [n for n in parts[0].table.colnames if all(n in p.table.colnames for p in parts)]
+    copies = []
+    for part in parts:
+        copy_ = part[np.arange(len(part))]
+        copy_.table.keep_columns(shared)
+        copy_.table.columns = {n: copy_.table[n] for n in shared}  # one order for all
+        copies.append(copy_)
+    return Cutout.concatenate(copies)
+
+
+def fine_tuned(base, train, validation):
+    """A copy of ``base`` trained further on ``train`` (threshold from ``validation``)."""
+    clf = copy.deepcopy(base)
+    clf.fit(train, validation, **FINE_TUNE, device="cpu", seed=0)
+    return clf
 
 
 HEADER = ["model", "variant", "P g<21", "R g<21", "F1 g<21", "P g<22", "R g<22", "F1 g<22"]
@@ -71,6 +134,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sets, no RESULTS.md")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--no-injection", action="store_true", help="leave out the injection rows")
     args = parser.parse_args(argv)
     import torch
 
@@ -92,6 +156,21 @@ def main(argv=None):
     if test is None or target is None:
         print("the outside renderer needs GalSim: nothing to measure")
         return
+    injected = (
+        None
+        if args.no_injection
+        else injection_stamps(settings, 2 if args.quick else INJECTION_FIELDS)
+    )
+    if injected is not None:
+        inj_train, inj_val = robustness.split_fields(injected)
+        if len(inj_val) == 0:  # too few fields (--quick): alternate stamps
+            inj_train, inj_val = injected[0::2], injected[1::2]
+        print(
+            f"injection: {len(injected)} stamps ({int(np.sum(injected.table['label']))} clusters)"
+        )
+        from bench_finetune import draw
+
+        few_train, few_val = draw(target, min(300, len(target)), 0)
     target_unlabelled = target[np.arange(len(target))]  # a copy, with its own table
     target_unlabelled.table.remove_column("label")
     print(f"source {len(source)}, target {len(target)} (unlabelled), test {len(test)} stamps")
@@ -119,6 +198,13 @@ def main(argv=None):
             )  # fmt: skip
             print(f"{label} {name}: {time.perf_counter() - t0:.0f} s", flush=True)
             variants[name] = clf
+        if injected is not None:
+            t0 = time.perf_counter()
+            variants["+ injection"] = fine_tuned(base, inj_train, inj_val)
+            both = joined([inj_train, few_train])
+            both_val = joined([inj_val, few_val])
+            variants["+ injection + 300 labels"] = fine_tuned(base, both, both_val)
+            print(f"{label} injection variants: {time.perf_counter() - t0:.0f} s", flush=True)
         base_f1 = None
         for name, clf in variants.items():
             s = scores(clf, test)
