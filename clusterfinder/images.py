@@ -508,6 +508,23 @@ class Plane:
         """True if ``other`` has this plane's shape and WCS (to ``tolerance`` pixel)."""
         return _grids_match(self, other, tolerance)
 
+    def require_wcs(self, label, *, what="sources"):
+        """Refuse a plane without a celestial WCS: ``what`` could not be placed on it.
+
+        A bare array (no header) is a `TypeError` (give ``(array, WCS)``); an image whose
+        header holds no celestial WCS a `ValueError`.
+        """
+        if self.wcs is not None:
+            return
+        if self.kind == "array" and self.header is None:
+            raise TypeError(
+                f"{label} has no WCS: give (array, WCS) so that {what} can be placed on the sky"
+            )
+        raise ValueError(
+            f"{label} ({self.label}) has no celestial WCS: {what} cannot be placed on it "
+            "(add CTYPE/CRVAL/CRPIX/CD keywords to its header)"
+        )
+
     def release_pages(self):
         """Give back the pages read so far, if clusterfinder mapped the file itself."""
         if self.release:
@@ -1043,16 +1060,7 @@ def load_band(
     own = contextlib.ExitStack() if stack is None else None
     try:
         plane = load_plane(image, label, stack if own is None else own)
-        if plane.wcs is None:
-            if plane.kind == "array" and plane.header is None:
-                raise TypeError(
-                    f"{label} has no WCS: give (array, WCS) so that sources can be placed on "
-                    "the sky"
-                )
-            raise ValueError(
-                f"{label} ({plane.label}) has no celestial WCS: sources cannot be placed on "
-                "it (add CTYPE/CRVAL/CRPIX/CD keywords to its header)"
-            )
+        plane.require_wcs(label)
         if zero_point is not None:
             origin = "zero_points"
         elif plane.zero_point is not None or plane.zero_point_problem is not None:

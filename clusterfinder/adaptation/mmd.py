@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..classifier.augment import augment_batch
-from ..classifier.freezing import last_linear_layer
+from ..classifier.freezing import last_linear_layer as feature_layer
 from ..utils import progress_bar as _progress_bar
 
 __all__ = ["adapt_mmd", "feature_layer", "mmd2"]
@@ -52,18 +52,6 @@ def mmd2(source, target, *, scales=KERNEL_SCALES):
     kernel = sum(torch.exp(-distances / (width * s)) for s in scales)
     n = source.shape[0]
     return kernel[:n, :n].mean() + kernel[n:, n:].mean() - 2 * kernel[:n, n:].mean()
-
-
-def feature_layer(model):
-    """The last linear layer of ``model``, whose input are the features aligned by MMD.
-
-    Examples
-    --------
-    >>> from clusterfinder.classifier import build_model
-    >>> feature_layer(build_model("small_cnn", in_channels=2)).in_features
-    96
-    """
-    return last_linear_layer(model)
 
 
 def adapt_mmd(

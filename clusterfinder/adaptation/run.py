@@ -11,7 +11,7 @@ import datetime
 import numpy as np
 import torch
 
-from ..classifier.checks import check_labels, check_training_stamps
+from ..classifier.checks import check_labels, check_learning_rate, check_training_stamps
 from ..classifier.metrics import choose_threshold
 from ..classifier.predict import predict_batches
 from ..classifier.training import resolve_device
@@ -69,8 +69,7 @@ def adapt_classifier(
                 "classifier while its features are aligned; or use method='adabn'"
             )
         epochs = check_positive_integer(epochs, "epochs")
-        if not (isinstance(learning_rate, (int, float)) and 0 < learning_rate < 1):
-            raise ValueError(f"learning_rate must be a number in (0, 1); got {learning_rate!r}")
+        learning_rate = check_learning_rate(learning_rate)
         weight_ok = isinstance(mmd_weight, (int, float)) and np.isfinite(mmd_weight)
         if not (weight_ok and mmd_weight >= 0):
             raise ValueError(f"mmd_weight must be a finite number >= 0; got {mmd_weight!r}")

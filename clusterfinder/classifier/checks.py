@@ -31,6 +31,7 @@ __all__ = [
     "check_batch_size",
     "check_fit_options",
     "check_labels",
+    "check_learning_rate",
     "check_model_options",
     "check_pixel_scale",
     "check_stamps",
@@ -137,6 +138,12 @@ def check_fit_options(y_train, y_val, *, epochs, batch_size, learning_rate, seed
         raise ValueError("validation must contain at least one stamp")
     check_positive_integer(epochs, "epochs")
     check_batch_size(batch_size)
+    check_learning_rate(learning_rate)
+    check_seed(seed)
+
+
+def check_learning_rate(learning_rate):
+    """``learning_rate`` as a float if it is a positive finite number, else a ValueError."""
     if not (
         isinstance(learning_rate, (int, float))
         and not isinstance(learning_rate, bool)
@@ -144,7 +151,7 @@ def check_fit_options(y_train, y_val, *, epochs, batch_size, learning_rate, seed
         and learning_rate > 0
     ):
         raise ValueError(f"learning_rate must be a positive finite number; got {learning_rate!r}")
-    check_seed(seed)
+    return float(learning_rate)
 
 
 # -- stamps -----------------------------------------------------------------------------

@@ -287,12 +287,10 @@ class ScanJournal:
         tables, n_sources = [], 0
         for unit in units:
             path = self._existing_part(unit)
-            fmt = "fits" if path.suffix == ".fits" else "ascii.ecsv"
-            table = (
-                QTable.read(path, format=fmt, character_as_bytes=False)
-                if fmt == "fits"
-                else (QTable.read(path, format=fmt))
-            )
+            if path.suffix == ".fits":
+                table = QTable.read(path, format="fits", character_as_bytes=False)
+            else:
+                table = QTable.read(path, format="ascii.ecsv")
             if "_ra_icrs" in table.colnames:
                 coord = SkyCoord(
                     table["_ra_icrs"] * u.deg, table["_dec_icrs"] * u.deg, frame="icrs"

@@ -39,16 +39,7 @@ def open_images(images, zero_points, filters, gains, source_noise, stack):
             raise TypeError(f"images must be keyed by band names (strings); got {band!r}")
         label = f"images[{band!r}]"
         plane = load_plane(image, label, stack)
-        if plane.wcs is None:
-            if plane.kind == "array" and plane.header is None:
-                raise TypeError(
-                    f"{label} has no WCS: give (array, WCS) so that objects can be placed on "
-                    "the sky"
-                )
-            raise ValueError(
-                f"{label} ({plane.label}) has no celestial WCS: objects cannot be placed on it "
-                "(add CTYPE/CRVAL/CRPIX/CD keywords to its header)"
-            )
+        plane.require_wcs(label, what="objects")
         zero_point = plane.resolve_zero_point(zero_points.get(band), band=band, label=label)
         model_band = filters.get(band, band)
         if model_band not in EXTINCTION:
