@@ -18,6 +18,10 @@ measured on the outside renderer's held-out test fields (the ``outside`` domain 
   non-clusters, as they would on a real survey);
 - **+ injection + 300 labels**: the same with 300 labelled stamps of the renderer's
   fields added (``bench_finetune.py`` gives 300 labels alone);
+- **+ injection, known labels only**: fine-tuned on injected objects alone, clusters
+  beside asterisms and single stars (M31 disc and Milky Way) injected into the same
+  fields, every label known: the fields' own sources stay out of the loss;
+- **+ injection, known labels only + 300 labels**: the same with the 300 labels;
 - **target-trained** (the ceiling): the seeing-aware small CNN of ``bench_robustness.py``
   trained on the outside renderer's own labelled fields.
 
@@ -54,14 +58,17 @@ MMD = dict(method="mmd", epochs=3, batch_size=128, learning_rate=1e-4, mmd_weigh
 FINE_TUNE = dict(epochs=10, batch_size=64, learning_rate=2e-4, patience=4)
 #: What is injected into each field, and how many fields.
 INJECTED = {"young_cluster": 12, "old_cluster": 4, "asterism": 6}
+#: What is injected when the fields' own sources stay out: stars among the negatives.
+INJECTED_KNOWN = {**INJECTED, "m31_star": 12, "mw_star": 4}
 INJECTION_FIELDS = 20
 
 
-def injection_stamps(settings, n_fields):
+def injection_stamps(settings, n_fields, *, counts=INJECTED, with_sources=True):
     """Stamps of objects injected into outside-renderer fields, with the fields' sources.
 
     The sources (every object with g <= 22 of the field's catalogue) come without labels:
-    `LabelSet.from_injection` labels them 0, as a survey's catalogue would be.
+    `LabelSet.from_injection` labels them 0, as a survey's catalogue would be. With
+    ``with_sources=False`` only the injected objects (``counts``) are kept.
     """
     from astropy.table import QTable
 
@@ -77,8 +84,8 @@ def injection_stamps(settings, n_fields):
         paths = {band: where / f"outside_{band}.fits" for band in ("g", "i")}
         truth = QTable.read(where / "truth.ecsv")
         real = QTable({"coord": truth["coord"][np.asarray(truth["mag_g"]) <= 22.0]})
-        result = inject(paths, n=INJECTED, mag_range={"g": (18.0, 22.0)}, seed=500 + index)
-        labels = result.labels(real)
+        result = inject(paths, n=counts, mag_range={"g": (18.0, 22.0)}, seed=500 + index)
+        labels = result.labels(real if with_sources else None)
         table = labels.table
         table["field"] = np.full(len(table), index, dtype=np.int32)
         stamps = Cutout.from_images(result.images, table["coord"], cutout_size=32, table=table)
@@ -168,6 +175,14 @@ def main(argv=None):
         print(
             f"injection: {len(injected)} stamps ({int(np.sum(injected.table['label']))} clusters)"
         )
+        known = injection_stamps(
+            settings, 2 if args.quick else INJECTION_FIELDS, counts=INJECTED_KNOWN,
+            with_sources=False,
+        )  # fmt: skip
+        known_train, known_val = robustness.split_fields(known)
+        if len(known_val) == 0:
+            known_train, known_val = known[0::2], known[1::2]
+        print(f"injection, known labels only: {len(known)} stamps")
         from bench_finetune import draw
 
         few_train, few_val = draw(target, min(300, len(target)), 0)
@@ -204,6 +219,10 @@ def main(argv=None):
             both = joined([inj_train, few_train])
             both_val = joined([inj_val, few_val])
             variants["+ injection + 300 labels"] = fine_tuned(base, both, both_val)
+            variants["+ injection, known labels only"] = fine_tuned(base, known_train, known_val)
+            variants["+ injection, known labels only + 300 labels"] = fine_tuned(
+                base, joined([known_train, few_train]), joined([known_val, few_val])
+            )
             print(f"{label} injection variants: {time.perf_counter() - t0:.0f} s", flush=True)
         base_f1 = None
         for name, clf in variants.items():

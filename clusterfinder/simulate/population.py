@@ -298,16 +298,7 @@ def draw_population(
         x, y = _positions(r, density * area, bounds, disc, which)
         n = x.size
         if kind in ("mw_star", "m31_star"):
-            bright, faint, slope, _ = _LF[kind]
-            g = _luminosity_function(r, n, bright, faint, slope)
-            color = _star_colours(r, n, kind)
-            if kind == "mw_star":
-                ebv = dm.foreground_ebv * r.random(n)
-            else:
-                g = g + shift
-                ebv = _internal_ebv(r, n, dm)
-            owners = build.add_objects(n, x=x, y=y, kind=kind, mag_g=g, mag_i=g - color, ebv=ebv)
-            build.add_points(x=x, y=y, owner=owners, mag_g=g, mag_i=g - color, ebv=ebv)
+            _draw_stars(build, r, x, y, kind, shift, dm, faint=_LF[kind][1])
         elif kind == "asterism":
             _draw_asterisms(build, r, x, y, scale, shift, dm, hard=hard_negatives)
             if hard_negatives if associations is None else associations:
@@ -357,7 +348,11 @@ def draw_population(
 
 
 #: Kinds that `draw_objects` draws one by one (each object whole, centred on its position).
-INJECTABLE_KINDS = ("asterism", "young_cluster", "old_cluster")
+INJECTABLE_KINDS = ("mw_star", "m31_star", "asterism", "young_cluster", "old_cluster")
+
+#: Faintest star (g, AB, at M31 for disc stars) drawn for injection: stars are injected as
+#: known non-clusters beside the sources a classifier sees, not as the crowding below them.
+INJECTED_STAR_FAINT = 24.0
 
 
 def draw_objects(counts, rng, *, arcsec_per_pixel, galaxy, disc_model, hard_negatives=False):
@@ -365,7 +360,9 @@ def draw_objects(counts, rng, *, arcsec_per_pixel, galaxy, disc_model, hard_nega
 
     The objects have the physics of `draw_population` (the same drawing code): PHAT
     magnitudes and sizes with stochastic bright stars for young clusters, King profiles
-    for old ones, chance groups of disc stars for asterisms. Positions are left to the
+    for old ones, chance groups of disc stars for asterisms, and single stars (Milky Way
+    foreground or M31 disc, from the bright end of their luminosity functions down to
+    g = `INJECTED_STAR_FAINT`) as known non-clusters. Positions are left to the
     caller: every object's centre (its light-weighted centre for an asterism) is at
     ``x = y = 0`` and its light components lie at offsets from it.
 
@@ -416,6 +413,8 @@ def draw_objects(counts, rng, *, arcsec_per_pixel, galaxy, disc_model, hard_nega
             _draw_young_clusters(build, r, x, y, pc_per_pix, scale, galaxy)
         elif kind == "old_cluster":
             _draw_old_clusters(build, r, x, y, pc_per_pix, scale, shift, disc_model)
+        elif kind in ("mw_star", "m31_star"):
+            _draw_stars(build, r, x, y, kind, shift, disc_model, faint=INJECTED_STAR_FAINT)
         else:
             _draw_asterisms(build, r, x, y, scale, shift, disc_model, hard=hard_negatives)
     population = build.finish()
@@ -427,6 +426,25 @@ def draw_objects(counts, rng, *, arcsec_per_pixel, galaxy, disc_model, hard_nega
     objects["x"] = np.zeros_like(objects["x"])
     objects["y"] = np.zeros_like(objects["y"])
     return population
+
+
+def _draw_stars(build, r, x, y, kind, shift, dm, *, faint):
+    """Single stars of ``kind`` (``mw_star`` or ``m31_star``) down to g = ``faint``.
+
+    Milky Way stars are foreground (no distance shift, foreground reddening only); M31
+    disc stars move with the distance and get the disc's internal reddening.
+    """
+    bright, _, slope, _ = _LF[kind]
+    n = x.size
+    g = _luminosity_function(r, n, bright, faint, slope)
+    color = _star_colours(r, n, kind)
+    if kind == "mw_star":
+        ebv = dm.foreground_ebv * r.random(n)
+    else:
+        g = g + shift
+        ebv = _internal_ebv(r, n, dm)
+    owners = build.add_objects(n, x=x, y=y, kind=kind, mag_g=g, mag_i=g - color, ebv=ebv)
+    build.add_points(x=x, y=y, owner=owners, mag_g=g, mag_i=g - color, ebv=ebv)
 
 
 def _draw_old_clusters(build, r, x, y, pc_per_pix, scale, shift, dm):

@@ -21,12 +21,13 @@ from clusterfinder.labels import LabelSet
 from clusterfinder.psf import PSFMeasurement
 from clusterfinder.simulate import Injection, inject, simulate_field
 from clusterfinder.simulate.injection_scene import (
+    EXTINCTION,
     FRAME_SCALE,
     local_jacobians,
     population_on_grid,
 )
 from clusterfinder.simulate.placement import ImageGrid, clear_stamps
-from clusterfinder.simulate.population import Population
+from clusterfinder.simulate.population import INJECTED_STAR_FAINT, Population
 
 FWHM_PIX = 0.7 / 0.186
 
@@ -371,3 +372,37 @@ def test_mag_range(real_field):
         inject(paths, n=2, psfs=psfs, mag_range={"g": (5.0, 6.0)})
     with pytest.raises(ValueError, match="bright < faint"):
         inject(paths, n=2, psfs=psfs, mag_range={"g": (22.0, 21.0)})
+
+
+def test_stars_as_known_non_clusters(tmp_path):
+    # Single stars are injectable: each is one point of the image's PSF, with the flux of
+    # its catalogue magnitude in each band, labelled 0 with its label known, so that a
+    # training set made only of injected objects has stars among its negatives.
+    field = simulate_field(size=500, seed=6, kinds=("mw_star",), disc_light=False)
+    paths = field.write(tmp_path, name="real")
+    positions = field.wcs.pixel_to_world([125.0, 375.0, 250.0], [125.0, 125.0, 375.0])
+    psf = {band: hand_psf() for band in paths}
+    counts = {"m31_star": 2, "mw_star": 1}
+    result = inject(paths, n=counts, positions=positions, psfs=psf, seed=8, source_noise=False)
+    assert list(result.truth["kind"]) == ["mw_star", "m31_star", "m31_star"]
+    assert np.all(result.truth["reff"] == 0) and set(result.truth["profile"]) == {"moffat_point"}
+    # Stars come from the bright end of the luminosity function only (before reddening).
+    unreddened = result.truth["mag_g"] - EXTINCTION["g"] * result.truth["ebv"]
+    assert np.all(unreddened <= INJECTED_STAR_FAINT + 1e-9)
+    for band in paths:
+        added = result.images[band].data.astype(float) - field.images[band].data
+        zp = field.images[band].header["PHOTZP"]
+        for row in result.truth:
+            expected = 10 ** (-0.4 * (row[f"mag_{band}"] - zp))
+            measured = aperture_sum(added, row[f"x_{band}"], row[f"y_{band}"], 8 * FWHM_PIX)
+            assert measured == pytest.approx(expected, rel=0.01)
+            # A point: its light-weighted size is the PSF's, not wider.
+            y, x = round(row[f"y_{band}"]), round(row[f"x_{band}"])
+            cut = added[y - 2 : y + 3, x - 2 : x + 3]
+            assert cut.max() == pytest.approx(added[y - 10 : y + 11, x - 10 : x + 11].max())
+    labels = LabelSet.from_injection(result.truth)
+    assert labels.table["label"].tolist() == [0, 0, 0]
+    assert labels.table["label_known"].all()
+    # Stars of the whole luminosity function would be mostly far too faint to inject.
+    faint = inject(paths, n={"m31_star": 20}, psfs=psf, seed=2, mag_range={"g": (19.0, 21.0)})
+    assert np.all((faint.truth["mag_g"] >= 19.0) & (faint.truth["mag_g"] <= 21.0))
