@@ -107,6 +107,9 @@ def main(argv=None):
         help="seeing-aware model: the PSF measured on each field is given as extra channels",
     )
     parser.add_argument("--quick", action="store_true", help="a few fields, throw-away output")
+    parser.add_argument(
+        "--no-write", action="store_true", help="do not update RESULTS.md (a candidate model)"
+    )
     parser.add_argument("--output", type=Path, default=WEIGHTS_DIR / DEFAULT_WEIGHTS)
     args = parser.parse_args(argv)
     settings = dict(batch_size=128, learning_rate=2e-3, patience=8, epochs=40, stem="auto")
@@ -217,7 +220,7 @@ def main(argv=None):
     )
     print(text)
     print(f"saved {path}")
-    if not args.quick:
+    if not args.quick and not args.no_write:
         block = "train_default_model"
         if args.architecture != "small_cnn":
             block += f"_{args.architecture}"

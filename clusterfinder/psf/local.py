@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..images import ScaledPixels, load_plane
+from ..images import load_plane
 from ..utils.progress import progress_bar as _progress_bar
 from ..utils.validation import check_positive_integer
 from .measure import PSFMeasurement, PSFMeasurementWarning, measure_psf
@@ -116,6 +116,7 @@ def measure_local_psf(
     max_stars=60,
     mask=None,
     saturation=None,
+    whole=None,
     progress_bar=False,
 ):
     """Measure the PSF of an image zone by zone, on the stars of each zone.
@@ -136,6 +137,10 @@ def measure_local_psf(
         Zones along each axis (1 to 16); 1 measures the whole image only.
     wcs, pixel_scale, size, min_stars, max_stars, mask, saturation
         As for `measure_psf` (they apply to the whole image and to every zone).
+    whole : `~clusterfinder.psf.PSFMeasurement`, optional
+        The PSF of the whole image when it is already known (e.g. measured on a
+        central window of an image too large to read at once): it is then not
+        measured again, and only one zone at a time is read.
     progress_bar : bool, optional
         Show a progress bar over the zones.
 
@@ -167,18 +172,21 @@ def measure_local_psf(
     if grid > MAX_GRID:
         raise ValueError(f"grid must be at most {MAX_GRID} zones per axis; got {grid}")
     options = dict(size=size, min_stars=min_stars, max_stars=max_stars)
-    whole = measure_psf(
-        image, wcs=wcs, pixel_scale=pixel_scale, mask=mask, saturation=saturation, **options
-    )
+    if whole is None:
+        whole = measure_psf(
+            image, wcs=wcs, pixel_scale=pixel_scale, mask=mask, saturation=saturation, **options
+        )
+    elif not isinstance(whole, PSFMeasurement):
+        raise TypeError(f"whole must be a PSFMeasurement or None; got {type(whole).__name__}")
     with contextlib.ExitStack() as files:
         plane = load_plane(image, "image", files)
         data = plane.data
-        if isinstance(data, ScaledPixels):
-            data = np.asarray(data, dtype=np.float32)
-        bad = np.zeros(data.shape, dtype=bool)
-        for flags in (plane.mask, mask):
-            if flags is not None:
-                bad |= np.asarray(flags).astype(bool)
+        flags = [np.asarray(f) for f in (plane.mask, mask) if f is not None]
+        for given in flags:
+            if given.shape != tuple(data.shape):
+                raise ValueError(
+                    f"mask has shape {given.shape}; the image has shape {tuple(data.shape)}"
+                )
         if saturation is None:
             saturation = plane.saturation
         margin = max(int(size) // 2, math.ceil(6.0 * whole.fwhm_pix) + 1) + 1
@@ -195,10 +203,15 @@ def measure_local_psf(
         for iy, ix in _progress_bar(cells, enabled=progress_bar, desc="local PSF", unit="zone"):
             y0, y1 = max(edges[0][iy] - margin, 0), min(edges[0][iy + 1] + margin, ny)
             x0, x1 = max(edges[1][ix] - margin, 0), min(edges[1][ix + 1] + margin, nx)
+            # One zone (and its margin) read at a time, scaled if the file is integer.
+            pixels = np.asarray(data[y0:y1, x0:x1])
+            bad = np.zeros(pixels.shape, dtype=bool)
+            for given in flags:
+                bad |= given[y0:y1, x0:x1].astype(bool)
             try:
                 zones[iy][ix] = measure_psf(
-                    np.asarray(data[y0:y1, x0:x1]), pixel_scale=whole.pixel_scale,
-                    mask=bad[y0:y1, x0:x1], saturation=saturation, **options,
+                    pixels, pixel_scale=whole.pixel_scale, mask=bad, saturation=saturation,
+                    **options,
                 )  # fmt: skip
             except ValueError:  # too few usable stars in the zone (or none unmasked)
                 continue

@@ -94,6 +94,24 @@ def test_zones_without_stars_fall_back_to_the_whole_image(varying):
     assert local.at([1100.0], [100.0])[0] is local.whole
 
 
+def test_whole_given_is_not_measured_again(varying):
+    """A whole-image PSF measured elsewhere (a central window) is kept; zones are the same."""
+    image = varying.images["i"]
+    centre = measure_psf(image.data[300:900, 300:900], pixel_scale=PIXEL_SCALE)
+    given = measure_local_psf(image, grid=2, whole=centre)
+    assert given.whole is centre
+    measured = measure_local_psf(image, grid=2)
+    for row_given, row_measured in zip(given.zones, measured.zones, strict=True):
+        for a, b in zip(row_given, row_measured, strict=True):
+            # (the zones' margins follow the whole image's FWHM: the same here to 1e-3)
+            assert a.fwhm.value == pytest.approx(b.fwhm.value, rel=1e-3)
+            assert a.beta == pytest.approx(b.beta, rel=1e-3)
+    with pytest.raises(TypeError, match="whole must be a PSFMeasurement"):
+        measure_local_psf(image, grid=2, whole=0.7 * u.arcsec)
+    with pytest.raises(ValueError, match="mask has shape"):
+        measure_local_psf(image, grid=2, whole=centre, mask=np.zeros((10, 10), bool))
+
+
 def test_grid_of_one_is_the_whole_image(varying):
     local = measure_local_psf(varying.images["i"], grid=1)
     assert local.zones[0][0] is local.whole and local.measured.tolist() == [[True]]
