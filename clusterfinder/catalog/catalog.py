@@ -23,9 +23,9 @@ from astropy.utils.exceptions import AstropyDeprecationWarning
 
 from ..galaxy import M31, GalaxyGeometry
 from ..utils import ClusterFinderWarning
-from ..utils.indexing import row_index
 from ..utils.meta import meta_to_json
 from ..utils.photometry import as_magnitude
+from ..utils.rows import concatenation_items, merged_meta, row_index
 from ..utils.validation import check_threshold
 from .io import CatalogRead, CatalogWrite, register_catalog_formats
 
@@ -314,9 +314,9 @@ class CandidateCatalog(QTable):
         -------
         `CandidateCatalog`
             The rows of ``items`` one after the other. Its ``meta`` merges those of
-            ``items`` (where a key differs, the last value wins, as for
-            `~astropy.table.vstack`); when they differ, ``meta["parts"]`` keeps the
-            ``meta`` of each input, in order, so that no provenance is lost.
+            ``items``: a value they share is kept once, and where they differ the
+            last one wins; then ``meta["parts"]`` keeps the ``meta`` of each input,
+            in order, so that no provenance is lost.
 
         Raises
         ------
@@ -354,17 +354,7 @@ class CandidateCatalog(QTable):
                 "items must be a sequence of CandidateCatalog objects; got one "
                 f"{type(items).__name__} (put it in a list)"
             )
-        try:
-            items = list(items)
-        except TypeError:
-            raise TypeError(
-                f"items must be a sequence of CandidateCatalog objects; got {type(items).__name__}"
-            ) from None
-        if not items:
-            raise ValueError("items is empty: give at least one CandidateCatalog")
-        for k, item in enumerate(items):
-            if not isinstance(item, CandidateCatalog):
-                raise TypeError(f"items[{k}] must be a CandidateCatalog; got {type(item).__name__}")
+        items = concatenation_items(items, CandidateCatalog)
         thresholds = {repr(item.meta.get("threshold")) for item in items}
         if len(thresholds) > 1:
             warnings.warn(
@@ -381,6 +371,7 @@ class CandidateCatalog(QTable):
         except Exception as exc:  # astropy raises several types for mixin conflicts
             raise ValueError(f"cannot concatenate the catalogues: {exc}") from exc
         metas = [dict(item.meta) for item in items]
+        table.meta = merged_meta(metas)
         if len({meta_to_json(meta) for meta in metas}) > 1:
             table.meta["parts"] = metas
         out = cls(table, copy=False)

@@ -7,13 +7,11 @@ boolean mask or an integer array gives a new `Cutout`, and iterating yields one-
 float32 array so that millions of stamps reach a model without per-object overhead.
 """
 
-import copy
-
 import numpy as np
 from astropy.table import QTable, Table, vstack
 from astropy.utils.decorators import deprecated_renamed_argument
 
-from ..utils.indexing import row_index
+from ..utils.rows import concatenation_items, merged_meta, row_index
 from .wcs import StampWCS
 
 __all__ = ["Cutout"]
@@ -293,8 +291,8 @@ class Cutout:
         -------
         `Cutout`
             The stamps, masks, table rows and stamp WCS of ``items`` one after the
-            other. The table's ``meta`` merges those of ``items`` (where a key differs,
-            the last value wins, as for `~astropy.table.vstack`).
+            other. The table's ``meta`` merges those of ``items``: a value they share
+            is kept once, and where they differ the last one wins.
 
         Raises
         ------
@@ -313,17 +311,7 @@ class Cutout:
         >>> len(joined), joined.data[:, 0, 0, 0].tolist()
         (5, [0.0, 0.0, 1.0, 1.0, 1.0])
         """
-        try:
-            items = list(items)
-        except TypeError:
-            raise TypeError(
-                f"items must be a sequence of Cutout objects; got {type(items).__name__}"
-            ) from None
-        if not items:
-            raise ValueError("items is empty: there is nothing to concatenate")
-        for k, item in enumerate(items):
-            if not isinstance(item, Cutout):
-                raise TypeError(f"items[{k}] is a {type(item).__name__}, not a Cutout")
+        items = concatenation_items(items, Cutout)
         first = items[0]
         for k, item in enumerate(items[1:], start=1):
             if item.bands != first.bands:
@@ -353,8 +341,7 @@ class Cutout:
             table = QTable(table, copy=False)
         else:
             table = QTable()
-            for part in tables:
-                table.meta.update(copy.deepcopy(part.meta))
+        table.meta = merged_meta(part.meta for part in tables)
         wcs = StampWCS.concatenate([item._wcs for item in items])
         return cls._from_parts(data, mask, first.bands, table, wcs)
 

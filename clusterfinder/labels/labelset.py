@@ -24,7 +24,7 @@ from ..crossmatch import check_finite_coords
 from ..simulate.config import CLUSTER_KINDS
 from ..utils import ClusterFinderWarning
 from ..utils.files import atomic_write
-from ..utils.indexing import row_index
+from ..utils.rows import concatenation_items, merged_meta, row_index
 from ..utils.outputs import check_output_file
 from ..utils.photometry import as_magnitude
 from .balance import balance_indices
@@ -223,8 +223,8 @@ class LabelSet:
         -------
         `LabelSet`
             The rows of ``items`` one after the other. Its ``meta`` merges those of
-            ``items`` (where a key differs, the last value wins, as for
-            `~astropy.table.vstack`).
+            ``items``: a value they share is kept once, and where they differ the
+            last one wins.
 
         Raises
         ------
@@ -244,21 +244,12 @@ class LabelSet:
         >>> LabelSet.concatenate([a, a[[0, 0]]])
         <LabelSet: 3 objects (3 clusters, 0 non-clusters)>
         """
-        try:
-            items = list(items)
-        except TypeError:
-            raise TypeError(
-                f"items must be a sequence of LabelSet objects; got {type(items).__name__}"
-            ) from None
-        if not items:
-            raise ValueError("items is empty: give at least one LabelSet")
-        for k, item in enumerate(items):
-            if not isinstance(item, LabelSet):
-                raise TypeError(f"items[{k}] must be a LabelSet; got {type(item).__name__}")
+        items = concatenation_items(items, LabelSet)
         try:
             table = vstack([item.table for item in items], metadata_conflicts="silent")
         except Exception as exc:  # astropy raises several types for mixin conflicts
             raise ValueError(f"cannot concatenate the label sets: {exc}") from exc
+        table.meta = merged_meta(item.meta for item in items)
         return cls(table)
 
     @classmethod

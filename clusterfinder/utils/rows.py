@@ -1,23 +1,28 @@
-"""Row indexing shared by the array-like classes (private to the package).
+"""What the row-like classes share: indexing rows and joining objects (private).
 
 `~clusterfinder.Cutout`, `~clusterfinder.LabelSet` and
-`~clusterfinder.CandidateCatalog` are indexed along their rows the same way: an
-integer, a slice, a boolean mask of their length, or a 1-d array (or list) of
-integers. `row_index` checks such an index once and turns it into a slice or an
-integer array, so that the three classes refuse the same bad indices with the same
-errors: `IndexError` for a position outside the rows or a mask of the wrong length,
-`TypeError` for anything that is not an index at all (a float, None, a dict, a
-2-d array...), rather than an error from deep inside numpy or astropy.
+`~clusterfinder.CandidateCatalog` hold one row per source and keep one contract
+(tested by ``tests/core/test_contract.py``):
 
-Not part of the public API: import from ``clusterfinder.utils.indexing`` inside the
+- they are indexed along their rows the same way: an integer, a slice, a boolean
+  mask of their length, or a 1-d array (or list) of integers. `row_index` checks
+  such an index once, so that the three classes refuse the same bad indices with the
+  same errors: `IndexError` for a position outside the rows or a mask of the wrong
+  length, `TypeError` for anything that is not an index at all (a float, None, a
+  dict, a 2-d array...), rather than an error from deep inside numpy or astropy;
+- ``concatenate(items)`` checks its argument with `concatenation_items` and merges
+  the metadata of the parts with `merged_meta`.
+
+Not part of the public API: import from ``clusterfinder.utils.rows`` inside the
 package only.
 """
 
+import copy
 import operator
 
 import numpy as np
 
-__all__ = ["row_index"]
+__all__ = ["concatenation_items", "merged_meta", "row_index"]
 
 
 def row_index(item, n, *, name):
@@ -53,7 +58,7 @@ def row_index(item, n, *, name):
     Examples
     --------
     >>> import numpy as np
-    >>> from clusterfinder.utils.indexing import row_index
+    >>> from clusterfinder.utils.rows import row_index
     >>> row_index(-1, 5, name="LabelSet")
     slice(4, 5, None)
     >>> row_index(np.array([True, False, True]), 3, name="LabelSet").tolist()
@@ -120,3 +125,95 @@ def _shown(item):
     """``item`` as shown in a message: its repr, cut short."""
     text = repr(item)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def concatenation_items(items, cls):
+    """``items`` as a non-empty list of ``cls`` objects, or a clear error.
+
+    Parameters
+    ----------
+    items : iterable
+        The argument of ``cls.concatenate``.
+    cls : type
+        The class whose objects are joined.
+
+    Returns
+    -------
+    list
+
+    Raises
+    ------
+    TypeError
+        If ``items`` is not iterable, or one of them is not a ``cls``.
+    ValueError
+        If ``items`` is empty.
+
+    Examples
+    --------
+    >>> from clusterfinder.utils.rows import concatenation_items
+    >>> concatenation_items((1.0, 2.0), float)
+    [1.0, 2.0]
+    >>> concatenation_items([1.0, "2"], float)
+    Traceback (most recent call last):
+    ...
+    TypeError: items[1] must be a float; got str, which is not a float
+    """
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(
+            f"items must be a sequence of {cls.__name__} objects; got {type(items).__name__}"
+        ) from None
+    if not items:
+        raise ValueError(f"items is empty: give at least one {cls.__name__} to concatenate")
+    for k, item in enumerate(items):
+        if not isinstance(item, cls):
+            raise TypeError(
+                f"items[{k}] must be a {cls.__name__}; got {type(item).__name__}, which is not "
+                f"a {cls.__name__}"
+            )
+    return items
+
+
+def _equal(a, b):
+    """Whether two metadata values are equal (arrays compared element by element)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        try:
+            return bool(np.array_equal(a, b))
+        except (TypeError, ValueError):
+            return False
+
+
+def merged_meta(metas):
+    """One ``meta`` dict from those of the parts of a concatenation.
+
+    Keys come in the order they first appear. A value that several parts share is
+    kept once; where the parts differ, the last value wins (the rule of
+    `~astropy.table.vstack` for plain values). Unlike `~astropy.table.vstack`, lists
+    and dicts are not merged item by item: a list of bands that every part holds
+    stays that list rather than being repeated once per part.
+
+    Parameters
+    ----------
+    metas : iterable of dict
+        The ``meta`` of each part, in order.
+
+    Returns
+    -------
+    dict
+        A deep copy: changing it changes no part.
+
+    Examples
+    --------
+    >>> from clusterfinder.utils.rows import merged_meta
+    >>> merged_meta([{"bands": ["g", "i"], "seed": 1}, {"bands": ["g", "i"], "seed": 2}])
+    {'bands': ['g', 'i'], 'seed': 2}
+    """
+    out = {}
+    for meta in metas:
+        for key, value in meta.items():
+            if key not in out or not _equal(out[key], value):
+                out[key] = copy.deepcopy(value)
+    return out
