@@ -540,9 +540,27 @@ class Cutout:
     # -- input/output and display ---------------------------------------------------------
 
     def write(self, path, *, overwrite=False):
-        """Save to one FITS file (pixels, mask, table and stamp WCS).
+        """Save to one FITS file (pixels, mask, table with its ``meta``, stamp WCS).
 
-        See `clusterfinder.cutout.io.write_cutout`.
+        The file is written under a temporary name in its folder and renamed at the
+        end; its layout is described in `clusterfinder.cutout.io`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write.
+        overwrite : bool, optional
+            Replace an existing file. Otherwise an existing ``path`` is refused and
+            left as it is.
+
+        Raises
+        ------
+        FileExistsError
+            If ``path`` exists and ``overwrite`` is False (the message names
+            ``overwrite=True``).
+        IsADirectoryError, FileNotFoundError, NotADirectoryError, PermissionError
+            If ``path`` is a folder, or its folder is missing, not a folder or not
+            writable.
 
         Examples
         --------
@@ -563,7 +581,32 @@ class Cutout:
     def read(cls, path):
         """Load a `Cutout` saved by `Cutout.write`.
 
-        See `clusterfinder.cutout.io.read_cutout`.
+        Parameters
+        ----------
+        path : str or path-like
+            A file written by `Cutout.write`.
+
+        Returns
+        -------
+        `Cutout`
+            The stamps, mask, table (with its ``meta``) and stamp WCS of the file.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no such file.
+        OSError
+            If the file is not FITS, or is truncated or damaged.
+        ValueError
+            If it is FITS but not a complete clusterfinder Cutout file.
+
+        Examples
+        --------
+        >>> from clusterfinder import Cutout
+        >>> Cutout.read("no-such-stamps.fits")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: no such file 'no-such-stamps.fits'
         """
         from .io import read_cutout
 

@@ -24,9 +24,9 @@ from ..crossmatch import check_finite_coords
 from ..simulate.config import CLUSTER_KINDS
 from ..utils import ClusterFinderWarning
 from ..utils.files import atomic_write
-from ..utils.rows import concatenation_items, merged_meta, row_index
 from ..utils.outputs import check_output_file
 from ..utils.photometry import as_magnitude
+from ..utils.rows import concatenation_items, merged_meta, row_index
 from .balance import balance_indices
 from .merge import merge_catalogs
 from .region import in_region
@@ -140,7 +140,7 @@ class LabelSet:
             f"({n_pos} cluster{'s' if n_pos != 1 else ''}, "
             f"{n_neg} non-cluster{'s' if n_neg != 1 else ''})"
         )
-        if "split" in self._table.colnames:
+        if "split" in self._table.colnames and len(self):
             values, counts = np.unique(np.asarray(self._table["split"]), return_counts=True)
             text += "; split " + ", ".join(f"{v}: {c}" for v, c in zip(values, counts, strict=True))
         return text + ">"

@@ -318,6 +318,15 @@ class TestLabelSetContract(ContractTests):
         labels = self.make(3)
         assert labels["row_id"].tolist() == [0, 1, 2]
 
+    def test_repr_of_an_empty_split_part(self):
+        labels = self.make(4)
+        labels.table["split"] = ["train", "train", "test", "test"]
+        assert (
+            repr(labels)
+            == "<LabelSet: 4 objects (2 clusters, 2 non-clusters); split test: 2, train: 2>"
+        )
+        assert repr(labels[[]]) == "<LabelSet: 0 objects (0 clusters, 0 non-clusters)>"
+
 
 class TestCandidateCatalogContract(ContractTests):
     cls = CandidateCatalog
