@@ -32,9 +32,10 @@ def row_index(item, n, *, name):
     ----------
     item : int, slice, array-like of bool or int, or a 1-tuple of an array
         The index. An integer ``k`` (``-n <= k < n``) becomes the slice of that one row,
-        so that the result of indexing is always an object of the same class. A tuple
-        of one array (what `numpy.nonzero` and `numpy.where` return for a 1-d mask) is
-        taken as that array.
+        so that the result of indexing is always an object of the same class. Arrays
+        are numpy arrays, lists, ranges or anything with ``__array__`` (a table
+        column, a torch tensor...). A tuple of one array (what `numpy.nonzero` and
+        `numpy.where` return for a 1-d mask) is taken as that array.
     n : int
         The number of rows.
     name : str
@@ -89,7 +90,7 @@ def row_index(item, n, *, name):
                 f"a {name} is indexed along its rows only, by an int, a slice, or a 1-d bool "
                 f"or int array; got a tuple of {len(item)} item(s)"
             )
-    if not isinstance(item, (np.ndarray, list, range)):
+    if not isinstance(item, (np.ndarray, list, range)) and not hasattr(item, "__array__"):
         raise TypeError(
             f"a {name} is indexed by an int, a slice, or a 1-d bool or int array; got "
             f"{type(item).__name__} {_shown(item)}"

@@ -19,6 +19,7 @@ import warnings
 import astropy.units as u
 import numpy as np
 import pytest
+import torch
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Row
 from astropy.utils.exceptions import AstropyDeprecationWarning
@@ -122,6 +123,8 @@ class ContractTests:
         assert self.ids(obj[np.array([3, 0, 0, -1])]) == [3, 0, 0, 5]
         assert self.ids(obj[[4, 1]]) == [4, 1]
         assert self.ids(obj[np.array([2], dtype=np.uint8)]) == [2]
+        assert self.ids(obj[range(2, 4)]) == [2, 3]
+        assert self.ids(obj[torch.tensor([5, 1])]) == [5, 1]  # anything with __array__
         assert type(obj[[4, 1]]) is self.cls
         self.check_meta(obj[[4, 1]])
 
