@@ -76,6 +76,13 @@ def provenance(*, threshold=None, weights=None, weights_sha256=None, images=None
         ``date_utc`` (ISO 8601), ``<package>_version`` for clusterfinder, astropy,
         numpy, torch and photutils (None when not installed), and the arguments.
 
+    Raises
+    ------
+    TypeError
+        If ``threshold`` is not a number.
+    ValueError
+        If ``threshold`` lies outside [0, 1] or is not finite.
+
     Examples
     --------
     >>> from clusterfinder.catalog import provenance
@@ -885,8 +892,12 @@ class CandidateCatalog(QTable):
         FileExistsError
             If ``output`` exists and ``overwrite`` is False.
         ValueError
-            If both or a bad number of ``bands``, both ``images`` and ``cutouts``, a
-            bad ``size`` are given, or ``output`` is one of the ``images``.
+            If ``bands`` holds no band or more than three, both ``images`` and
+            ``cutouts`` are given, ``size`` is not an integer of at least 4, or
+            ``output`` is one of the ``images``, or ``cutouts`` does not hold one
+            stamp per candidate in the ``bands`` asked for.
+        TypeError
+            If ``cutouts`` is not a `~clusterfinder.Cutout` or ``images`` not a dict.
 
         Examples
         --------
