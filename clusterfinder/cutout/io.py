@@ -82,7 +82,7 @@ def write_cutout(cutout, path, *, overwrite=False):
         ``overwrite=True``).
     IsADirectoryError, FileNotFoundError, NotADirectoryError, PermissionError
         If ``path`` is a folder, or its folder is missing, not a folder or not
-        writable (`clusterfinder.utils.outputs.check_output_file`).
+        writable.
 
     Examples
     --------

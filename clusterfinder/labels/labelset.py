@@ -616,7 +616,7 @@ class LabelSet:
             which `FileExistsError` is a subclass.
         IsADirectoryError, FileNotFoundError, NotADirectoryError, PermissionError
             If ``path`` is a folder, or its folder is missing, not a folder or not
-            writable (`clusterfinder.utils.outputs.check_output_file`).
+            writable.
 
         Examples
         --------

@@ -128,6 +128,13 @@ class ContractTests:
         assert type(obj[[4, 1]]) is self.cls
         self.check_meta(obj[[4, 1]])
 
+    def test_iter(self):
+        items = list(self.make(3))
+        assert len(items) == 3
+        assert all(type(one) is self.cls and len(one) == 1 for one in items)
+        assert [self.ids(one) for one in items] == [[0], [1], [2]]
+        assert list(self.make(0)) == []
+
     @pytest.mark.parametrize(
         "index",
         [6, -7, [0, 6], np.array([-7]), np.ones(5, dtype=bool), np.ones(7, dtype=bool)],
@@ -372,6 +379,13 @@ class TestCandidateCatalogContract(ContractTests):
         assert cat[-1]["row_id"] == 4 and cat[np.int64(2)]["row_id"] == 2
         assert type(cat[3:4]) is CandidateCatalog and self.ids(cat[[3]]) == [3]
         self.check_meta(cat[[1]])
+
+    def test_iter(self):
+        # As for test_getitem_int: iterating over an astropy table gives its Rows.
+        rows = list(self.make(3))
+        assert all(isinstance(row, Row) for row in rows)
+        assert [row["row_id"] for row in rows] == [0, 1, 2]
+        assert list(self.make(0)) == []
 
     def test_table_indexing_still_works(self):
         cat = self.make(4)
