@@ -301,7 +301,9 @@ class CandidateCatalog(QTable):
             return super().__getitem__(int(item))
         if self._is_list_or_tuple_of_str(item):
             return super().__getitem__(item)
-        return super().__getitem__(row_index(item, len(self), name="CandidateCatalog"))
+        return super().__getitem__(
+            row_index(item, len(self), name="CandidateCatalog", rows="candidates")
+        )
 
     @classmethod
     def concatenate(cls, items):

@@ -459,7 +459,9 @@ class Cutout:
         )
 
     def __getitem__(self, item):
-        index = row_index(item, len(self), name="Cutout")
+        index = row_index(
+            item, len(self), name="Cutout", rows="stamps", hint="; index .data for pixels"
+        )
         table = self._table[index] if self._table.colnames else QTable(meta=self._table.meta)
         return self._from_parts(
             self._data[index], self._mask[index], self._bands, table, self._wcs[index]

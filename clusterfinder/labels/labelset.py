@@ -127,7 +127,7 @@ class LabelSet:
     def __getitem__(self, item):
         if isinstance(item, str):
             return self._table[item]
-        return self._new(self._table[row_index(item, len(self), name="LabelSet")])
+        return self._new(self._table[row_index(item, len(self), name="LabelSet", rows="objects")])
 
     def __iter__(self):
         for k in range(len(self)):

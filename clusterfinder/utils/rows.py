@@ -25,7 +25,7 @@ import numpy as np
 __all__ = ["concatenation_items", "merged_meta", "row_index"]
 
 
-def row_index(item, n, *, name):
+def row_index(item, n, *, name, rows="rows", hint=""):
     """Check a row index of an object of ``n`` rows; return a slice or an int array.
 
     Parameters
@@ -40,6 +40,11 @@ def row_index(item, n, *, name):
         The number of rows.
     name : str
         The class indexed, for the messages (e.g. ``"LabelSet"``).
+    rows : str, optional
+        What its rows are, for the messages (e.g. ``"stamps"``).
+    hint : str, optional
+        Appended to the message that refuses a tuple (e.g. where to index for
+        pixels).
 
     Returns
     -------
@@ -72,12 +77,12 @@ def row_index(item, n, *, name):
     if isinstance(item, (bool, np.bool_)):
         raise TypeError(
             f"a {name} cannot be indexed by a single boolean ({item!r}); give a boolean mask "
-            f"of length {n} to select rows"
+            f"of length {n} to select {rows}"
         )
     if isinstance(item, (int, np.integer)):
         k = operator.index(item)
         if not -n <= k < n:
-            raise IndexError(f"index {k} is out of range for a {name} of {n} rows")
+            raise IndexError(f"index {k} is out of range for a {name} of {n} {rows}")
         k %= n
         return slice(k, k + 1)
     if isinstance(item, slice):
@@ -87,8 +92,8 @@ def row_index(item, n, *, name):
             item = item[0]  # numpy.nonzero(mask) of a 1-d mask
         else:
             raise TypeError(
-                f"a {name} is indexed along its rows only, by an int, a slice, or a 1-d bool "
-                f"or int array; got a tuple of {len(item)} item(s)"
+                f"a {name} is indexed along its {rows} only, by an int, a slice, or a 1-d "
+                f"bool or int array; got a tuple of {len(item)} item(s){hint}"
             )
     if not isinstance(item, (np.ndarray, list, range)) and not hasattr(item, "__array__"):
         raise TypeError(
@@ -111,14 +116,14 @@ def row_index(item, n, *, name):
     if index.dtype.kind == "b":
         if index.shape != (n,):
             raise IndexError(
-                f"a boolean index of a {name} must have length {n} (one value per row); got "
-                f"length {len(index)}"
+                f"a boolean index of a {name} must have length {n} (one value per "
+                f"{rows.rstrip('s')}); got length {len(index)}"
             )
         return np.flatnonzero(index)
     low, high = int(index.min()), int(index.max())
     if low < -n or high >= n:
         bad = low if low < -n else high
-        raise IndexError(f"index {bad} is out of range for a {name} of {n} rows")
+        raise IndexError(f"index {bad} is out of range for a {name} of {n} {rows}")
     return np.where(index < 0, index + n, index).astype(np.intp, copy=False)
 
 

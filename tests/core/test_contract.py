@@ -282,6 +282,10 @@ class TestCutoutContract(ContractTests):
             np.testing.assert_allclose(got.wcs.crval, want.wcs.crval)
         assert self.meta(back) == self.meta(expected)
 
+    def test_pixel_index_is_pointed_to_data(self):
+        with pytest.raises(TypeError, match=r"index \.data for pixels"):
+            self.make(3)[0, 1]
+
     def test_meta_without_columns_survives(self, tmp_path):
         # A table with metadata but no columns: indexing, joining and files keep it.
         cut = Cutout(np.zeros((3, 1, 5, 5)), bands="g", table=QTable(meta=META))
