@@ -294,7 +294,7 @@ class CandidateCatalog(QTable):
         # as for every astropy table); every other index is checked as the indices of
         # Cutout and LabelSet are, so that a bad one is a TypeError or IndexError.
         if isinstance(item, str):
-            return super().__getitem__(item)
+            return self.columns[item]  # what QTable does, without a second call
         if isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
             return super().__getitem__(item)
         if isinstance(item, np.ndarray) and item.shape == () and item.dtype.kind in "iu":
