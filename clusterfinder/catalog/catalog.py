@@ -18,11 +18,14 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.io.registry import UnifiedReadWriteMethod
-from astropy.table import QTable, Table
+from astropy.table import QTable, Table, vstack
 from astropy.utils.exceptions import AstropyDeprecationWarning
 
 from ..galaxy import M31, GalaxyGeometry
+from ..utils import ClusterFinderWarning
+from ..utils.meta import meta_to_json
 from ..utils.photometry import as_magnitude
+from ..utils.rows import concatenation_items, merged_meta, row_index
 from ..utils.validation import check_threshold
 from .io import CatalogRead, CatalogWrite, register_catalog_formats
 
@@ -72,6 +75,13 @@ def provenance(*, threshold=None, weights=None, weights_sha256=None, images=None
         Plain Python values only, so that every output format can store it:
         ``date_utc`` (ISO 8601), ``<package>_version`` for clusterfinder, astropy,
         numpy, torch and photutils (None when not installed), and the arguments.
+
+    Raises
+    ------
+    TypeError
+        If ``threshold`` is not a number.
+    ValueError
+        If ``threshold`` lies outside [0, 1] or is not finite.
 
     Examples
     --------
@@ -165,21 +175,42 @@ class CandidateCatalog(QTable):
             Must hold ``coord`` (a `~astropy.coordinates.SkyCoord`; columns ``ra`` and
             ``dec`` in degrees are turned into one) and ``prob_cluster``. The table is
             copied.
-        threshold, weights, weights_sha256, images
-            Provenance, see `provenance`; they override the same keys of ``table.meta``.
+        threshold : float, optional
+            The probability threshold of the classifier that made the candidates
+            (between 0 and 1).
+        weights : str, optional
+            Name (or path) of the model weights.
+        weights_sha256 : str, optional
+            SHA-256 digest of the weights file.
+        images : dict or list of str, optional
+            The images searched (e.g. band -> file name).
         meta : dict, optional
             Further metadata, merged last.
 
         Returns
         -------
         `CandidateCatalog`
+            A copy of ``table``. Its ``meta`` is the `provenance` record (date and
+            package versions), then ``table.meta``, then ``threshold``, ``weights``,
+            ``weights_sha256`` and ``images`` where given, then ``meta``.
 
         Raises
         ------
         TypeError
-            If ``table`` is not a table or ``coord`` is not a SkyCoord.
+            If ``table`` is not a table or ``coord`` is not a SkyCoord, or
+            ``threshold`` is not a number.
         ValueError
-            If required columns are missing or the probabilities lie outside 0-1.
+            If required columns are missing, the probabilities lie outside 0-1, a flag
+            column is not boolean, or ``threshold`` lies outside 0-1.
+
+        Examples
+        --------
+        >>> from astropy.table import Table
+        >>> from clusterfinder import CandidateCatalog
+        >>> table = Table({"ra": [10.68], "dec": [41.27], "prob_cluster": [0.92]})
+        >>> cands = CandidateCatalog.from_table(table, threshold=0.669, weights="v2")
+        >>> cands.colnames, cands.meta["weights"]
+        (['coord', 'prob_cluster'], 'v2')
         """
         if not isinstance(table, Table):
             raise TypeError(f"table must be an astropy Table or QTable; got {type(table).__name__}")
@@ -206,6 +237,13 @@ class CandidateCatalog(QTable):
     def validate(self):
         """Check the required columns and their types; raise if something is wrong.
 
+        `from_table`, `read` and `write` call it; call it yourself after changing
+        columns by hand.
+
+        Returns
+        -------
+        None
+
         Raises
         ------
         ValueError
@@ -213,6 +251,20 @@ class CandidateCatalog(QTable):
             [0, 1], or a flag column is not boolean.
         TypeError
             If ``coord`` is not a SkyCoord.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder import CandidateCatalog
+        >>> cands = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([10.6] * u.deg, [41.2] * u.deg), "prob_cluster": [0.9]}))
+        >>> cands["prob_cluster"][0] = 1.5
+        >>> cands.validate()
+        Traceback (most recent call last):
+        ...
+        ValueError: column 'prob_cluster' must lie in [0, 1]; 1 value(s) do not (first: 1.5)
         """
         missing = [name for name in REQUIRED_COLUMNS if name not in self.colnames]
         if missing:
@@ -234,6 +286,106 @@ class CandidateCatalog(QTable):
         for name in self.colnames:
             if name.startswith("flag_") and np.asarray(self[name]).dtype != bool:
                 raise ValueError(f"flag column {name!r} must be boolean")
+
+    # -- rows ------------------------------------------------------------------------
+
+    def __getitem__(self, item):
+        # Column names and single rows go to QTable as they are (an int gives a Row,
+        # as for every astropy table); every other index is checked as the indices of
+        # Cutout and LabelSet are, so that a bad one is a TypeError or IndexError.
+        if isinstance(item, str):
+            return self.columns[item]  # what QTable does, without a second call
+        if isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            return super().__getitem__(item)
+        if isinstance(item, np.ndarray) and item.shape == () and item.dtype.kind in "iu":
+            return super().__getitem__(int(item))
+        if self._is_list_or_tuple_of_str(item):
+            return super().__getitem__(item)
+        return super().__getitem__(
+            row_index(item, len(self), name="CandidateCatalog", rows="candidates")
+        )
+
+    @classmethod
+    def concatenate(cls, items):
+        """Join candidate catalogues row by row (e.g. the catalogues of several fields).
+
+        Columns missing from some inputs are masked there; nothing is merged (use
+        `deduplicate` for sources seen twice). `Cutout.concatenate
+        <clusterfinder.Cutout.concatenate>` and `LabelSet.concatenate
+        <clusterfinder.LabelSet.concatenate>` join their objects the same way.
+
+        Parameters
+        ----------
+        items : sequence of `CandidateCatalog`
+            At least one.
+
+        Returns
+        -------
+        `CandidateCatalog`
+            The rows of ``items`` one after the other. Its ``meta`` merges those of
+            ``items``: a value they share is kept once, and where they differ the
+            last one wins; then ``meta["parts"]`` keeps the ``meta`` of each input,
+            in order, so that no provenance is lost.
+
+        Raises
+        ------
+        TypeError
+            If ``items`` is not a sequence, or one of them is not a
+            `CandidateCatalog`.
+        ValueError
+            If ``items`` is empty, or a column cannot be joined (e.g. ``coord`` in
+            different frames).
+
+        Warns
+        -----
+        `~clusterfinder.utils.ClusterFinderWarning`
+            When the inputs were made with different thresholds (``meta["threshold"]``):
+            `above_threshold` of the result uses the last one.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder import CandidateCatalog
+        >>> field1 = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([10.6, 10.7] * u.deg, [41.2, 41.3] * u.deg),
+        ...     "prob_cluster": [0.9, 0.4]}), threshold=0.669)
+        >>> field2 = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([11.0] * u.deg, [41.8] * u.deg),
+        ...     "prob_cluster": [0.8]}), threshold=0.669)
+        >>> both = CandidateCatalog.concatenate([field1, field2])
+        >>> len(both), both["prob_cluster"].tolist(), both.meta["threshold"]
+        (3, [0.9, 0.4, 0.8], 0.669)
+        """
+        if isinstance(items, Table):
+            raise TypeError(
+                "items must be a sequence of CandidateCatalog objects; got one "
+                f"{type(items).__name__} (put it in a list)"
+            )
+        items = concatenation_items(items, CandidateCatalog)
+        thresholds = {repr(item.meta.get("threshold")) for item in items}
+        if len(thresholds) > 1:
+            warnings.warn(
+                f"CandidateCatalog.concatenate: the catalogues were made with different "
+                f"thresholds ({', '.join(sorted(thresholds))}); the result keeps the last in "
+                "meta['threshold'] and each one in meta['parts']",
+                ClusterFinderWarning,
+                stacklevel=2,
+            )
+        try:
+            table = vstack(
+                [QTable(item, copy=False) for item in items], metadata_conflicts="silent"
+            )
+        except Exception as exc:  # astropy raises several types for mixin conflicts
+            raise ValueError(f"cannot concatenate the catalogues: {exc}") from exc
+        metas = [dict(item.meta) for item in items]
+        table.meta = merged_meta(metas)
+        if len({meta_to_json(meta) for meta in metas}) > 1:
+            table.meta["parts"] = metas
+        out = cls(table, copy=False)
+        out.validate()
+        return out
 
     # -- I/O -------------------------------------------------------------------------
 
@@ -267,6 +419,17 @@ class CandidateCatalog(QTable):
         Returns
         -------
         `CandidateCatalog`
+            The rows that pass every cut, in their order; ``meta`` is kept.
+
+        Raises
+        ------
+        TypeError
+            If ``prob_min`` is not a number, or a limit of ``mag_max`` is neither a
+            number nor a magnitude Quantity.
+        ValueError
+            If ``prob_min`` lies outside 0-1, the catalogue has no ``mag_<band>``
+            column for a band of ``mag_max``, a limit is not finite, or ``band=`` is
+            given with a dict ``mag_max``.
 
         Examples
         --------
@@ -314,10 +477,30 @@ class CandidateCatalog(QTable):
     def above_threshold(self):
         """Return the candidates at or above the classifier threshold stored in ``meta``.
 
+        The same as ``select(prob_min=self.meta["threshold"])``: the candidates the
+        classifier that made the catalogue calls clusters.
+
+        Returns
+        -------
+        `CandidateCatalog`
+            The rows with ``prob_cluster >= meta["threshold"]``.
+
         Raises
         ------
         ValueError
             If ``meta`` has no ``threshold``.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder import CandidateCatalog
+        >>> cands = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([10.6, 10.7] * u.deg, [41.2, 41.3] * u.deg),
+        ...     "prob_cluster": [0.9, 0.5]}), threshold=0.669)
+        >>> cands.above_threshold()["prob_cluster"].tolist()
+        [0.9]
         """
         if self.meta.get("threshold") is None:
             raise ValueError(
@@ -349,6 +532,16 @@ class CandidateCatalog(QTable):
         Returns
         -------
         `CandidateCatalog`
+            The rows within the range, with ``r_proj`` (and ``r_deproj``) added and
+            the cut recorded in ``meta["radius_cut"]``.
+
+        Raises
+        ------
+        TypeError
+            If ``galaxy`` is not a `~clusterfinder.galaxy.GalaxyGeometry`, or a
+            radius is not a Quantity with length units.
+        ValueError
+            If a radius is negative, not finite or not a scalar.
 
         Examples
         --------
@@ -399,9 +592,48 @@ class CandidateCatalog(QTable):
     # -- matching, export, plotting (implemented in sibling modules) ----------------
 
     def deduplicate(self, radius=0.5 * u.arcsec, *, keep="max_prob"):
-        """Merge detections of one source (overlapping fields or tiles).
+        """Merge detections of one source (overlapping fields or tiles) into one row.
 
-        See `clusterfinder.catalog.matching.deduplicate`.
+        Candidates closer than ``radius``, directly or through a chain of neighbours
+        (friends of friends), form one group; each group keeps one row, and
+        ``n_detections`` counts the rows merged into it (adding up earlier counts when
+        the catalogue was de-duplicated before). This is
+        `clusterfinder.catalog.matching.deduplicate`.
+
+        Parameters
+        ----------
+        radius : `~astropy.units.Quantity`, optional
+            Linking length, an angle (0.5 arcsec by default).
+        keep : {"max_prob", "first"}, optional
+            Keep the row with the highest ``prob_cluster`` (NaN counts as lowest), or
+            the first row of each group.
+
+        Returns
+        -------
+        `CandidateCatalog`
+            One row per group, in the order in which groups first appear, with
+            ``n_detections``; ``meta["deduplicate"]`` records the radius and rule.
+
+        Raises
+        ------
+        TypeError
+            If ``radius`` is not an angle Quantity.
+        ValueError
+            If ``radius`` is not positive and finite, ``keep`` is not one of the two
+            rules, or a position is not finite.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder import CandidateCatalog
+        >>> cands = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([10.0, 10.00005, 10.1] * u.deg, [41.0] * 3 * u.deg),
+        ...     "prob_cluster": [0.7, 0.9, 0.4]}))
+        >>> merged = cands.deduplicate(0.5 * u.arcsec)
+        >>> merged["prob_cluster"].tolist(), merged["n_detections"].tolist()
+        ([0.9, 0.4], [2, 1])
         """
         from .matching import deduplicate
 
@@ -410,16 +642,98 @@ class CandidateCatalog(QTable):
     def crossmatch(self, catalogs, *, radius=1 * u.arcsec):
         """Flag the candidates that are in known catalogues ("known") or not ("new").
 
-        See `clusterfinder.catalog.matching.crossmatch`.
+        Each candidate is matched with its nearest counterpart in each catalogue.
+        This is `clusterfinder.catalog.matching.crossmatch`.
+
+        Parameters
+        ----------
+        catalogs : dict
+            Catalogue name (letters, digits, underscores: it names columns) ->
+            catalogue: a table with a SkyCoord column ``coord`` or RA/Dec columns
+            (``ra``/``dec``, ``RAdeg``/``DEdeg``, ``RAJ2000``/``DEJ2000``... in degrees,
+            or sexagesimal strings), a `~clusterfinder.LabelSet`, or a
+            `~astropy.coordinates.SkyCoord` (see
+            `~clusterfinder.catalog.matching.known_coords`).
+        radius : `~astropy.units.Quantity` or dict, optional
+            Largest separation of a match, an angle (1 arcsec by default); or a dict
+            catalogue name -> angle.
+
+        Returns
+        -------
+        `CandidateCatalog`
+            A new catalogue (this one is left unchanged) with, for each catalogue
+            ``NAME``, ``known_NAME`` (bool), ``name_NAME`` (the counterpart's name, ""
+            if none) and ``sep_NAME`` (arcsec, NaN if none); then ``known`` (in any
+            catalogue) and ``status`` (``"known"`` or ``"new"``).
+
+        Raises
+        ------
+        TypeError
+            If ``catalogs`` is not a non-empty dict, a catalogue is of no known form,
+            or a radius is not an angle Quantity.
+        ValueError
+            If a catalogue name is not letters, digits and underscores, a dict
+            ``radius`` lacks a catalogue, a radius is not positive, a catalogue has no
+            positions, or a position is not finite.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder import CandidateCatalog
+        >>> cands = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([10.0, 10.5] * u.deg, [41.0, 41.0] * u.deg),
+        ...     "prob_cluster": [0.9, 0.8]}))
+        >>> known = QTable({"ra": [10.0001] * u.deg, "dec": [41.0] * u.deg, "name": ["B001"]})
+        >>> out = cands.crossmatch({"rbc": known}, radius=1 * u.arcsec)
+        >>> out["name_rbc"].tolist(), out["status"].tolist()
+        (['B001', ''], ['known', 'new'])
         """
         from .matching import crossmatch
 
         return crossmatch(self, catalogs, radius=radius)
 
     def to_regions(self, *, radius=1 * u.arcsec, format="ds9"):
-        """Return the candidates as `regions.Regions` of circles.
+        """Return the candidates as `regions.Regions` of sky circles.
 
-        See `clusterfinder.catalog.regions.to_regions`.
+        Each circle is labelled with the candidate's name (when there is a ``name``
+        column) and probability, and coloured cyan for known and red for new
+        candidates after `crossmatch` (green otherwise). This is
+        `clusterfinder.catalog.regions.to_regions`.
+
+        Parameters
+        ----------
+        radius : `~astropy.units.Quantity`, optional
+            Circle radius, an angle (1 arcsec by default).
+        format : {"ds9", "crtf"}, optional
+            The format the regions are meant for: DS9 shows the label from the
+            ``text`` meta key, CASA (CRTF) from ``label``.
+
+        Returns
+        -------
+        `regions.Regions`
+            One `~regions.CircleSkyRegion` per candidate, in order.
+
+        Raises
+        ------
+        TypeError
+            If ``radius`` is not an angle Quantity.
+        ValueError
+            If ``radius`` is not positive and finite, or ``format`` is not ``"ds9"``
+            or ``"crtf"``.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder import CandidateCatalog
+        >>> cands = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([10.68] * u.deg, [41.27] * u.deg), "prob_cluster": [0.93]}))
+        >>> regs = cands.to_regions(radius=2 * u.arcsec)
+        >>> len(regs), regs[0].meta["text"], regs[0].radius
+        (1, 'p=0.930', <Quantity 2. arcsec>)
         """
         from .regions import to_regions
 
@@ -428,16 +742,96 @@ class CandidateCatalog(QTable):
     def write_regions(self, path, *, format="ds9", radius=1 * u.arcsec, overwrite=False):
         """Write a DS9 or CASA (CRTF) region file of the candidates, atomically.
 
-        See `clusterfinder.catalog.regions.write_regions`.
+        The circles are those of `to_regions`. This is
+        `clusterfinder.catalog.regions.write_regions`.
+
+        Parameters
+        ----------
+        path : str or `~pathlib.Path`
+            The region file to write.
+        format : {"ds9", "crtf"}, optional
+            Region file format.
+        radius : `~astropy.units.Quantity`, optional
+            Circle radius, an angle (1 arcsec by default).
+        overwrite : bool, optional
+            Replace an existing file. Otherwise an existing ``path`` is refused and
+            left as it is.
+
+        Returns
+        -------
+        `~pathlib.Path`
+            The file written. An empty catalogue gives a valid file with no shapes.
+
+        Raises
+        ------
+        FileExistsError
+            If ``path`` exists and ``overwrite`` is False.
+        TypeError, ValueError
+            If ``radius`` or ``format`` is refused (see `to_regions`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder import CandidateCatalog
+        >>> cands = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([10.68] * u.deg, [41.27] * u.deg), "prob_cluster": [0.93]}))
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = cands.write_regions(pathlib.Path(tmp) / "cands.reg")
+        ...     "circle" in path.read_text()
+        True
         """
         from .regions import write_regions
 
         return write_regions(self, path, format=format, radius=radius, overwrite=overwrite)
 
     def plot(self, *, ax=None, image=None, wcs=None, **kwargs):
-        """Sky map of the candidates coloured by probability.
+        """Draw a sky map of the candidates coloured by probability.
 
-        See `clusterfinder.catalog.plotting.plot_candidates`.
+        This is `clusterfinder.catalog.plotting.plot_candidates`; matplotlib is
+        needed.
+
+        Parameters
+        ----------
+        ax : `matplotlib.axes.Axes`, optional
+            Where to draw; a new figure is made if None (a WCSAxes one when an image
+            is given).
+        image : array, HDU or HDUList, optional
+            A survey image drawn under the candidates; it needs a WCS from ``wcs`` or
+            the HDU header.
+        wcs : `~astropy.wcs.WCS`, optional
+            The image's WCS.
+        **kwargs
+            The other options of `~clusterfinder.catalog.plotting.plot_candidates`:
+            ``cmap``, ``size``, ``vmin``, ``vmax``, ``colorbar``, ``image_cmap``.
+
+        Returns
+        -------
+        `matplotlib.axes.Axes`
+            The axes drawn on.
+
+        Raises
+        ------
+        ImportError
+            If matplotlib is not installed.
+        TypeError
+            If an option is unknown, or ``image`` has no WCS.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder import CandidateCatalog
+        >>> cands = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([10.6, 10.7] * u.deg, [41.2, 41.3] * u.deg),
+        ...     "prob_cluster": [0.9, 0.4]}))
+        >>> cands.plot().get_xlabel()
+        'RA (deg)'
         """
         from .plotting import plot_candidates
 
@@ -456,25 +850,74 @@ class CandidateCatalog(QTable):
         overwrite=False,
         progress_bar=False,
     ):
-        """Write a page to vet the candidates by eye.
+        """Write a self-contained HTML page to vet the candidates by eye.
 
-        See `clusterfinder.inspect.make_inspection_page` for the parameters;
-        decisions exported from the page come back as an ``inspection`` column with
-        `clusterfinder.inspect.apply_decisions`.
+        The page shows colour-composite stamps with each candidate's probability,
+        magnitudes, position and known-catalogue matches, and records keyboard
+        decisions that export to JSON; `clusterfinder.inspect.apply_decisions` brings
+        them back as an ``inspection`` column. This is
+        `clusterfinder.inspect.make_inspection_page`.
 
         Parameters
         ----------
+        images : dict, optional
+            Band -> image (anything `Cutout.from_images
+            <clusterfinder.Cutout.from_images>` takes) to cut the stamps from.
+            Candidates off the images show "no image".
+        cutouts : `~clusterfinder.Cutout`, optional
+            Ready-made stamps, one per candidate in catalogue order (instead of
+            ``images``).
+        output : str or path-like, optional
+            The HTML file to write.
+        size : int, optional
+            Stamp size in pixels when cutting from ``images`` (at least 4).
+        bands : tuple of str, optional
+            One to three bands for the composite, bluest first.
+        title : str, optional
+            Title of the page.
         zero_points : float or dict, optional
             AB zero point of the ``images`` (one number, or a dict band -> number),
             replacing their headers'; an image without one is refused.
         overwrite : bool, optional
-            Replace an existing page ``output``; by default it is refused (with
-            `FileExistsError`) before any stamp is made.
+            Replace an existing page ``output``; by default it is refused before any
+            stamp is made. One of the ``images`` files is always refused.
+        progress_bar : bool, optional
+            Show a progress bar while the stamps are made.
 
         Returns
         -------
         `~pathlib.Path`
             The page written.
+
+        Raises
+        ------
+        FileExistsError
+            If ``output`` exists and ``overwrite`` is False.
+        ValueError
+            If ``bands`` holds no band or more than three, both ``images`` and
+            ``cutouts`` are given, ``size`` is not an integer of at least 4, or
+            ``output`` is one of the ``images``, or ``cutouts`` does not hold one
+            stamp per candidate in the ``bands`` asked for.
+        TypeError
+            If ``cutouts`` is not a `~clusterfinder.Cutout` or ``images`` not a dict.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import numpy as np
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder import CandidateCatalog, Cutout
+        >>> cands = CandidateCatalog.from_table(QTable({
+        ...     "coord": SkyCoord([10.68, 10.70] * u.deg, [41.27, 41.30] * u.deg),
+        ...     "prob_cluster": [0.92, 0.31]}))
+        >>> stamps = Cutout(np.random.default_rng(0).normal(size=(2, 2, 16, 16)),
+        ...                 bands=("g", "i"))
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     page = cands.inspect(cutouts=stamps, output=pathlib.Path(tmp) / "page.html")
+        ...     page.name
+        'page.html'
         """
         from ..inspect import make_inspection_page
 

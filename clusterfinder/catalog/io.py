@@ -440,6 +440,37 @@ class CatalogRead(_ListFormats, TableRead):
     ``CandidateCatalog.read.help("fits")`` and
     ``CandidateCatalog.read.list_formats()`` describe the formats.
 
+    Parameters
+    ----------
+    *args
+        The file first (a path, a file object, or the text of a table), then what
+        the format's reader takes after it.
+    format : str, optional
+        The format name (``"ascii.ecsv"``, ``"fits"``, ``"votable"``, ``"ascii.csv"``,
+        ``"hdf5"``...); by default it follows the file name.
+    **kwargs
+        The options of the format's reader (see ``CandidateCatalog.read.help(format)``).
+
+    Returns
+    -------
+    `~clusterfinder.CandidateCatalog`
+        The candidates with the ``coord`` column and, for the formats that keep it
+        (`METADATA_FORMATS`), the ``meta`` that was written.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    IsADirectoryError
+        If the path is a folder.
+    OSError
+        If the file is truncated, damaged, or not FITS where FITS is expected.
+    ValueError
+        If the format cannot be told or is unknown, or the file is not a candidate
+        catalogue (no ``coord`` or ``prob_cluster``, probabilities outside 0-1).
+    TypeError
+        If ``format`` is not a string, or the ``coord`` read back is not a SkyCoord.
+
     Examples
     --------
     >>> import io
@@ -503,10 +534,44 @@ class CatalogWrite(_ListFormats, TableWrite):
     interrupted write never leaves a file that looks whole. Formats that cannot keep
     the metadata (see `METADATA_FORMATS`) warn that it is not written.
 
+    Parameters
+    ----------
+    *args
+        The file first (a path or an open file object), then what the format's
+        writer takes after it.
+    format : str, optional
+        The format name; by default it follows the file name. Needed for a file
+        object.
+    overwrite : bool, optional
+        Replace an existing file. Otherwise an existing file is refused and left as
+        it is.
+    **kwargs
+        The options of the format's writer (see ``CandidateCatalog.write.help(format)``).
+
     Returns
     -------
     `~pathlib.Path` or None
         The file written (None for an open file object).
+
+    Raises
+    ------
+    FileExistsError
+        If the file exists and ``overwrite`` is False (the message names
+        ``overwrite=True``).
+    IsADirectoryError, FileNotFoundError, NotADirectoryError, PermissionError
+        If the path is a folder, or its folder is missing, not a folder or not
+        writable.
+    ValueError
+        If the format cannot be told or is unknown, the catalogue fails
+        `CandidateCatalog.validate <clusterfinder.CandidateCatalog.validate>`, or a
+        format that stores ``ra``/``dec`` meets columns of those names.
+    TypeError
+        If ``format`` is not a string, or ``coord`` is not a SkyCoord.
+
+    Warns
+    -----
+    `~clusterfinder.utils.ClusterFinderWarning`
+        When the format cannot hold the catalogue's ``meta``.
 
     Examples
     --------

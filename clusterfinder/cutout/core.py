@@ -7,12 +7,11 @@ boolean mask or an integer array gives a new `Cutout`, and iterating yields one-
 float32 array so that millions of stamps reach a model without per-object overhead.
 """
 
-import operator
-
 import numpy as np
 from astropy.table import QTable, Table, vstack
 from astropy.utils.decorators import deprecated_renamed_argument
 
+from ..utils.rows import concatenation_items, merged_meta, row_index
 from .wcs import StampWCS
 
 __all__ = ["Cutout"]
@@ -272,18 +271,35 @@ class Cutout:
         )
 
     @classmethod
-    def concatenate(cls, cutouts):
-        """Join several `Cutout` objects into one, in order.
+    @deprecated_renamed_argument("cutouts", "items", "0.1")
+    def concatenate(cls, items):
+        """Join several `Cutout` objects into one, stamps in order.
+
+        `LabelSet.concatenate <clusterfinder.LabelSet.concatenate>` and
+        `CandidateCatalog.concatenate <clusterfinder.CandidateCatalog.concatenate>`
+        join their objects the same way.
 
         Parameters
         ----------
-        cutouts : sequence of `Cutout`
-            They must share their bands (in the same order) and stamp size, and
-            their tables must have the same columns.
+        items : sequence of `Cutout`
+            At least one. They must share their bands (in the same order) and stamp
+            size, and their tables must have the same columns. Before version 0.1 this
+            argument was called ``cutouts``: that keyword still works, with an
+            `~astropy.utils.exceptions.AstropyDeprecationWarning`.
 
         Returns
         -------
         `Cutout`
+            The stamps, masks, table rows and stamp WCS of ``items`` one after the
+            other. The table's ``meta`` merges those of ``items``: a value they share
+            is kept once, and where they differ the last one wins.
+
+        Raises
+        ------
+        TypeError
+            If ``items`` is not a sequence, or one of them is not a `Cutout`.
+        ValueError
+            If ``items`` is empty, or the bands, stamp sizes or table columns differ.
 
         Examples
         --------
@@ -291,40 +307,31 @@ class Cutout:
         >>> from clusterfinder import Cutout
         >>> a = Cutout(np.zeros((2, 1, 5, 5)), bands="g")
         >>> b = Cutout(np.ones((3, 1, 5, 5)), bands="g")
-        >>> len(Cutout.concatenate([a, b]))
-        5
+        >>> joined = Cutout.concatenate([a, b])
+        >>> len(joined), joined.data[:, 0, 0, 0].tolist()
+        (5, [0.0, 0.0, 1.0, 1.0, 1.0])
         """
-        try:
-            cutouts = list(cutouts)
-        except TypeError:
-            raise TypeError(
-                f"cutouts must be a sequence of Cutout; got {type(cutouts).__name__}"
-            ) from None
-        if not cutouts:
-            raise ValueError("cutouts is empty: there is nothing to concatenate")
-        for k, item in enumerate(cutouts):
-            if not isinstance(item, Cutout):
-                raise TypeError(f"cutouts[{k}] is a {type(item).__name__}, not a Cutout")
-        first = cutouts[0]
-        for k, item in enumerate(cutouts[1:], start=1):
+        items = concatenation_items(items, Cutout)
+        first = items[0]
+        for k, item in enumerate(items[1:], start=1):
             if item.bands != first.bands:
                 raise ValueError(
-                    f"cannot concatenate cutouts with different bands: cutouts[0] has "
-                    f"{first.bands}, cutouts[{k}] has {item.bands}"
+                    f"cannot concatenate cutouts with different bands: items[0] has "
+                    f"{first.bands}, items[{k}] has {item.bands}"
                 )
             if item.stamp_size != first.stamp_size:
                 raise ValueError(
-                    f"cannot concatenate cutouts with different stamp sizes: cutouts[0] has "
-                    f"{first.stamp_size} pix, cutouts[{k}] has {item.stamp_size} pix"
+                    f"cannot concatenate cutouts with different stamp sizes: items[0] has "
+                    f"{first.stamp_size} pix, items[{k}] has {item.stamp_size} pix"
                 )
-        data = np.concatenate([item._data for item in cutouts])
-        mask = np.concatenate([item._mask for item in cutouts])
-        tables = [item._table for item in cutouts]
+        data = np.concatenate([item._data for item in items])
+        mask = np.concatenate([item._mask for item in items])
+        tables = [item._table for item in items]
         names = [tuple(t.colnames) for t in tables]
         if len(set(names)) > 1:
             raise ValueError(
                 "cannot concatenate cutouts whose tables have different columns: "
-                + "; ".join(f"cutouts[{k}]: {list(n)}" for k, n in enumerate(names))
+                + "; ".join(f"items[{k}]: {list(n)}" for k, n in enumerate(names))
             )
         if names[0]:
             try:
@@ -334,7 +341,8 @@ class Cutout:
             table = QTable(table, copy=False)
         else:
             table = QTable()
-        wcs = StampWCS.concatenate([item._wcs for item in cutouts])
+        table.meta = merged_meta(part.meta for part in tables)
+        wcs = StampWCS.concatenate([item._wcs for item in items])
         return cls._from_parts(data, mask, first.bands, table, wcs)
 
     # -- properties -------------------------------------------------------------------------
@@ -450,44 +458,11 @@ class Cutout:
             f"{self.stamp_size}x{self.stamp_size} pix>"
         )
 
-    def _normalise_index(self, item):
-        n = len(self)
-        if isinstance(item, (bool, np.bool_)):
-            raise TypeError("a Cutout cannot be indexed with a single boolean")
-        if isinstance(item, (int, np.integer)):
-            k = operator.index(item)
-            if not -n <= k < n:
-                raise IndexError(f"index {k} is out of range for a Cutout of {n} stamps")
-            k %= n
-            return slice(k, k + 1)
-        if isinstance(item, slice):
-            return item
-        if isinstance(item, tuple):
-            raise TypeError(
-                "a Cutout is indexed along its stamps only (an int, slice, bool or int "
-                "array); index .data for pixels"
-            )
-        index = np.asarray(item)
-        if index.dtype == bool:
-            if index.shape != (n,):
-                raise IndexError(
-                    f"boolean index must have shape ({n},) to match the stamps; got {index.shape}"
-                )
-            return np.flatnonzero(index)
-        if index.size == 0:
-            return np.zeros(0, dtype=np.intp)
-        if index.dtype.kind not in "iu" or index.ndim != 1:
-            raise TypeError(
-                "a Cutout index must be an int, a slice, or a 1-d bool or int array; "
-                f"got {type(item).__name__} of dtype {index.dtype} and shape {index.shape}"
-            )
-        if index.min() < -n or index.max() >= n:
-            raise IndexError(f"index out of range for a Cutout of {n} stamps")
-        return index % n if n else index
-
     def __getitem__(self, item):
-        index = self._normalise_index(item)
-        table = self._table[index] if self._table.colnames else QTable()
+        index = row_index(
+            item, len(self), name="Cutout", rows="stamps", hint="; index .data for pixels"
+        )
+        table = self._table[index] if self._table.colnames else QTable(meta=self._table.meta)
         return self._from_parts(
             self._data[index], self._mask[index], self._bands, table, self._wcs[index]
         )
@@ -539,7 +514,10 @@ class Cutout:
             raise ValueError(
                 f"cannot crop {width}x{width} pixel stamps to a larger size ({npix} pixels)"
             )
-        table = QTable(self._table, copy=True) if self._table.colnames else QTable()
+        if self._table.colnames:
+            table = QTable(self._table, copy=True)
+        else:
+            table = QTable(meta=self._table.meta)
         n = len(self)
         starts = np.full((n, 2), (width - npix) // 2, dtype=np.intp)
         for axis, name in enumerate(("x_stamp", "y_stamp")):
@@ -564,9 +542,27 @@ class Cutout:
     # -- input/output and display ---------------------------------------------------------
 
     def write(self, path, *, overwrite=False):
-        """Save to one FITS file (pixels, mask, table and stamp WCS).
+        """Save to one FITS file (pixels, mask, table with its ``meta``, stamp WCS).
 
-        See `clusterfinder.cutout.io.write_cutout`.
+        The file is written under a temporary name in its folder and renamed at the
+        end; its layout is described in `clusterfinder.cutout.io`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write.
+        overwrite : bool, optional
+            Replace an existing file. Otherwise an existing ``path`` is refused and
+            left as it is.
+
+        Raises
+        ------
+        FileExistsError
+            If ``path`` exists and ``overwrite`` is False (the message names
+            ``overwrite=True``).
+        IsADirectoryError, FileNotFoundError, NotADirectoryError, PermissionError
+            If ``path`` is a folder, or its folder is missing, not a folder or not
+            writable.
 
         Examples
         --------
@@ -587,7 +583,32 @@ class Cutout:
     def read(cls, path):
         """Load a `Cutout` saved by `Cutout.write`.
 
-        See `clusterfinder.cutout.io.read_cutout`.
+        Parameters
+        ----------
+        path : str or path-like
+            A file written by `Cutout.write`.
+
+        Returns
+        -------
+        `Cutout`
+            The stamps, mask, table (with its ``meta``) and stamp WCS of the file.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no such file.
+        OSError
+            If the file is not FITS, or is truncated or damaged.
+        ValueError
+            If it is FITS but not a complete clusterfinder Cutout file.
+
+        Examples
+        --------
+        >>> from clusterfinder import Cutout
+        >>> Cutout.read("no-such-stamps.fits")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: no such file 'no-such-stamps.fits'
         """
         from .io import read_cutout
 

@@ -9,7 +9,9 @@ The file holds, in order:
   reverse order);
 - ``MASK``: the mask as uint8 (1 = invalid);
 - ``TABLE``: the per-stamp table, when it has columns, with its ``SkyCoord`` column
-  stored by astropy's mixin serialisation (``coord.ra``, ``coord.dec`` + metadata);
+  stored by astropy's mixin serialisation (``coord.ra``, ``coord.dec`` + metadata) and
+  its ``meta`` as JSON under the keyword ``CFMETA`` (in the primary header when the
+  table has no columns);
 - ``WCSMAP`` and one ``WCSBASE`` header per base WCS, when stamps have a WCS: the
   table gives each stamp's base (-1 for none) and pixel origin on it.
 
@@ -29,6 +31,7 @@ from astropy.wcs import WCS, FITSFixedWarning
 from ..images import check_wcs
 from ..utils.files import atomic_write
 from ..utils.meta import META_KEYWORD, meta_from_json, meta_to_json
+from ..utils.outputs import check_output_file
 from .core import Cutout
 from .wcs import StampWCS
 
@@ -62,9 +65,24 @@ def write_cutout(cutout, path, *, overwrite=False):
     Parameters
     ----------
     cutout : `~clusterfinder.Cutout`
+        The stamps; their pixels, mask, table (with its ``meta``) and stamp WCS are
+        written.
     path : str or path-like
+        The file to write.
     overwrite : bool, optional
-        Replace an existing file. Otherwise an existing ``path`` is an error.
+        Replace an existing file. Otherwise an existing ``path`` is refused and left
+        as it is.
+
+    Raises
+    ------
+    TypeError
+        If ``cutout`` is not a `~clusterfinder.Cutout`.
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is False (the message names
+        ``overwrite=True``).
+    IsADirectoryError, FileNotFoundError, NotADirectoryError, PermissionError
+        If ``path`` is a folder, or its folder is missing, not a folder or not
+        writable.
 
     Examples
     --------
@@ -78,14 +96,7 @@ def write_cutout(cutout, path, *, overwrite=False):
     """
     if not isinstance(cutout, Cutout):
         raise TypeError(f"cutout must be a Cutout; got {type(cutout).__name__}")
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"path {path!r} is a folder; give a file name")
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path!r} exists; pass overwrite=True to replace it")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"the folder of {path!r} does not exist")
+    path = check_output_file(os.fspath(path), overwrite=overwrite, name="Cutout.write")
 
     primary = fits.PrimaryHDU()
     header = primary.header
@@ -100,6 +111,9 @@ def write_cutout(cutout, path, *, overwrite=False):
     if len(cutout):
         hdus.append(fits.ImageHDU(cutout.data, name="DATA"))
         hdus.append(fits.ImageHDU(cutout.mask.astype(np.uint8), name="MASK"))
+    if not cutout.table.colnames and cutout.table.meta:
+        # no table to carry the metadata: the primary header holds it, as JSON
+        header[META_KEYWORD] = meta_to_json(cutout.table.meta)
     if cutout.table.colnames:
         with warnings.catch_warnings():
             # long metadata keys become HIERARCH cards, which is fine
@@ -274,8 +288,13 @@ def _read_hdul(hdul, path):
             f"{n} stamps of {nbands} band(s), {size} x {size} pixels: {shape}"
         )
     try:
-        table = QTable.read(hdul["TABLE"]) if "TABLE" in names else QTable()
-        table.meta.pop("EXTNAME", None)
+        if "TABLE" in names:
+            table = QTable.read(hdul["TABLE"])
+            table.meta.pop("EXTNAME", None)
+        else:
+            table = QTable()
+            if META_KEYWORD in header:
+                table.meta[META_KEYWORD] = header[META_KEYWORD]
         if META_KEYWORD in table.meta:
             table.meta = meta_from_json(table.meta[META_KEYWORD])
     except (TypeError, ValueError, KeyError) as exc:

@@ -24,7 +24,9 @@ from ..crossmatch import check_finite_coords
 from ..simulate.config import CLUSTER_KINDS
 from ..utils import ClusterFinderWarning
 from ..utils.files import atomic_write
+from ..utils.outputs import check_output_file
 from ..utils.photometry import as_magnitude
+from ..utils.rows import concatenation_items, merged_meta, row_index
 from .balance import balance_indices
 from .merge import merge_catalogs
 from .region import in_region
@@ -125,12 +127,7 @@ class LabelSet:
     def __getitem__(self, item):
         if isinstance(item, str):
             return self._table[item]
-        if isinstance(item, (int, np.integer)):
-            n = len(self)
-            if not -n <= item < n:
-                raise IndexError(f"index {item} is out of range for a LabelSet of length {n}")
-            item = [item]
-        return self._new(self._table[item])
+        return self._new(self._table[row_index(item, len(self), name="LabelSet", rows="objects")])
 
     def __iter__(self):
         for k in range(len(self)):
@@ -143,7 +140,7 @@ class LabelSet:
             f"({n_pos} cluster{'s' if n_pos != 1 else ''}, "
             f"{n_neg} non-cluster{'s' if n_neg != 1 else ''})"
         )
-        if "split" in self._table.colnames:
+        if "split" in self._table.colnames and len(self):
             values, counts = np.unique(np.asarray(self._table["split"]), return_counts=True)
             text += "; split " + ", ".join(f"{v}: {c}" for v, c in zip(values, counts, strict=True))
         return text + ">"
@@ -206,19 +203,36 @@ class LabelSet:
         return new
 
     @classmethod
-    def concatenate(cls, label_sets):
+    @deprecated_renamed_argument("label_sets", "items", "0.1")
+    def concatenate(cls, items):
         """Join label sets row by row (e.g. real and simulated labels).
 
-        Columns missing from some inputs are masked there; nothing is merged
-        (use `from_catalogs` to merge duplicates).
+        Columns missing from some inputs are masked there; nothing is merged (use
+        `from_catalogs` to merge duplicates). `Cutout.concatenate
+        <clusterfinder.Cutout.concatenate>` and `CandidateCatalog.concatenate
+        <clusterfinder.CandidateCatalog.concatenate>` join their objects the same way.
 
         Parameters
         ----------
-        label_sets : sequence of `LabelSet`
+        items : sequence of `LabelSet`
+            At least one. Before version 0.1 this argument was called
+            ``label_sets``: that keyword still works, with an
+            `~astropy.utils.exceptions.AstropyDeprecationWarning`.
 
         Returns
         -------
         `LabelSet`
+            The rows of ``items`` one after the other. Its ``meta`` merges those of
+            ``items``: a value they share is kept once, and where they differ the
+            last one wins.
+
+        Raises
+        ------
+        TypeError
+            If ``items`` is not a sequence, or one of them is not a `LabelSet`.
+        ValueError
+            If ``items`` is empty, or a column cannot be joined (e.g. ``coord`` in
+            different frames).
 
         Examples
         --------
@@ -230,13 +244,13 @@ class LabelSet:
         >>> LabelSet.concatenate([a, a[[0, 0]]])
         <LabelSet: 3 objects (3 clusters, 0 non-clusters)>
         """
-        label_sets = list(label_sets)
-        if not label_sets:
-            raise ValueError("label_sets is empty: give at least one LabelSet")
-        for k, item in enumerate(label_sets):
-            if not isinstance(item, LabelSet):
-                raise TypeError(f"label_sets[{k}] must be a LabelSet; got {type(item).__name__}")
-        return cls(vstack([item.table for item in label_sets], metadata_conflicts="silent"))
+        items = concatenation_items(items, LabelSet)
+        try:
+            table = vstack([item.table for item in items], metadata_conflicts="silent")
+        except Exception as exc:  # astropy raises several types for mixin conflicts
+            raise ValueError(f"cannot concatenate the label sets: {exc}") from exc
+        table.meta = merged_meta(item.meta for item in items)
+        return cls(table)
 
     @classmethod
     def from_truth(cls, truth, *, positive_kinds=None, kinds=None):
@@ -583,12 +597,26 @@ class LabelSet:
     def write(self, path, *, overwrite=False):
         """Write the label set to an ECSV file (atomically).
 
+        The table with its ``meta`` (provenance, selection and split records) is
+        written as astropy writes ECSV: the ``coord`` column keeps its frame.
+
         Parameters
         ----------
         path : str or `~pathlib.Path`
             Output file (``.ecsv``).
         overwrite : bool, optional
-            Replace an existing file.
+            Replace an existing file. Otherwise an existing ``path`` is refused and
+            left as it is.
+
+        Raises
+        ------
+        FileExistsError
+            If ``path`` exists and ``overwrite`` is False (the message names
+            ``overwrite=True``). Before version 0.1 this was a plain `OSError`, of
+            which `FileExistsError` is a subclass.
+        IsADirectoryError, FileNotFoundError, NotADirectoryError, PermissionError
+            If ``path`` is a folder, or its folder is missing, not a folder or not
+            writable.
 
         Examples
         --------
@@ -605,9 +633,7 @@ class LabelSet:
         ...     LabelSet.read(path)
         <LabelSet: 2 objects (1 cluster, 1 non-cluster)>
         """
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise OSError(f"{path} exists; pass overwrite=True to replace it")
+        path = check_output_file(Path(path), overwrite=overwrite, name="LabelSet.write")
         atomic_write(path, lambda tmp: self._table.write(tmp, format="ascii.ecsv", overwrite=True))
 
     @classmethod
@@ -617,21 +643,38 @@ class LabelSet:
         Parameters
         ----------
         path : str or `~pathlib.Path`
+            An ECSV file.
 
         Returns
         -------
         `LabelSet`
+            With the columns and the ``meta`` of the file.
 
         Raises
         ------
-        OSError
+        FileNotFoundError
             If there is no such file.
+        IsADirectoryError
+            If ``path`` is a folder.
         ValueError
             If the file is not an ECSV table (binary, truncated, another format) or
             lacks the ``coord`` and ``label`` columns of a label set.
+        TypeError
+            If its ``coord`` column is not a `~astropy.coordinates.SkyCoord` or its
+            labels are not integers.
+
+        Examples
+        --------
+        >>> from clusterfinder.labels import LabelSet
+        >>> LabelSet.read("no-such-labels.ecsv")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: no such file: no-such-labels.ecsv
         """
+        if Path(path).is_dir():
+            raise IsADirectoryError(f"{path} is a folder; give a LabelSet ECSV file")
         if not Path(path).is_file():
-            raise OSError(f"no such file: {path}")
+            raise FileNotFoundError(f"no such file: {path}")
         try:
             table = QTable.read(path, format="ascii.ecsv")
         except UnicodeDecodeError:

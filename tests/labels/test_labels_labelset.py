@@ -436,5 +436,5 @@ def test_concatenate():
     assert np.ma.is_masked(both.table["kind"][0]) and both.table["kind"][4] == "young_cluster"
     with pytest.raises(ValueError, match="empty"):
         LabelSet.concatenate([])
-    with pytest.raises(TypeError, match=r"label_sets\[1\] must be a LabelSet"):
+    with pytest.raises(TypeError, match=r"items\[1\] must be a LabelSet"):
         LabelSet.concatenate([real, real.table])
