@@ -19,6 +19,7 @@ that says where the name lives.
 """
 
 import importlib
+import sys
 import warnings
 
 from astropy.utils.exceptions import AstropyDeprecationWarning
@@ -47,6 +48,11 @@ def __getattr__(name):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module_name, instead = _DEPRECATED[name]
     where = f"{__name__}.{module_name}"
+    value = getattr(importlib.import_module(where), name)
+    if sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
+        # ``from clusterfinder.scan import NAME`` first asks the import system whether
+        # NAME is a submodule, then the importing line asks again: warn once, there.
+        return value
     if instead is None:
         advice = (
             f"it is internal to clusterfinder and may change without notice; import it "
@@ -59,4 +65,4 @@ def __getattr__(name):
         AstropyDeprecationWarning,
         stacklevel=2,
     )
-    return getattr(importlib.import_module(where), name)
+    return value
