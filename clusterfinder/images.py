@@ -83,6 +83,11 @@ def release_pages(data):
     this keeps the memory of a long pass over a large file well under its size.
     Arrays that are not memory maps are left alone.
 
+    Parameters
+    ----------
+    data : array-like
+        An array, possibly a view of a memory map (as `Plane.data` of a file).
+
     Examples
     --------
     >>> import numpy as np
@@ -909,6 +914,25 @@ def load_plane(image, label, stack):
     Takes the same inputs as `load_planes`. Code that works on one image per band
     (source detection, scans) uses this, so that a mosaic of many extensions is
     refused rather than silently reduced to its first CCD.
+
+    Parameters
+    ----------
+    image : str, path-like, HDU, `HDUList`, `NDData`, (array, WCS) or array
+        The image of one band.
+    label : str
+        Name used in error messages (e.g. ``"images['g']"``).
+    stack : `contextlib.ExitStack`
+        Files opened here are registered on it, to be closed by the caller.
+
+    Returns
+    -------
+    `Plane`
+
+    Raises
+    ------
+    ValueError
+        If ``image`` holds several science extensions, and for the inputs that
+        `load_planes` refuses (TypeError, OSError and FileNotFoundError too).
 
     Examples
     --------

@@ -208,6 +208,25 @@ def _sorted_counts(labels, probabilities):
 def roc_curve(labels, probabilities):
     """False-positive rate, true-positive rate and thresholds (decreasing).
 
+    Parameters
+    ----------
+    labels : array-like of int or bool
+        True classes: 1 (cluster) or 0.
+    probabilities : array-like of float
+        P(cluster) of each object, in [0, 1].
+
+    Returns
+    -------
+    fpr, tpr, thresholds : ndarray
+        The rates at each threshold, from (0, 0) at an infinite threshold to
+        (1, 1); NaN where a class is absent.
+
+    Raises
+    ------
+    ValueError
+        If the two are not 1-d arrays of the same length, a label is not 0 or 1,
+        or a probability is not finite.
+
     Examples
     --------
     >>> fpr, tpr, thr = roc_curve([0, 1], [0.2, 0.8])
@@ -229,6 +248,23 @@ def roc_auc(labels, probabilities):
     """Area under the ROC curve (NaN if only one class is present).
 
     Computed from ranks (the Mann-Whitney statistic), with ties counted half.
+
+    Parameters
+    ----------
+    labels : array-like of int or bool
+        True classes: 1 (cluster) or 0.
+    probabilities : array-like of float
+        P(cluster) of each object, in [0, 1].
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the two are not 1-d arrays of the same length, a label is not 0 or 1,
+        or a probability is not finite.
 
     Examples
     --------
@@ -256,6 +292,25 @@ def precision_recall_curve(labels, probabilities):
 
     The last point is purity 1 and recall 0, as in scikit-learn.
 
+    Parameters
+    ----------
+    labels : array-like of int or bool
+        True classes: 1 (cluster) or 0.
+    probabilities : array-like of float
+        P(cluster) of each object, in [0, 1].
+
+    Returns
+    -------
+    purity, recall, thresholds : ndarray
+        ``purity`` and ``recall`` have one more value than ``thresholds`` (the
+        last point).
+
+    Raises
+    ------
+    ValueError
+        If the two are not 1-d arrays of the same length, a label is not 0 or 1,
+        or a probability is not finite.
+
     Examples
     --------
     >>> purity, recall, thr = precision_recall_curve([1, 0, 1], [0.3, 0.6, 0.9])
@@ -274,6 +329,23 @@ def pr_auc(labels, probabilities):
 
     Average precision is the sum over thresholds of the purity times the gain in
     recall; it does not interpolate linearly, which would be optimistic.
+
+    Parameters
+    ----------
+    labels : array-like of int or bool
+        True classes: 1 (cluster) or 0.
+    probabilities : array-like of float
+        P(cluster) of each object, in [0, 1].
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the two are not 1-d arrays of the same length, a label is not 0 or 1,
+        or a probability is not finite.
 
     Examples
     --------
@@ -363,6 +435,19 @@ def threshold_magnitude_grid(
 
     For each limiting magnitude, only objects brighter than it (``mag < limit``)
     are counted, as in Zhang et al. (2025).
+
+    Parameters
+    ----------
+    labels : array-like of int or bool
+        True classes: 1 (cluster) or 0.
+    probabilities : array-like of float
+        P(cluster) of each object, in [0, 1].
+    magnitudes : array-like of float
+        Magnitude of each object (in the band the limits refer to).
+    thresholds : array-like of float
+        Decision thresholds on P(cluster).
+    mag_limits : sequence of float, optional
+        Limiting magnitudes; ``numpy.inf`` counts every object.
 
     Returns
     -------

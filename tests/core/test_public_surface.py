@@ -2,11 +2,13 @@
 
 The public modules are the ones the API pages (``docs/reference/*.rst``) document.
 Every class and function they export is documented in full (a Parameters section
-naming each argument, an Examples section), no public function or method passes
+naming each argument, or an Attributes section naming each field of a dataclass
+record; an Examples section), no public function or method passes
 ``**kwargs`` through, and the names ``clusterfinder.scan`` exported before they
 became internal still import, with a deprecation warning that says where they live.
 """
 
+import dataclasses
 import importlib
 import inspect
 import re
@@ -32,13 +34,10 @@ KNOWN_GAPS = {
     "clusterfinder.catalog.write_regions": "Examples",
     "clusterfinder.catalog.io.CatalogRead": "Parameters",
     "clusterfinder.catalog.io.CatalogWrite": "Parameters",
-    "clusterfinder.psf.PSFGrid": "Parameters",
-    "clusterfinder.psf.PSFMeasurement": "Parameters",
     "clusterfinder.psf.PSFMeasurementWarning": "Examples",
     "clusterfinder.psf.elliptical_moffat": "Parameters",
     "clusterfinder.psf.psf_column_names": "Parameters, Examples",
     "clusterfinder.psf.psf_columns": "Examples",
-    "clusterfinder.simulate.Injection": "Parameters",
 }
 
 #: Public methods that still forward ``**kwargs`` (files other engineers are changing).
@@ -107,7 +106,8 @@ def arguments(obj):
         signature = inspect.signature(obj)
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
         return []
-    return [name for name in signature.parameters if name not in ("self", "cls")]
+    # Fields of a record whose names start with "_" are not for users to pass.
+    return [name for name in signature.parameters if name not in ("self", "cls") and name[0] != "_"]
 
 
 def doc_gaps(obj):
@@ -121,6 +121,9 @@ def doc_gaps(obj):
         params = section(doc, "Parameters")
         if params is None and inspect.isclass(obj):
             params = section(inspect.getdoc(obj.__init__) or "", "Parameters")
+        if params is None and dataclasses.is_dataclass(obj):
+            # A record's constructor arguments are its fields, documented as Attributes.
+            params = section(doc, "Attributes")
         if params is None:
             gaps.append("Parameters")
         else:
