@@ -47,7 +47,12 @@ class DemoResult(dict):
     """
 
     def summary(self):
-        """The result as the lines that ``clusterfinder demo`` prints."""
+        """The result as the lines that ``clusterfinder demo`` prints.
+
+        Examples
+        --------
+        See `DemoResult`.
+        """
         lines = [
             f"field        {self['size']} x {self['size']} pix, seed {self['seed']}, "
             f"{self['n_truth_clusters']} simulated clusters",
