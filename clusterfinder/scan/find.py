@@ -7,6 +7,9 @@ tile with `clusterfinder.detection.detect_sources`) are cut into stamps in
 vectorised batches and classified in batches. Only the pixels a tile needs are
 read, so images larger than memory can be searched. The same per-tile step,
 `classify_tile`, is what `clusterfinder.scan.scan` runs for each unit of work.
+
+Only `find_candidates` is public (as ``clusterfinder.scan.find_candidates``); the
+other names of this module are internal to `clusterfinder.scan`.
 """
 
 import hashlib
