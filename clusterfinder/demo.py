@@ -27,10 +27,32 @@ __all__ = ["DemoResult", "demo_paths", "run_demo", "score_candidates"]
 
 
 class DemoResult(dict):
-    """What `run_demo` made and measured: paths, counts and scores (a dict)."""
+    """What `run_demo` made and measured: paths, counts and scores (a dict).
+
+    Keys: ``size``, ``seed``, ``model``, ``threshold``, ``radius``, ``n_truth_clusters``,
+    ``n_sources``, ``n_candidates``, ``n_too_faint``, ``scores`` (limiting magnitude
+    -> purity, recall, F1 and counts; see `score_candidates`), ``paths`` (see
+    `demo_paths`) and ``seconds``.
+
+    Examples
+    --------
+    >>> from clusterfinder.demo import DemoResult
+    >>> result = DemoResult(size=256, seed=1, n_truth_clusters=2, model="m",
+    ...                     threshold=0.9, n_sources=40, n_candidates=2, seconds=1.0,
+    ...                     scores={21.0: {"purity": 1.0, "recall": 0.5, "f1": 2 / 3,
+    ...                                    "n_clusters": 2, "n_candidates": 1}},
+    ...                     paths={"truth": "out/truth.ecsv"})
+    >>> print(result.summary().splitlines()[3])
+    g < 21       purity 100.0%  recall 50.0%  F1 66.7%  (2 clusters, 1 candidates)
+    """
 
     def summary(self):
-        """The result as the lines that ``clusterfinder demo`` prints."""
+        """The result as the lines that ``clusterfinder demo`` prints.
+
+        Examples
+        --------
+        See `DemoResult`.
+        """
         lines = [
             f"field        {self['size']} x {self['size']} pix, seed {self['seed']}, "
             f"{self['n_truth_clusters']} simulated clusters",
@@ -111,6 +133,17 @@ def score_candidates(sources, truth, *, threshold, mag_limits=(21.0, 22.0), band
 def demo_paths(outdir):
     """The files that `run_demo` writes into ``outdir``: a dict name -> path.
 
+    Parameters
+    ----------
+    outdir : str or `~pathlib.Path`
+        The demo's output folder (nothing is created or read).
+
+    Returns
+    -------
+    dict
+        ``g``, ``i`` (images), ``truth``, ``candidates``, ``regions`` and
+        ``inspection`` -> `~pathlib.Path`.
+
     Examples
     --------
     >>> from clusterfinder.demo import demo_paths
@@ -176,6 +209,21 @@ def run_demo(
     ------
     FileExistsError
         A file of the demo is in ``outdir`` already and ``overwrite`` is False.
+
+    Examples
+    --------
+    A small field (the command line's default is 2048 pixels):
+
+    >>> import tempfile
+    >>> from clusterfinder.demo import run_demo
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     result = run_demo(out, size=512, seed=1)
+    ...     written = sorted(path.name for path in result["paths"].values())
+    >>> written  # doctest: +NORMALIZE_WHITESPACE
+    ['candidates.ecsv', 'candidates.reg', 'field_g.fits', 'field_i.fits',
+     'inspection.html', 'truth.ecsv']
+    >>> result["n_sources"] > 100, sorted(result["scores"])
+    (True, [21.0, 22.0])
     """
     from .classifier import ClusterClassifier
     from .classifier.weights import DEFAULT_WEIGHTS

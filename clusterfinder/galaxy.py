@@ -87,6 +87,21 @@ class GalaxyGeometry:
         -------
         xi, eta : `~astropy.units.Quantity`
             Gnomonic offsets in degrees.
+
+        Raises
+        ------
+        ValueError
+            For positions 90 deg or more from the centre.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from clusterfinder.galaxy import M31
+        >>> c = SkyCoord(11.0 * u.deg, 41.5 * u.deg)
+        >>> xi, eta = M31.tangent_plane(c)
+        >>> xi.round(4), eta.round(4)
+        (<Quantity 0.2361 deg>, <Quantity 0.2314 deg>)
         """
         coord = self._as_coord(coord)
         ra = coord.spherical.lon.radian
@@ -112,6 +127,16 @@ class GalaxyGeometry:
         -------
         x, y : `~astropy.units.Quantity`
             Offsets in degrees; X grows toward the position angle of the major axis.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from clusterfinder.galaxy import M31
+        >>> c = SkyCoord(11.0 * u.deg, 41.5 * u.deg)
+        >>> x, y = M31.disc_offsets(c)
+        >>> x.round(4), y.round(4)
+        (<Quantity 0.3277 deg>, <Quantity -0.0436 deg>)
         """
         xi, eta = self.tangent_plane(coord)
         pa = self.position_angle.to_value(u.rad)
@@ -184,6 +209,15 @@ class GalaxyGeometry:
         -------
         `~astropy.units.Quantity`
             Radius in kpc.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from clusterfinder.galaxy import M31
+        >>> c = SkyCoord(11.0 * u.deg, 41.5 * u.deg)
+        >>> M31.projected_radius(c).round(2)
+        <Quantity 4.53 kpc>
         """
         separation = self._as_coord(coord).separation(self.center)
         return (self.distance * separation.to_value(u.rad)).to(u.kpc)
@@ -200,6 +234,15 @@ class GalaxyGeometry:
         -------
         `~astropy.units.Quantity`
             Radius in kpc, ``D * sqrt(X**2 + (Y / cos i)**2)``.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from clusterfinder.galaxy import M31
+        >>> c = SkyCoord(11.0 * u.deg, 41.5 * u.deg)
+        >>> M31.deprojected_radius(c).round(2)
+        <Quantity 5.22 kpc>
         """
         x, y = self.disc_offsets(coord)
         cos_i = np.cos(self.inclination.to_value(u.rad))
@@ -218,6 +261,18 @@ class GalaxyGeometry:
         -------
         `~astropy.units.Quantity`
             The angle in degrees.
+
+        Raises
+        ------
+        ValueError
+            If ``radius`` is not a length.
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from clusterfinder.galaxy import M31
+        >>> M31.angular_radius(30 * u.kpc).round(3)
+        <Quantity 2.19 deg>
         """
         radius = u.Quantity(radius)
         if not radius.unit.is_equivalent(u.kpc):

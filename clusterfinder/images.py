@@ -83,6 +83,11 @@ def release_pages(data):
     this keeps the memory of a long pass over a large file well under its size.
     Arrays that are not memory maps are left alone.
 
+    Parameters
+    ----------
+    data : array-like
+        An array, possibly a view of a memory map (as `Plane.data` of a file).
+
     Examples
     --------
     >>> import numpy as np
@@ -158,7 +163,24 @@ class ScaledPixels:
         return len(self.raw)
 
     def scale(self, raw):
-        """Physical float32 values of raw integers ``raw`` (NaN where ``raw == blank``)."""
+        """Physical float32 values of raw integers ``raw`` (NaN where ``raw == blank``).
+
+        Parameters
+        ----------
+        raw : array-like of int
+            Raw values as stored in the file.
+
+        Returns
+        -------
+        `numpy.ndarray` of float32 (a 0-d input gives a scalar)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> pixels = ScaledPixels(np.zeros((2, 2), np.int16), bscale=2.0, bzero=1.0)
+        >>> pixels.scale(np.array([0, 3]))
+        array([1., 7.], dtype=float32)
+        """
         raw = np.asarray(raw)
         values = np.asarray(np.multiply(raw, self.bscale, dtype=np.float64))
         if self.bzero:
@@ -505,7 +527,33 @@ class Plane:
         return _header_number(self.header, GAIN_KEYWORDS)
 
     def same_grid(self, other, tolerance=1e-6):
-        """True if ``other`` has this plane's shape and WCS (to ``tolerance`` pixel)."""
+        """True if ``other`` has this plane's shape and WCS (to ``tolerance`` pixel).
+
+        Parameters
+        ----------
+        other : `Plane` or `BandImage`
+            Another image.
+        tolerance : float, optional
+            Largest difference, in pixels, between the two pixel-to-sky mappings.
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> import contextlib
+        >>> import numpy as np
+        >>> from astropy.wcs import WCS
+        >>> wcs = WCS(naxis=2)
+        >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        >>> wcs.wcs.crval, wcs.wcs.cdelt = [10.0, 41.0], [-5e-5, 5e-5]
+        >>> with contextlib.ExitStack() as stack:
+        ...     g = load_plane((np.zeros((8, 8)), wcs), "g", stack)
+        ...     i = load_plane((np.zeros((8, 9)), wcs), "i", stack)
+        >>> g.same_grid(g), g.same_grid(i)
+        (True, False)
+        """
         return _grids_match(self, other, tolerance)
 
     def require_wcs(self, label, *, what="sources"):
@@ -513,6 +561,31 @@ class Plane:
 
         A bare array (no header) is a `TypeError` (give ``(array, WCS)``); an image whose
         header holds no celestial WCS a `ValueError`.
+
+        Parameters
+        ----------
+        label : str
+            The image, as the message names it (e.g. ``"images['g']"``).
+        what : str, optional
+            What needs the WCS, for the message.
+
+        Raises
+        ------
+        TypeError
+            For a bare array.
+        ValueError
+            For an image whose header or metadata hold no celestial WCS.
+
+        Examples
+        --------
+        >>> import contextlib
+        >>> import numpy as np
+        >>> with contextlib.ExitStack() as stack:
+        ...     plane = load_plane(np.zeros((4, 4)), "images['g']", stack)
+        >>> plane.require_wcs("images['g']")
+        Traceback (most recent call last):
+        ...
+        TypeError: images['g'] has no WCS: give (array, WCS) so that sources can be placed ...
         """
         if self.wcs is not None:
             return
@@ -526,7 +599,20 @@ class Plane:
         )
 
     def release_pages(self):
-        """Give back the pages read so far, if clusterfinder mapped the file itself."""
+        """Give back the pages read so far, if clusterfinder mapped the file itself.
+
+        See `clusterfinder.images.release_pages`; arrays given by the user are left
+        alone.
+
+        Examples
+        --------
+        >>> import contextlib
+        >>> import numpy as np
+        >>> with contextlib.ExitStack() as stack:
+        ...     plane = load_plane(np.zeros((4, 4)), "g", stack)
+        >>> plane.release, plane.release_pages()
+        (False, None)
+        """
         if self.release:
             release_pages(self.data)
 
@@ -582,7 +668,29 @@ class BandImage:
     _files: object = field(default=None, repr=False, compare=False)
 
     def close(self):
-        """Close the FITS file opened for this image, if any."""
+        """Close the FITS file opened for this image, if any.
+
+        The pixels of a file are no longer readable afterwards (``data`` is None);
+        an image given as an array is left as it is.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import numpy as np
+        >>> from astropy.io import fits
+        >>> from astropy.wcs import WCS
+        >>> wcs = WCS(naxis=2)
+        >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "g.fits"
+        ...     fits.writeto(path, np.zeros((4, 4), np.float32), wcs.to_header())
+        ...     image = load_band(path, "g", zero_point=30)
+        ...     shape = image.shape
+        ...     image.close()
+        >>> shape, image.data
+        ((4, 4), None)
+        """
         if self._files is not None:
             self.data = None
             self._files.close()
@@ -599,7 +707,31 @@ class BandImage:
         return float(np.mean(proj_plane_pixel_scales(self.wcs)) * 3600.0)
 
     def same_grid(self, other, tolerance=1e-3):
-        """True if ``other`` has the same shape and pixel-to-sky mapping (to ``tolerance``)."""
+        """True if ``other`` has the same shape and pixel-to-sky mapping (to ``tolerance``).
+
+        Parameters
+        ----------
+        other : `BandImage` or `Plane`
+            Another image.
+        tolerance : float, optional
+            Largest difference, in pixels, between the two pixel-to-sky mappings.
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from astropy.wcs import WCS
+        >>> wcs = WCS(naxis=2)
+        >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        >>> wcs.wcs.crval, wcs.wcs.cdelt = [10.0, 41.0], [-5e-5, 5e-5]
+        >>> g = load_band((np.zeros((8, 8)), wcs), "g", zero_point=30)
+        >>> i = load_band((np.zeros((8, 8)), wcs), "i", zero_point=30)
+        >>> g.same_grid(i)
+        True
+        """
         return self is other or _grids_match(self, other, tolerance)
 
 
@@ -909,6 +1041,25 @@ def load_plane(image, label, stack):
     Takes the same inputs as `load_planes`. Code that works on one image per band
     (source detection, scans) uses this, so that a mosaic of many extensions is
     refused rather than silently reduced to its first CCD.
+
+    Parameters
+    ----------
+    image : str, path-like, HDU, `HDUList`, `NDData`, (array, WCS) or array
+        The image of one band.
+    label : str
+        Name used in error messages (e.g. ``"images['g']"``).
+    stack : `contextlib.ExitStack`
+        Files opened here are registered on it, to be closed by the caller.
+
+    Returns
+    -------
+    `Plane`
+
+    Raises
+    ------
+    ValueError
+        If ``image`` holds several science extensions, and for the inputs that
+        `load_planes` refuses (TypeError, OSError and FileNotFoundError too).
 
     Examples
     --------

@@ -9,6 +9,16 @@ __all__ = ["adapt_batchnorm", "batchnorm_layers"]
 def batchnorm_layers(model):
     """The batch-normalisation layers of ``model``, in order.
 
+    Parameters
+    ----------
+    model : `torch.nn.Module`
+        Any network.
+
+    Returns
+    -------
+    list of `torch.nn.Module`
+        Its 1-d, 2-d and 3-d batch-normalisation layers (empty when it has none).
+
     Examples
     --------
     >>> from clusterfinder.classifier import build_model

@@ -27,6 +27,7 @@ def mmd2(source, target, *, scales=KERNEL_SCALES):
     source, target : `torch.Tensor`
         ``(N, D)`` and ``(M, D)`` feature vectors.
     scales : sequence of float, optional
+        Widths of the Gaussian kernels, in units of the median squared distance.
 
     Returns
     -------
@@ -93,6 +94,23 @@ def adapt_mmd(
     -------
     dict
         ``loss``, ``mmd``: per epoch, the mean classification loss and squared MMD.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from clusterfinder.adaptation import adapt_mmd
+    >>> from clusterfinder.classifier import InputTransform, build_model
+    >>> transform = InputTransform(bands=("g", "i"))
+    >>> model = build_model("small_cnn", in_channels=transform.in_channels, widths=(4, 4, 4, 4))
+    >>> g = torch.Generator().manual_seed(0)
+    >>> mask = torch.zeros(16, 2, 16, 16, dtype=torch.bool)
+    >>> source = (torch.randn(16, 2, 16, 16, generator=g), mask, torch.tensor([0.0, 1.0] * 8))
+    >>> target = (torch.randn(16, 2, 16, 16, generator=g) + 1.0, mask)
+    >>> history = adapt_mmd(model, transform, source, target, epochs=2, batch_size=8,
+    ...                     learning_rate=1e-3, mmd_weight=1.0, augment=False,
+    ...                     device="cpu", seed=0)
+    >>> len(history["loss"]), len(history["mmd"])
+    (2, 2)
     """
     data, mask, labels = source
     target_data, target_mask = target

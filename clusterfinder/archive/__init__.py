@@ -12,7 +12,19 @@ from astropy import config as _config
 
 
 class Conf(_config.ConfigNamespace):
-    """Configuration parameters for `clusterfinder.archive`."""
+    """Configuration parameters for `clusterfinder.archive`.
+
+    Change them for a session (``clusterfinder.archive.conf.timeout = 120``), for a
+    block of code (``conf.set_temp``), or in the ``[archive]`` section of
+    clusterfinder's astropy configuration file.
+
+    Examples
+    --------
+    >>> from clusterfinder.archive import conf
+    >>> with conf.set_temp("timeout", 5.0):
+    ...     conf.timeout
+    5.0
+    """
 
     cadc_tap_url = _config.ConfigItem(
         "",

@@ -95,7 +95,24 @@ def pandas_images_adql(
 ):
     """The ADQL query that `query_pandas_images` sends to CADC's TAP service.
 
-    Parameters are those of `query_pandas_images`.
+    Builds the query text only: no network access.
+
+    Parameters
+    ----------
+    coordinates : `~astropy.coordinates.SkyCoord`
+        One sky position.
+    radius : `~astropy.units.Quantity`, optional
+        Images whose footprint meets the circle of this radius are selected.
+    bands : str or sequence of str, optional
+        MegaCam bands (`MEGACAM_BANDS`).
+    collection : str, optional
+        The CADC collection: ``"CFHT"`` or ``"CFHTMEGAPIPE"``.
+    instrument : str, optional
+        The instrument name in CAOM.
+    calibration_level : int or None, optional
+        CAOM calibration level (1 raw, 2 calibrated, 3 stacks); None for all.
+    proposal_id : str or sequence of str, optional
+        Keep only these CFHT proposals; all by default.
 
     Returns
     -------

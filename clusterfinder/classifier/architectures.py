@@ -193,7 +193,7 @@ def _torchvision_model(name, in_channels, stem, cutout_size):
     return net
 
 
-def build_model(name, *, in_channels, cutout_size=32, stem="auto", **options):
+def build_model(name, *, in_channels, cutout_size=32, stem="auto", widths=None, dropout=None):
     """Build an untrained network by name, adapted to ``in_channels`` input bands.
 
     Parameters
@@ -209,13 +209,26 @@ def build_model(name, *, in_channels, cutout_size=32, stem="auto", **options):
         ``"small"``: 3x3 stride-1 first convolution and no max-pool (CIFAR
         style); ``"standard"``: torchvision's ImageNet stem; ``"auto"``: small
         below 64 pixels. Ignored by ``"small_cnn"``.
-    **options
-        Passed to `SmallCNN` (``widths=``, ``dropout=``) for ``"small_cnn"``.
+    widths : sequence of int, optional
+        Channels of each convolutional block of ``"small_cnn"`` (`SmallCNN`'s
+        default when None). Refused by the other architectures.
+    dropout : float, optional
+        Dropout before the last layer of ``"small_cnn"`` (`SmallCNN`'s default
+        when None). Refused by the other architectures.
 
     Returns
     -------
     `torch.nn.Module`
         Maps ``(N, in_channels, H, W)`` to ``(N,)`` logits.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``name`` or ``stem``, ``in_channels`` < 1, or a
+        ``cutout_size`` the network cannot take.
+    TypeError
+        If ``widths`` or ``dropout`` is given for an architecture other than
+        ``"small_cnn"``.
 
     Examples
     --------
@@ -233,6 +246,8 @@ def build_model(name, *, in_channels, cutout_size=32, stem="auto", **options):
         raise ValueError(f"in_channels must be a positive integer; got {in_channels!r}")
     if isinstance(cutout_size, bool) or not isinstance(cutout_size, int) or cutout_size < 4:
         raise ValueError(f"cutout_size must be an integer >= 4 pixels; got {cutout_size!r}")
+    given = (("widths", widths), ("dropout", dropout))
+    options = {key: value for key, value in given if value is not None}
     if name == "small_cnn":
         net = SmallCNN(in_channels, **options)
     else:

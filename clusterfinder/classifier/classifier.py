@@ -680,16 +680,109 @@ class ClusterClassifier:
 
     # -- searching images -------------------------------------------------------------------
 
-    def find_candidates(self, images, sources=None, **kwargs):
+    def find_candidates(
+        self,
+        images,
+        sources=None,
+        *,
+        threshold=None,
+        batch_size=256,
+        device="auto",
+        tile_size=4096,
+        zero_points=None,
+        progress_bar=False,
+        keep_all=False,
+    ):
         """Classify the sources of a set of images; the candidates as a catalogue.
 
-        A shortcut for `clusterfinder.scan.find_candidates` with this model; see
-        there for ``images``, ``sources`` (None: detect them) and the options.
+        The same search as `clusterfinder.scan.find_candidates` with this model:
+        the images are read tile by tile (memory-mapped when they are files), so
+        they may be larger than memory. To search many fields, resumably, use
+        `clusterfinder.scan.scan`.
+
+        Parameters
+        ----------
+        images : dict
+            Band -> FITS path, HDU, HDUList, `~astropy.nddata.NDData` or
+            ``(array, WCS)``. Every band of the model (`bands`) must be a key; each
+            image needs a celestial WCS and a photometric zero point (see
+            ``zero_points``).
+        sources : `~astropy.table.Table`, optional
+            The sources to classify: a SkyCoord column ``coord`` (or ``ra`` and
+            ``dec`` in degrees) and any other columns, which are kept. Sources off
+            the image of the first band are skipped. If None, sources are detected
+            on the images with `clusterfinder.detection.detect_sources`.
+        threshold : float, optional
+            Keep the sources with ``prob_cluster >= threshold``; this model's
+            `threshold` by default.
+        batch_size : int, optional
+            Stamps per forward pass of the model.
+        device : str, optional
+            ``"auto"`` (a GPU when there is one), ``"cpu"``, ``"cuda"``...
+        tile_size : int, optional
+            Side, in pixels of the first band, of the tiles in which the images are
+            read (at least 16). The result does not depend on it.
+        zero_points : float or dict, optional
+            AB zero point of each band's image: one number for every band, or a
+            dict band -> number; by default read from the header (``PHOTZP``,
+            ``MAGZPT``, ``MAGZP``, ``ZEROPT``) or the NDData ``meta``. A FITS
+            image without one is refused; an array or NDData without one is taken
+            to be on 30 AB with an
+            `~astropy.utils.exceptions.AstropyDeprecationWarning`.
+        progress_bar : bool, optional
+            Show a progress bar over the tiles.
+        keep_all : bool, optional
+            Return every source with its probability, not only the candidates.
 
         Returns
         -------
         `~clusterfinder.CandidateCatalog`
+            One row per source kept: the source columns, ``x``, ``y``,
+            ``prob_cluster``, ``flag_edge`` and ``flag_masked``; ``meta`` holds
+            the provenance (model, threshold, images, the zero points used and
+            where each came from). Empty, with a warning, when no source lies on
+            the images.
+
+        Raises
+        ------
+        TypeError
+            If ``images`` is not a dict, or ``sources`` is not a table.
+        ValueError
+            If a band of the model is missing from ``images``, an option is out of
+            range (``threshold``, ``batch_size``, ``tile_size``), or the images are
+            not what the model reads (a pixel scale more than 2% from the model's,
+            a header naming another band's filter), before any source is
+            classified.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from astropy.table import QTable
+        >>> from astropy.wcs import WCS
+        >>> from clusterfinder import ClusterClassifier
+        >>> wcs = WCS(naxis=2)
+        >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        >>> wcs.wcs.crval, wcs.wcs.crpix = [10.68, 41.27], [40.5, 40.5]
+        >>> wcs.wcs.cdelt = [-0.186 / 3600, 0.186 / 3600]
+        >>> images = {b: (np.zeros((80, 80), np.float32), wcs) for b in ("g", "i")}
+        >>> sources = QTable({"coord": wcs.pixel_to_world([20, 60], [30, 50])})
+        >>> clf = ClusterClassifier("small_cnn", cutout_size=16)
+        >>> cands = clf.find_candidates(images, sources, zero_points=30, device="cpu",
+        ...                             keep_all=True)
+        >>> len(cands), cands.meta["zero_points"]
+        (2, {'g': 30.0, 'i': 30.0})
         """
         from ..scan import find_candidates
 
-        return find_candidates(self, images, sources, **kwargs)
+        return find_candidates(
+            self,
+            images,
+            sources,
+            threshold=threshold,
+            batch_size=batch_size,
+            device=device,
+            tile_size=tile_size,
+            zero_points=zero_points,
+            progress_bar=progress_bar,
+            keep_all=keep_all,
+        )

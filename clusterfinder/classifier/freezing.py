@@ -25,6 +25,21 @@ def check_freeze(freeze):
 def last_linear_layer(model):
     """The last `torch.nn.Linear` of ``model``: its head, whose input are its features.
 
+    Parameters
+    ----------
+    model : `torch.nn.Module`
+        A network ending in a linear layer (every architecture of
+        `~clusterfinder.classifier.build_model` does).
+
+    Returns
+    -------
+    `torch.nn.Linear`
+
+    Raises
+    ------
+    ValueError
+        If ``model`` has no linear layer.
+
     Examples
     --------
     >>> from clusterfinder.classifier import build_model

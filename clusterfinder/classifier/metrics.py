@@ -208,6 +208,25 @@ def _sorted_counts(labels, probabilities):
 def roc_curve(labels, probabilities):
     """False-positive rate, true-positive rate and thresholds (decreasing).
 
+    Parameters
+    ----------
+    labels : array-like of int or bool
+        True classes: 1 (cluster) or 0.
+    probabilities : array-like of float
+        P(cluster) of each object, in [0, 1].
+
+    Returns
+    -------
+    fpr, tpr, thresholds : ndarray
+        The rates at each threshold, from (0, 0) at an infinite threshold to
+        (1, 1); NaN where a class is absent.
+
+    Raises
+    ------
+    ValueError
+        If the two are not 1-d arrays of the same length, a label is not 0 or 1,
+        or a probability is not finite.
+
     Examples
     --------
     >>> fpr, tpr, thr = roc_curve([0, 1], [0.2, 0.8])
@@ -229,6 +248,23 @@ def roc_auc(labels, probabilities):
     """Area under the ROC curve (NaN if only one class is present).
 
     Computed from ranks (the Mann-Whitney statistic), with ties counted half.
+
+    Parameters
+    ----------
+    labels : array-like of int or bool
+        True classes: 1 (cluster) or 0.
+    probabilities : array-like of float
+        P(cluster) of each object, in [0, 1].
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the two are not 1-d arrays of the same length, a label is not 0 or 1,
+        or a probability is not finite.
 
     Examples
     --------
@@ -256,6 +292,25 @@ def precision_recall_curve(labels, probabilities):
 
     The last point is purity 1 and recall 0, as in scikit-learn.
 
+    Parameters
+    ----------
+    labels : array-like of int or bool
+        True classes: 1 (cluster) or 0.
+    probabilities : array-like of float
+        P(cluster) of each object, in [0, 1].
+
+    Returns
+    -------
+    purity, recall, thresholds : ndarray
+        ``purity`` and ``recall`` have one more value than ``thresholds`` (the
+        last point).
+
+    Raises
+    ------
+    ValueError
+        If the two are not 1-d arrays of the same length, a label is not 0 or 1,
+        or a probability is not finite.
+
     Examples
     --------
     >>> purity, recall, thr = precision_recall_curve([1, 0, 1], [0.3, 0.6, 0.9])
@@ -274,6 +329,23 @@ def pr_auc(labels, probabilities):
 
     Average precision is the sum over thresholds of the purity times the gain in
     recall; it does not interpolate linearly, which would be optimistic.
+
+    Parameters
+    ----------
+    labels : array-like of int or bool
+        True classes: 1 (cluster) or 0.
+    probabilities : array-like of float
+        P(cluster) of each object, in [0, 1].
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the two are not 1-d arrays of the same length, a label is not 0 or 1,
+        or a probability is not finite.
 
     Examples
     --------
@@ -364,11 +436,30 @@ def threshold_magnitude_grid(
     For each limiting magnitude, only objects brighter than it (``mag < limit``)
     are counted, as in Zhang et al. (2025).
 
+    Parameters
+    ----------
+    labels : array-like of int or bool
+        True classes: 1 (cluster) or 0.
+    probabilities : array-like of float
+        P(cluster) of each object, in [0, 1].
+    magnitudes : array-like of float
+        Magnitude of each object (in the band the limits refer to).
+    thresholds : array-like of float
+        Decision thresholds on P(cluster).
+    mag_limits : sequence of float, optional
+        Limiting magnitudes; ``numpy.inf`` counts every object.
+
     Returns
     -------
     `~astropy.table.QTable`
         Columns ``threshold``, ``mag_limit``, ``n``, ``n_positive``, ``purity``,
         ``recall``, ``f1`` and ``accuracy``; one row per pair.
+
+    Raises
+    ------
+    ValueError
+        For the inputs the metric functions refuse, or ``magnitudes`` not one per
+        object.
 
     Examples
     --------
@@ -440,7 +531,41 @@ class Evaluation:
     def from_predictions(
         cls, labels, probabilities, *, threshold, magnitudes=None, thresholds=None, mag_limits=()
     ):
-        """Compute every metric from labels and probabilities."""
+        """Compute every metric from labels and probabilities.
+
+        Parameters
+        ----------
+        labels : array-like of int or bool
+            True classes: 1 (cluster) or 0.
+        probabilities : array-like of float
+            P(cluster) of each object.
+        threshold : float
+            The decision threshold of the scalar metrics.
+        magnitudes : array-like of float, optional
+            Magnitude of each object; with ``mag_limits``, adds the grid.
+        thresholds : array-like of float, optional
+            Thresholds of the grid (0.05 to 0.95 in steps of 0.05 by default).
+        mag_limits : sequence of float, optional
+            Limiting magnitudes of the grid (see `threshold_magnitude_grid`).
+
+        Returns
+        -------
+        `Evaluation`
+
+        Raises
+        ------
+        ValueError
+            If labels and probabilities are not 1-d arrays of the same length, a
+            label is not 0 or 1, or a probability is not finite.
+
+        Examples
+        --------
+        >>> ev = Evaluation.from_predictions(
+        ...     [1, 0, 1, 0], [0.9, 0.2, 0.4, 0.6], threshold=0.5,
+        ...     magnitudes=[18.5, 19.5, 20.5, 22.5], thresholds=[0.5], mag_limits=(20, 23))
+        >>> ev.recall, ev.grid["recall"].tolist()
+        (0.5, [1.0, 0.5])
+        """
         labels, probabilities = _check_inputs(labels, probabilities)
         scalar = binary_metrics(labels, probabilities, threshold)
         grid = None
@@ -468,7 +593,16 @@ class Evaluation:
         )
 
     def as_dict(self):
-        """The scalar metrics as a plain dictionary (JSON-serialisable)."""
+        """The scalar metrics as a plain dictionary (JSON-serialisable).
+
+        NaN metrics (undefined, e.g. the recall without clusters) become None.
+
+        Examples
+        --------
+        >>> ev = Evaluation.from_predictions([0, 0], [0.2, 0.7], threshold=0.5)
+        >>> ev.as_dict()["recall"], ev.as_dict()["accuracy"]
+        (None, 0.5)
+        """
         keys = ("threshold", "n", "n_positive", "purity", "recall", "f1", "accuracy")
         out = {key: getattr(self, key) for key in (*keys, "roc_auc", "pr_auc")}
         return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in out.items()}
@@ -486,13 +620,59 @@ class Evaluation:
         return "\n".join(lines)
 
     def plot_pr_curve(self, ax=None):
-        """Plot the purity-recall curve (needs matplotlib); returns the axes."""
+        """Plot the purity-recall curve (needs matplotlib).
+
+        Parameters
+        ----------
+        ax : `matplotlib.axes.Axes`, optional
+            Where to draw; a new figure by default.
+
+        Returns
+        -------
+        `matplotlib.axes.Axes`
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> ev = Evaluation.from_predictions([1, 0, 1, 0], [0.9, 0.2, 0.7, 0.6], threshold=0.5)
+        >>> ev.plot_pr_curve().get_ylabel()
+        'purity'
+        """
         from .plotting import plot_pr_curve
 
         return plot_pr_curve(self, ax=ax)
 
     def plot_grid(self, metric="f1", ax=None):
-        """Plot the threshold x magnitude grid of ``metric`` as a heat map."""
+        """Plot the threshold x magnitude grid of ``metric`` as a heat map.
+
+        Parameters
+        ----------
+        metric : str, optional
+            ``"f1"``, ``"purity"``, ``"recall"`` or ``"accuracy"``.
+        ax : `matplotlib.axes.Axes`, optional
+            Where to draw; a new figure by default.
+
+        Returns
+        -------
+        `matplotlib.axes.Axes`
+
+        Raises
+        ------
+        ValueError
+            If the evaluation has no grid (it was made without magnitudes), or
+            ``metric`` is not one of its columns.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> ev = Evaluation.from_predictions(
+        ...     [1, 0, 1, 0], [0.9, 0.2, 0.4, 0.6], threshold=0.5,
+        ...     magnitudes=[18.5, 19.5, 20.5, 22.5], mag_limits=(20, 23))
+        >>> ev.plot_grid("purity").get_xlabel()
+        'threshold'
+        """
         from .plotting import plot_threshold_grid
 
         return plot_threshold_grid(self.grid, metric=metric, ax=ax)

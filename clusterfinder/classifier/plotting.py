@@ -30,6 +30,14 @@ def _axes(ax):
 def plot_pr_curve(evaluation, ax=None):
     """Purity-recall curve of an `~clusterfinder.classifier.Evaluation`.
 
+    Parameters
+    ----------
+    evaluation : `~clusterfinder.classifier.Evaluation`
+        What `ClusterClassifier.evaluate <clusterfinder.ClusterClassifier.evaluate>`
+        returns; its chosen threshold is marked on the curve.
+    ax : `matplotlib.axes.Axes`, optional
+        Where to draw; a new figure by default.
+
     Returns
     -------
     `matplotlib.axes.Axes`
@@ -62,6 +70,26 @@ def plot_pr_curve(evaluation, ax=None):
 
 def plot_threshold_grid(grid, metric="f1", ax=None):
     """Heat map of ``metric`` over the threshold x limiting-magnitude grid.
+
+    Parameters
+    ----------
+    grid : `~astropy.table.QTable`
+        The grid of `~clusterfinder.classifier.threshold_magnitude_grid` (or the
+        ``grid`` of an `~clusterfinder.classifier.Evaluation`).
+    metric : str, optional
+        The column to show: ``"f1"``, ``"purity"``, ``"recall"`` or ``"accuracy"``.
+    ax : `matplotlib.axes.Axes`, optional
+        Where to draw; a new figure by default.
+
+    Returns
+    -------
+    `matplotlib.axes.Axes`
+
+    Raises
+    ------
+    ValueError
+        If there is no grid (an evaluation without magnitudes) or ``metric`` is
+        not one of its columns.
 
     Examples
     --------
@@ -96,6 +124,16 @@ def plot_threshold_grid(grid, metric="f1", ax=None):
 def mistakes(evaluation):
     """Indices of the false positives and false negatives of an evaluation.
 
+    Parameters
+    ----------
+    evaluation : `~clusterfinder.classifier.Evaluation`
+        The objects are called clusters at its ``threshold``.
+
+    Returns
+    -------
+    false_positives, false_negatives : ndarray of int
+        Indices into the evaluated objects (and so into the stamps evaluated).
+
     Examples
     --------
     >>> from clusterfinder.classifier import Evaluation
@@ -127,6 +165,22 @@ def plot_mosaic(cutout, indices=None, *, band=None, ncols=8, titles=None, soften
     Returns
     -------
     `matplotlib.figure.Figure`
+
+    Raises
+    ------
+    ValueError
+        If ``band`` is not a band of ``cutout``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from clusterfinder import Cutout
+    >>> cut = Cutout(np.ones((6, 2, 16, 16)), bands=("g", "i"))
+    >>> fig = plot_mosaic(cut, [0, 2, 4], band="i", titles=["a", "b", "c"])
+    >>> len(fig.axes)
+    3
     """
     plt = _pyplot()
     indices = np.arange(min(len(cutout), ncols * 4)) if indices is None else np.asarray(indices)

@@ -124,7 +124,15 @@ class InputTransform:
         return len(self.bands) * (2 if self.psf_channels else 1)
 
     def to_dict(self):
-        """A JSON-serialisable dictionary of the transform."""
+        """A JSON-serialisable dictionary of the transform.
+
+        Examples
+        --------
+        >>> from clusterfinder.classifier import InputTransform
+        >>> settings = InputTransform(bands=("g", "i")).to_dict()
+        >>> settings["bands"], settings["softening"]
+        (['g', 'i'], 5.0)
+        """
         out = dataclasses.asdict(self)
         out["bands"] = list(self.bands)
         out["clip"] = None if self.clip is None else list(self.clip)
@@ -132,7 +140,29 @@ class InputTransform:
 
     @classmethod
     def from_dict(cls, mapping):
-        """Rebuild a transform from `to_dict` output (unknown keys are an error)."""
+        """Rebuild a transform from `to_dict` output.
+
+        Parameters
+        ----------
+        mapping : dict
+            Settings, as `to_dict` gives them (missing ones take their defaults).
+
+        Returns
+        -------
+        `InputTransform`
+
+        Raises
+        ------
+        ValueError
+            For a key that is not a setting of the transform.
+
+        Examples
+        --------
+        >>> from clusterfinder.classifier import InputTransform
+        >>> transform = InputTransform(bands=("g", "i"), softening=2.0)
+        >>> InputTransform.from_dict(transform.to_dict()) == transform
+        True
+        """
         mapping = dict(mapping)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(mapping) - known
@@ -143,11 +173,39 @@ class InputTransform:
         return cls(**mapping)
 
     def to_json(self):
-        """The transform as a JSON string."""
+        """The transform as a JSON string (`to_dict`, serialised).
+
+        Examples
+        --------
+        >>> import json
+        >>> from clusterfinder.classifier import InputTransform
+        >>> json.loads(InputTransform(bands=("g", "i")).to_json())["bands"]
+        ['g', 'i']
+        """
         return json.dumps(self.to_dict())
 
     def invalid(self, data, mask=None):
-        """Boolean tensor, True where a pixel is masked or not finite."""
+        """Boolean tensor, True where a pixel is masked or not finite.
+
+        Parameters
+        ----------
+        data : `torch.Tensor`
+            Stamps.
+        mask : `torch.Tensor` of bool, optional
+            True on pixels already known to be invalid; same shape as ``data``.
+
+        Returns
+        -------
+        `torch.Tensor` of bool
+
+        Examples
+        --------
+        >>> import torch
+        >>> from clusterfinder.classifier import InputTransform
+        >>> data = torch.tensor([[1.0, float("nan"), 3.0]])
+        >>> InputTransform(bands=("g",)).invalid(data, torch.tensor([[True, False, False]]))
+        tensor([[ True,  True, False]])
+        """
         bad = ~torch.isfinite(data)
         if mask is not None:
             bad |= mask

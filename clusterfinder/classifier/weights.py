@@ -144,6 +144,25 @@ WEIGHTS_REGISTRY = {}
 def register_weights(entry, *, overwrite=False):
     """Add ``entry`` to the registry (returns it).
 
+    Parameters
+    ----------
+    entry : `WeightsEntry`
+        The weights: name, where to find them, their sha256 and metadata.
+    overwrite : bool, optional
+        Replace an entry of the same name.
+
+    Returns
+    -------
+    `WeightsEntry`
+        ``entry``.
+
+    Raises
+    ------
+    TypeError
+        If ``entry`` is not a `WeightsEntry`.
+    ValueError
+        If its name is registered already and ``overwrite`` is False.
+
     Examples
     --------
     >>> entry = register_weights(WeightsEntry("doc_example", url=None, sha256=None))
@@ -224,6 +243,11 @@ def resolve_weights(name_or_path=None, *, progress_bar=False):
         A path that does not exist, or the default model not bundled yet.
     ValueError
         An unknown name, or a download whose sha256 does not match.
+
+    Examples
+    --------
+    >>> resolve_weights().name  # the bundled default model: no download
+    'pandas_sim_small_cnn_v2.safetensors'
     """
     if name_or_path is None:
         name_or_path = DEFAULT_WEIGHTS

@@ -89,6 +89,33 @@ class StampWCS(Sequence):
 
         Each WCS must be able to map pixels to the sky (`clusterfinder.images.check_wcs`):
         a singular or non-finite one is refused here, naming the stamp.
+
+        Parameters
+        ----------
+        wcs : None or sequence of `~astropy.wcs.WCS` or None
+            One WCS per stamp (the same object may be shared), or None for none.
+        n : int
+            The number of stamps.
+
+        Returns
+        -------
+        `StampWCS`
+
+        Raises
+        ------
+        TypeError
+            For a single WCS instead of a sequence, or an item that is not a WCS.
+        ValueError
+            If the sequence does not have ``n`` items, or a WCS cannot map pixels
+            to the sky.
+
+        Examples
+        --------
+        >>> from astropy.wcs import WCS
+        >>> base = WCS(naxis=2)
+        >>> stamps = StampWCS.from_list([base, None, base], 3)
+        >>> len(stamps), len(stamps.bases), stamps.index.tolist()
+        (3, 2, [0, -1, 1])
         """
         if wcs is None:
             return cls([], np.full(n, -1), np.zeros((n, 2)))
@@ -121,7 +148,26 @@ class StampWCS(Sequence):
 
     @classmethod
     def concatenate(cls, items):
-        """Join several `StampWCS` in order."""
+        """Join several `StampWCS` in order.
+
+        Parameters
+        ----------
+        items : sequence of `StampWCS`
+
+        Returns
+        -------
+        `StampWCS`
+            The stamps of every item, in order; the stamp size is kept when all
+            items share it.
+
+        Examples
+        --------
+        >>> from astropy.wcs import WCS
+        >>> one = StampWCS.from_list([WCS(naxis=2)], 1)
+        >>> joined = StampWCS.concatenate([one, StampWCS.from_list(None, 2), one])
+        >>> len(joined), joined.index.tolist()
+        (4, [0, -1, -1, 1])
+        """
         bases, index, origin = [], [], []
         for item in items:
             shift = len(bases)
@@ -152,7 +198,13 @@ class StampWCS(Sequence):
         return self._bases
 
     def any(self):
-        """True if at least one stamp has a WCS."""
+        """True if at least one stamp has a WCS.
+
+        Examples
+        --------
+        >>> StampWCS.from_list(None, 3).any()
+        False
+        """
         return bool((self._index >= 0).any())
 
     def __len__(self):

@@ -115,6 +115,23 @@ def forced_photometry(
         ``flux``, ``fluxerr`` (counts), ``mag``, ``magerr`` (AB; NaN for a
         non-positive flux), ``edge``, ``masked``, ``saturated`` (bool), one value per
         position.
+
+    Examples
+    --------
+    A source of 1000 counts on a flat sky, measured through an aperture that holds
+    all of it (zero point 30: magnitude 30 - 2.5 log10(1000) = 22.5):
+
+    >>> import numpy as np
+    >>> from clusterfinder.detection import forced_photometry
+    >>> data = np.full((32, 32), 5.0)
+    >>> data[15:17, 15:17] += 250.0
+    >>> sky, noise = np.full_like(data, 5.0), np.full_like(data, 1.0)
+    >>> result = forced_photometry(data, sky, noise, np.array([[15.5, 15.5]]), 4.0,
+    ...                            zero_point=30.0)
+    >>> round(float(result["flux"][0]), 6), round(float(result["mag"][0]), 3)
+    (1000.0, 22.5)
+    >>> bool(result["edge"][0]), bool(result["saturated"][0])
+    (False, False)
     """
     from photutils.aperture import CircularAperture, aperture_photometry
 

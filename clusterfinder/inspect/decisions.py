@@ -150,11 +150,40 @@ class Decisions:
     exported: str = ""
 
     def labels(self):
-        """Return candidate id -> decision."""
+        """Return candidate id -> decision.
+
+        Examples
+        --------
+        >>> from clusterfinder.inspect import Decisions
+        >>> Decisions("abc", "", {"3": {"decision": "not_cluster", "time": ""}}).labels()
+        {'3': 'not_cluster'}
+        """
         return {key: value["decision"] for key, value in self.decisions.items()}
 
     def to_json(self, *, n_candidates=None):
-        """Return the decisions as a JSON-compatible dict in the export format."""
+        """Return the decisions as a JSON-compatible dict in the export format.
+
+        Parameters
+        ----------
+        n_candidates : int, optional
+            Number of candidates on the page, recorded so that readers can tell how
+            many are still undecided.
+
+        Returns
+        -------
+        dict
+            ``format``, ``version``, ``catalog_id``, ``inspector``, ``exported``,
+            ``decisions`` (and ``n_candidates`` when given): what
+            `write_decisions` writes and `read_decisions` reads.
+
+        Examples
+        --------
+        >>> from clusterfinder.inspect import Decisions
+        >>> d = Decisions("abc", "ana", {"7": {"decision": "cluster", "time": ""}})
+        >>> record = d.to_json(n_candidates=10)
+        >>> record["inspector"], record["n_candidates"], record["decisions"]["7"]["decision"]
+        ('ana', 10, 'cluster')
+        """
         record = {
             "format": FORMAT,
             "version": 1,

@@ -168,6 +168,45 @@ class InspectionServer:
         "time": ISO 8601, "inspector": ...}``; an optional ``catalog_id`` must match.
         Returns the number of decided candidates. If the file cannot be written,
         the `OSError` is raised and the decision is not kept.
+
+        Parameters
+        ----------
+        message : dict
+            One decision, as the page sends it.
+
+        Returns
+        -------
+        int
+            How many candidates have a decision now.
+
+        Raises
+        ------
+        TypeError
+            If ``message`` is not a dict.
+        ValueError
+            For another catalogue's id, an unknown candidate id or an unknown
+            decision.
+        OSError
+            If the decision file cannot be written (the decision is then not kept).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder.inspect import InspectionServer, make_inspection_page
+        >>> table = QTable({"coord": SkyCoord([10.68, 10.70] * u.deg, [41.27, 41.30] * u.deg),
+        ...                 "prob_cluster": [0.9, 0.8]})
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     page = make_inspection_page(table, output=pathlib.Path(tmp) / "p.html")
+        ...     server = InspectionServer(page)  # not started: record() needs no network
+        ...     counts = [server.record({"id": "0", "decision": "cluster"}),
+        ...               server.record({"id": "1", "decision": "unsure"}),
+        ...               server.record({"id": "0", "decision": ""})]
+        ...     server.stop()
+        >>> counts, server.decisions.labels()
+        ([1, 2, 1], {'1': 'unsure'})
         """
         if not isinstance(message, dict):
             raise TypeError("a decision message must be a JSON object")
@@ -194,7 +233,28 @@ class InspectionServer:
             return len(entries)
 
     def start(self):
-        """Serve in a background thread and return self."""
+        """Serve in a background thread and return self.
+
+        Used by ``with InspectionServer(...) as server:``, which also stops it.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import astropy.units as u
+        >>> from astropy.coordinates import SkyCoord
+        >>> from astropy.table import QTable
+        >>> from clusterfinder.inspect import InspectionServer, make_inspection_page
+        >>> table = QTable({"coord": SkyCoord([10.68, 10.70] * u.deg, [41.27, 41.30] * u.deg),
+        ...                 "prob_cluster": [0.9, 0.8]})
+        >>> import urllib.request
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     page = make_inspection_page(table, output=pathlib.Path(tmp) / "p.html")
+        ...     server = InspectionServer(page).start()
+        ...     status = urllib.request.urlopen(server.url).status
+        ...     server.stop()
+        >>> status
+        200
+        """
         if self._thread is None:
             self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
             self._thread.start()
@@ -204,6 +264,11 @@ class InspectionServer:
         """Serve in this thread until interrupted (Ctrl-C), then close.
 
         A decision being written when the interruption comes is finished first.
+        This is what ``clusterfinder inspect --serve`` runs.
+
+        Examples
+        --------
+        >>> server.serve_forever()  # doctest: +SKIP
         """
         try:
             self._httpd.serve_forever()
@@ -215,7 +280,12 @@ class InspectionServer:
                 pass
 
     def stop(self):
-        """Stop serving and release the port."""
+        """Stop serving and release the port.
+
+        Examples
+        --------
+        See `start`, whose example stops the server it started.
+        """
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join()

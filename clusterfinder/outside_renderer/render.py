@@ -350,6 +350,19 @@ class OutsideField:
         ``core_fwhm_arcsec``, ``beta`` (Moffat cores), ``halo_beta``,
         ``halo_fwhm_arcsec``, ``halo_fraction``, ``ellipticity`` and
         ``shear_angle_deg``.
+
+    Examples
+    --------
+    `render_outside_field` returns one:
+
+    >>> import tempfile
+    >>> import astropy.units as u
+    >>> from clusterfinder.outside_renderer import render_outside_field
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     field = render_outside_field(folder, size=96, seed=1, fwhm=0.6 * u.arcsec)
+    ...     names = sorted(path.name for path in field.images.values())
+    >>> names, sorted(field.psf), field.psf["g"]["family"] in ("moffat", "kolmogorov")
+    (['outside_g.fits', 'outside_i.fits'], ['g', 'i'], True)
     """
 
     images: dict

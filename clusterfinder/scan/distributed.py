@@ -43,13 +43,13 @@ def worker_classifier(path, fingerprint):
     path : str
         The weights file (as for `~clusterfinder.ClusterClassifier.load`).
     fingerprint : str
-        The expected fingerprint of the weights (`~clusterfinder.scan.model_identity`).
+        The expected fingerprint of the weights (`~clusterfinder.scan.find.model_identity`).
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> from clusterfinder import ClusterClassifier
-    >>> from clusterfinder.scan import model_identity
+    >>> from clusterfinder.scan.find import model_identity
     >>> from clusterfinder.scan.distributed import clear_worker_cache, worker_classifier
     >>> clf = ClusterClassifier("small_cnn", cutout_size=16,
     ...                         architecture_options={"widths": (4, 4, 4, 4)})

@@ -7,6 +7,9 @@ tile with `clusterfinder.detection.detect_sources`) are cut into stamps in
 vectorised batches and classified in batches. Only the pixels a tile needs are
 read, so images larger than memory can be searched. The same per-tile step,
 `classify_tile`, is what `clusterfinder.scan.scan` runs for each unit of work.
+
+Only `find_candidates` is public (as ``clusterfinder.scan.find_candidates``); the
+other names of this module are internal to `clusterfinder.scan`.
 """
 
 import hashlib
@@ -24,7 +27,7 @@ from ..utils import ClusterFinderWarning, validation
 from ..utils import progress_bar as _progress_bar
 from .tiling import TiledImages, assign_to_tiles
 
-__all__ = ["check_sources", "find_candidates", "model_identity"]
+__all__ = ["find_candidates"]
 
 #: Columns computed by the search; a source table's own columns of these names are replaced.
 COMPUTED_COLUMNS = ("x", "y", "prob_cluster")
@@ -188,7 +191,7 @@ def check_sources(sources, name="sources"):
     Examples
     --------
     >>> from astropy.table import Table
-    >>> from clusterfinder.scan import check_sources
+    >>> from clusterfinder.scan.find import check_sources
     >>> check_sources(Table({"ra": [10.68], "dec": [41.27]}))["coord"].dec.deg
     array([41.27])
     """
@@ -246,7 +249,7 @@ def model_identity(classifier):
     Examples
     --------
     >>> from clusterfinder import ClusterClassifier
-    >>> from clusterfinder.scan import model_identity
+    >>> from clusterfinder.scan.find import model_identity
     >>> identity = model_identity(ClusterClassifier("small_cnn", cutout_size=16))
     >>> identity["name"], len(identity["fingerprint"])
     ('small_cnn', 64)
@@ -290,7 +293,7 @@ def detect_in_tile(field, tile, size):
     `DETECTION_MARGIN` or ``size`` pixels, widened where a segment is cut by it),
     takes the sky from a mesh tied to the whole image, and keeps the sources whose
     centroid (rounded to the nearest pixel) lies in the core, the rule of
-    `~clusterfinder.scan.assign_to_tiles`. So each source is found by exactly one
+    `~clusterfinder.scan.tiling.assign_to_tiles`. So each source is found by exactly one
     tile, and the sources and their measurements are those of one pass over the
     whole image, whatever ``tile_size``.
     """
@@ -375,7 +378,7 @@ def classify_tile(
     ----------
     field : `~clusterfinder.scan.TiledImages`
         The opened images.
-    tile : `~clusterfinder.scan.Tile`
+    tile : `~clusterfinder.scan.tiling.Tile`
         Which tile.
     sources : `~astropy.table.QTable` or None
         The sources of this tile (column ``coord``); None detects them.

@@ -80,7 +80,7 @@ class ScanJournal:
     >>> import astropy.units as u
     >>> from astropy.coordinates import SkyCoord
     >>> from astropy.table import QTable
-    >>> from clusterfinder.scan import ScanJournal
+    >>> from clusterfinder.scan.journal import ScanJournal
     >>> settings = {"model_fingerprint": "abc", "threshold": 0.5, "fields": ["f1"]}
     >>> with tempfile.TemporaryDirectory() as out:
     ...     journal = ScanJournal.start(out, settings)

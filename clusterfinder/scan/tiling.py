@@ -21,10 +21,15 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.utils.exceptions import AstropyDeprecationWarning
 
-from ..images import BandImage, load_band, release_pages, zero_points_by_band
+from ..images import (
+    BandImage,  # noqa: F401 - still importable from here, as before
+    load_band,
+    release_pages,
+    zero_points_by_band,
+)
 from ..utils.photometry import REFERENCE_ZEROPOINT, zero_point_scale
 
-__all__ = ["BandImage", "Tile", "TiledImages", "assign_to_tiles", "make_tiles", "open_images"]
+__all__ = ["TiledImages"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +41,7 @@ class Tile:
 
     Examples
     --------
-    >>> from clusterfinder.scan import Tile
+    >>> from clusterfinder.scan.tiling import Tile
     >>> Tile(index=0, x0=0, y0=0, x1=100, y1=50).shape
     (50, 100)
     """
@@ -72,7 +77,7 @@ def make_tiles(shape, tile_size):
 
     Examples
     --------
-    >>> from clusterfinder.scan import make_tiles
+    >>> from clusterfinder.scan.tiling import make_tiles
     >>> tiles = make_tiles((100, 250), 128)
     >>> len(tiles), tiles[-1]
     (2, Tile(index=1, x0=128, y0=0, x1=250, y1=100))
@@ -105,7 +110,7 @@ def assign_to_tiles(x, y, shape, tile_size):
     Examples
     --------
     >>> import numpy as np
-    >>> from clusterfinder.scan import assign_to_tiles
+    >>> from clusterfinder.scan.tiling import assign_to_tiles
     >>> assign_to_tiles(np.array([3.0, 130.2, 260.0]), np.array([5.0, 99.4, 1.0]),
     ...                 (100, 250), 128)
     array([ 0,  1, -1])
@@ -357,7 +362,7 @@ def open_images(images, *, bands=None, tile_size=4096, zero_points=None):
     --------
     >>> import numpy as np
     >>> from astropy.wcs import WCS
-    >>> from clusterfinder.scan import open_images
+    >>> from clusterfinder.scan.tiling import open_images
     >>> wcs = WCS(naxis=2)
     >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
     >>> open_images({"g": (np.zeros((64, 64)), wcs)}, tile_size=32, zero_points=30).shape

@@ -10,7 +10,8 @@ from astropy.io import fits
 from astropy.table import QTable, Table
 
 from clusterfinder import CandidateCatalog, ClusterClassifier, Cutout
-from clusterfinder.scan import check_sources, find_candidates, model_identity
+from clusterfinder.scan import find_candidates
+from clusterfinder.scan.find import check_sources, model_identity
 from clusterfinder.utils import ClusterFinderWarning
 
 

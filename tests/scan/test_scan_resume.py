@@ -15,7 +15,8 @@ from _scan_helpers import FakeClassifier, coords_close
 from astropy.table import QTable, vstack
 
 from clusterfinder import CandidateCatalog
-from clusterfinder.scan import ScanJournal, fields_from_folder, find_candidates, scan
+from clusterfinder.scan import fields_from_folder, find_candidates, scan
+from clusterfinder.scan.journal import ScanJournal
 from clusterfinder.utils import ClusterFinderWarning
 
 HERE = Path(__file__).parent

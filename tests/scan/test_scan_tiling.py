@@ -8,8 +8,8 @@ from _scan_helpers import field_wcs
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from clusterfinder.scan import TiledImages, assign_to_tiles, make_tiles
-from clusterfinder.scan.tiling import check_tile_size
+from clusterfinder.scan import TiledImages
+from clusterfinder.scan.tiling import assign_to_tiles, check_tile_size, make_tiles
 
 
 @pytest.mark.parametrize(("shape", "size"), [((100, 250), 128), ((64, 64), 16), ((17, 300), 50)])

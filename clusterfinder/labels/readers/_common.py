@@ -1,4 +1,8 @@
-"""Helpers shared by the catalogue readers: bundled paths, column look-up, output checks."""
+"""Helpers shared by the catalogue readers: bundled paths, column look-up, output checks.
+
+Internal to `clusterfinder.labels.readers` (and the label and catalogue code that
+reads the same columns): use the readers themselves.
+"""
 
 from importlib.resources import files
 from pathlib import Path

@@ -98,14 +98,45 @@ def read_zhang2025(path=None, *, online=False, table=None):
 def read_wang2022(path=None, *, online=False, table=None):
     """Read the Wang et al. (2022) PAndAS cluster candidates (J/A+A/658/A51).
 
-    Parameters and returned columns are those of `read_zhang2025`.
+    No copy ships with clusterfinder: give a table saved from VizieR, or fetch it.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`, optional
+        A copy of the VizieR table in any format `astropy.table.Table.read`
+        recognises by its extension.
+    online : bool, optional
+        Fetch the table from VizieR (needs a network connection).
+    table : str, optional
+        The VizieR table to fetch when the catalogue holds several.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        ``name``, ``coord``, ``mag_g`` and ``mag_i`` (with ``magerr_`` where
+        VizieR gives ``e_`` columns) and every other column of the table;
+        ``meta`` holds the reference, bibcode and VizieR identifier.
+
+    Raises
+    ------
+    ValueError
+        If neither ``path`` nor ``online=True`` is given, or both are, or the
+        table has no sky positions.
 
     Examples
     --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from astropy.table import Table
     >>> from clusterfinder.labels.readers import read_wang2022
-    >>> wang = read_wang2022(online=True)  # doctest: +REMOTE_DATA
-    >>> "coord" in wang.colnames  # doctest: +REMOTE_DATA
-    True
+    >>> saved = Table({"RAJ2000": [10.52, 11.03], "DEJ2000": [41.10, 41.62],
+    ...                "gmag": [19.8, 20.6], "imag": [18.9, 19.7]})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     saved.write(Path(folder) / "wang2022.ecsv")
+    ...     wang = read_wang2022(Path(folder) / "wang2022.ecsv")
+    >>> wang["coord"].dec.deg.tolist(), wang["mag_i"].tolist(), wang.meta["vizier"]
+    ([41.1, 41.62], [18.9, 19.7], 'J/A+A/658/A51')
+    >>> online = read_wang2022(online=True)  # doctest: +REMOTE_DATA
     """
     return _read_candidates(path, online, table, _WANG, "PAndAS CNN cluster candidates")
 
