@@ -787,7 +787,10 @@ class CandidateCatalog(QTable):
 
         return write_regions(self, path, format=format, radius=radius, overwrite=overwrite)
 
-    def plot(self, *, ax=None, image=None, wcs=None, **kwargs):
+    def plot(
+        self, *, ax=None, image=None, wcs=None, cmap="viridis", size=30, vmin=0.0, vmax=1.0,
+        colorbar=True, image_cmap="gray_r",
+    ):  # fmt: skip
         """Draw a sky map of the candidates coloured by probability.
 
         This is `clusterfinder.catalog.plotting.plot_candidates`; matplotlib is
@@ -803,9 +806,16 @@ class CandidateCatalog(QTable):
             the HDU header.
         wcs : `~astropy.wcs.WCS`, optional
             The image's WCS.
-        **kwargs
-            The other options of `~clusterfinder.catalog.plotting.plot_candidates`:
-            ``cmap``, ``size``, ``vmin``, ``vmax``, ``colorbar``, ``image_cmap``.
+        cmap : str, optional
+            Colour map of the probabilities.
+        size : float, optional
+            Marker area (points squared).
+        vmin, vmax : float, optional
+            Probability range of the colour map.
+        colorbar : bool, optional
+            Add a colour bar.
+        image_cmap : str, optional
+            Colour map of the image.
 
         Returns
         -------
@@ -817,7 +827,7 @@ class CandidateCatalog(QTable):
         ImportError
             If matplotlib is not installed.
         TypeError
-            If an option is unknown, or ``image`` has no WCS.
+            If ``image`` has no WCS.
 
         Examples
         --------
@@ -835,7 +845,10 @@ class CandidateCatalog(QTable):
         """
         from .plotting import plot_candidates
 
-        return plot_candidates(self, ax=ax, image=image, wcs=wcs, **kwargs)
+        return plot_candidates(
+            self, ax=ax, image=image, wcs=wcs, cmap=cmap, size=size, vmin=vmin, vmax=vmax,
+            colorbar=colorbar, image_cmap=image_cmap,
+        )  # fmt: skip
 
     def inspect(
         self,

@@ -614,8 +614,61 @@ class Cutout:
 
         return read_cutout(path)
 
-    def plot(self, **kwargs):
-        """Show the stamps in a grid; see `clusterfinder.cutout.plot.plot_cutout`."""
+    def plot(
+        self, *, ncols=8, max_stamps=64, bands=None, composite=True, stretch="asinh",
+        percentile=99.5, title=None, fig=None, panel_size=1.6,
+    ):  # fmt: skip
+        """Show the stamps in a grid (`clusterfinder.cutout.plot.plot_cutout`).
+
+        Parameters
+        ----------
+        ncols : int, optional
+            Stamps per row.
+        max_stamps : int, optional
+            Show at most this many stamps (the first ones).
+        bands : sequence of str, optional
+            The bands to show (default: all). One band, or ``composite=False``, gives
+            grey-scale images of the first of them.
+        composite : bool, optional
+            Colour composite when two or more bands are shown.
+        stretch : {"asinh", "linear", "sqrt", "log"}, optional
+            Brightness stretch after scaling each stamp to its ``percentile``.
+        percentile : float, optional
+            Percentile of a stamp's positive pixels that maps to full brightness.
+        title : str, optional
+            Name of a table column whose values label the stamps (e.g. ``"label"``).
+        fig : `matplotlib.figure.Figure`, optional
+            Draw into this figure (it is cleared); a new one by default.
+        panel_size : float, optional
+            Size of one stamp in inches, for a new figure.
+
+        Returns
+        -------
+        `matplotlib.figure.Figure`
+
+        Raises
+        ------
+        ImportError
+            If matplotlib is not installed.
+        ValueError
+            For an unknown ``stretch`` or band, or a ``percentile`` outside (0, 100].
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from clusterfinder import Cutout
+        >>> cut = Cutout(np.random.default_rng(0).random((4, 2, 9, 9)), bands=("g", "i"))
+        >>> fig = cut.plot(ncols=2, bands=["i"])
+        >>> len(fig.axes)
+        4
+        >>> import matplotlib.pyplot as plt; plt.close(fig)
+        """
         from .plot import plot_cutout
 
-        return plot_cutout(self, **kwargs)
+        return plot_cutout(
+            self, ncols=ncols, max_stamps=max_stamps, bands=bands, composite=composite,
+            stretch=stretch, percentile=percentile, title=title, fig=fig,
+            panel_size=panel_size,
+        )  # fmt: skip

@@ -30,7 +30,7 @@ from ..utils import as_generator
 from ..utils.files import atomic_write
 from ..utils.progress import progress_bar as _progress_bar
 from ..utils.validation import check_positive_integer, check_radius, check_seed
-from .config import PANDAS
+from .config import CLUSTER_KINDS, PANDAS
 from .injection_io import (
     check_outputs,
     image_psf,
@@ -91,15 +91,47 @@ class Injection:
     psfs: dict = field(default_factory=dict)
     truth_path: Path | None = None
 
-    def labels(self, sources=None, **options):
+    def labels(
+        self, sources=None, *, positive_kinds=CLUSTER_KINDS, radius=1 * u.arcsec, real_label=0
+    ):
         """The `~clusterfinder.labels.LabelSet` of the injected objects and real ``sources``.
 
-        Shorthand for `LabelSet.from_injection(self.truth, sources, **options)
+        Shorthand for `LabelSet.from_injection(self.truth, sources, ...)
         <clusterfinder.labels.LabelSet.from_injection>`.
+
+        Parameters
+        ----------
+        sources : None, `~astropy.coordinates.SkyCoord`, table or `~clusterfinder.LabelSet`
+            The real sources of the images (positions, a table with a SkyCoord column
+            ``coord``, or a label set); None for the injected objects alone, every
+            label known.
+        positive_kinds : str or sequence of str, optional
+            Injected kinds labelled 1 (young and old clusters by default).
+        radius : `~astropy.units.Quantity`, optional
+            Real sources closer than this to an injected object are dropped.
+        real_label : {0, 1}, optional
+            Label of real sources that have none (``label_known`` False).
+
+        Returns
+        -------
+        `~clusterfinder.LabelSet`
+
+        Examples
+        --------
+        >>> import astropy.units as u
+        >>> from clusterfinder.simulate import inject, simulate_field
+        >>> real = simulate_field(size=400, seed=1, kinds=("mw_star", "m31_star"),
+        ...                       fwhm=0.7 * u.arcsec, disc_light=False)
+        >>> result = inject(real.images, n={"young_cluster": 2, "m31_star": 2}, seed=3)
+        >>> result.labels()
+        <LabelSet: 4 objects (2 clusters, 2 non-clusters)>
         """
         from ..labels import LabelSet
 
-        return LabelSet.from_injection(self.truth, sources, **options)
+        return LabelSet.from_injection(
+            self.truth, sources, positive_kinds=positive_kinds, radius=radius,
+            real_label=real_label,
+        )  # fmt: skip
 
 
 def _pixel_scale(wcs):

@@ -50,7 +50,6 @@ KNOWN_METHOD_GAPS = {
     "clusterfinder.catalog.catalog.CandidateCatalog.deduplicate": ("Examples", "Parameters"),
     "clusterfinder.catalog.catalog.CandidateCatalog.from_table": ("Examples",),
     "clusterfinder.catalog.catalog.CandidateCatalog.inspect": ("Examples", "Parameters"),
-    "clusterfinder.catalog.catalog.CandidateCatalog.plot": ("Examples", "Parameters"),
     "clusterfinder.catalog.catalog.CandidateCatalog.to_regions": ("Examples", "Parameters"),
     "clusterfinder.catalog.catalog.CandidateCatalog.validate": ("Examples",),
     "clusterfinder.catalog.catalog.CandidateCatalog.write_regions": ("Examples", "Parameters"),
@@ -62,7 +61,6 @@ KNOWN_METHOD_GAPS = {
     "clusterfinder.classifier.classifier.ClusterClassifier.predict": ("Examples", "Parameters"),
     "clusterfinder.classifier.classifier.ClusterClassifier.predict_proba": ("Examples",),
     "clusterfinder.cutout.core.Cutout.band_data": ("Parameters",),
-    "clusterfinder.cutout.core.Cutout.plot": ("Examples", "Parameters"),
     "clusterfinder.cutout.core.Cutout.read": ("Examples", "Parameters"),
     "clusterfinder.cutout.core.Cutout.select_bands": ("Parameters",),
     "clusterfinder.cutout.core.Cutout.stamp_wcs": ("Parameters",),
@@ -82,7 +80,6 @@ KNOWN_METHOD_GAPS = {
     "clusterfinder.simulate.config.SurveyConfig.saturation_level": ("Examples", "Parameters"),
     "clusterfinder.simulate.config.SurveyConfig.sky_sigma": ("Examples",),
     "clusterfinder.simulate.field.SimulatedField.write": ("Examples", "Parameters"),
-    "clusterfinder.simulate.injection.Injection.labels": ("Examples", "Parameters"),
     "clusterfinder.simulate.psf.PSFShape.halo_radius": ("Examples", "Parameters"),
     "clusterfinder.simulate.psf.PSFShape.surface_brightness": ("Examples",),
     "clusterfinder.simulate.psf.PSFShape.to_dict": ("Examples",),
@@ -92,12 +89,8 @@ KNOWN_METHOD_GAPS = {
     "clusterfinder.simulate.psf_variation.PSFVariation.to_dict": ("Examples",),
 }
 
-#: Public methods that still forward ``**kwargs`` (cutout/core.py, catalog/, simulate/).
-KNOWN_VAR_KEYWORD = {
-    "clusterfinder.cutout.Cutout.plot",
-    "clusterfinder.catalog.CandidateCatalog.plot",
-    "clusterfinder.simulate.Injection.labels",
-}
+#: Public methods that still forward ``**kwargs``: none.
+KNOWN_VAR_KEYWORD = set()
 
 #: Signatures that are astropy's: the unified I/O methods and QTable's constructor.
 ASTROPY_SIGNATURES = {
