@@ -315,7 +315,7 @@ def m33_rows(train, validation, settings):
                 for obj in sorted(set(names[kind == "Stellar"])):
                     objects.setdefault(obj, {})[name] = float(np.median(proba[names == obj]))
     object_rows = [
-        [obj, *(f"{p:.2f}" for p in by_model.values())] for obj, by_model in objects.items()
+        [str(obj), *(f"{p:.2f}" for p in by_model.values())] for obj, by_model in objects.items()
     ]
     return rows, object_rows
 
