@@ -122,8 +122,8 @@ def bench_rate(folder, *, size, n_sources, repeat, batch_size):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             scan(
-                [paths],
                 clf,
+                [paths],
                 out,
                 sources=sources,
                 batch_size=batch_size,
@@ -180,7 +180,7 @@ sources = QTable({{"coord": wcs.pixel_to_world(x, y)}})
     body = f"""
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    cat = scan([paths], clf, {str(folder)!r} + "/big_out", sources=sources, tile_size={tile_size},
+    cat = scan(clf, [paths], {str(folder)!r} + "/big_out", sources=sources, tile_size={tile_size},
                device="cpu", keep_all=True, resume=False)
 # ru_maxrss of a child starts from its parent's resident set at the fork; VmHWM is the
 # high-water mark of this process's own memory since it started.
@@ -241,8 +241,8 @@ def bench_dask(folder, *, n_fields, size, n_sources, tile_size):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 scan(
-                    fields[:1],
                     str(model_path),
+                    fields[:1],
                     Path(folder) / f"warm{n_workers}",
                     sources=tables[0][:50],
                     tile_size=tile_size,
@@ -252,8 +252,8 @@ def bench_dask(folder, *, n_fields, size, n_sources, tile_size):
                 )
                 start = time.perf_counter()
                 cat = scan(
-                    fields,
                     str(model_path),
+                    fields,
                     Path(folder) / f"dask{n_workers}",
                     sources=sources,
                     tile_size=tile_size,
