@@ -106,11 +106,18 @@ def bench_rate(folder, *, size, n_sources, repeat, batch_size):
     import torch
 
     from clusterfinder import Cutout
-    from clusterfinder.scan import scan
+    from clusterfinder.psf import attach_psf
+    from clusterfinder.scan import TiledImages, scan
+    from clusterfinder.scan.find import field_psfs, needs_psf
 
     clf, model_name = load_model()
     paths, sources = write_memmap_field(folder, "rate", size=size, n_sources=n_sources, seed=1)
     cut = Cutout.from_images(paths, sources["coord"], cutout_size=clf.cutout_size)
+    if needs_psf(clf):
+        # A seeing-aware model reads each stamp's PSF: measure it as the scan does (the
+        # central window of each image), so that both sides classify the same input.
+        with TiledImages(paths, bands=clf.bands) as field:
+            attach_psf(cut, field_psfs(field))
     clf.predict_proba(cut[:batch_size], batch_size=batch_size, device="cpu")  # warm up
     scan_times, model_times = [], []
     for k in range(repeat):
