@@ -270,8 +270,8 @@ def scan_field(device, *, size, n_sources, batch_size, tile_size):
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         catalog = scan(
-                            [paths],
                             clf,
+                            [paths],
                             out,
                             sources=sources,
                             batch_size=batch_size,

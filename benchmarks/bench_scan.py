@@ -106,11 +106,18 @@ def bench_rate(folder, *, size, n_sources, repeat, batch_size):
     import torch
 
     from clusterfinder import Cutout
-    from clusterfinder.scan import scan
+    from clusterfinder.psf import attach_psf
+    from clusterfinder.scan import TiledImages, scan
+    from clusterfinder.scan.find import field_psfs, needs_psf
 
     clf, model_name = load_model()
     paths, sources = write_memmap_field(folder, "rate", size=size, n_sources=n_sources, seed=1)
     cut = Cutout.from_images(paths, sources["coord"], cutout_size=clf.cutout_size)
+    if needs_psf(clf):
+        # A seeing-aware model reads each stamp's PSF: measure it as the scan does (the
+        # central window of each image), so that both sides classify the same input.
+        with TiledImages(paths, bands=clf.bands) as field:
+            attach_psf(cut, field_psfs(field))
     clf.predict_proba(cut[:batch_size], batch_size=batch_size, device="cpu")  # warm up
     scan_times, model_times = [], []
     for k in range(repeat):
@@ -122,8 +129,8 @@ def bench_rate(folder, *, size, n_sources, repeat, batch_size):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             scan(
-                [paths],
                 clf,
+                [paths],
                 out,
                 sources=sources,
                 batch_size=batch_size,
@@ -180,7 +187,7 @@ sources = QTable({{"coord": wcs.pixel_to_world(x, y)}})
     body = f"""
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    cat = scan([paths], clf, {str(folder)!r} + "/big_out", sources=sources, tile_size={tile_size},
+    cat = scan(clf, [paths], {str(folder)!r} + "/big_out", sources=sources, tile_size={tile_size},
                device="cpu", keep_all=True, resume=False)
 # ru_maxrss of a child starts from its parent's resident set at the fork; VmHWM is the
 # high-water mark of this process's own memory since it started.
@@ -241,8 +248,8 @@ def bench_dask(folder, *, n_fields, size, n_sources, tile_size):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 scan(
-                    fields[:1],
                     str(model_path),
+                    fields[:1],
                     Path(folder) / f"warm{n_workers}",
                     sources=tables[0][:50],
                     tile_size=tile_size,
@@ -252,8 +259,8 @@ def bench_dask(folder, *, n_fields, size, n_sources, tile_size):
                 )
                 start = time.perf_counter()
                 cat = scan(
-                    fields,
                     str(model_path),
+                    fields,
                     Path(folder) / f"dask{n_workers}",
                     sources=sources,
                     tile_size=tile_size,

@@ -81,7 +81,7 @@ print(clf.architecture, clf.bands, clf.cutout_size, f"threshold {clf.threshold:.
 
 output = work / "scan"
 start = time.perf_counter()
-result = scan(images, clf, output, tile_size=512, keep_all=True, device="cpu")
+result = scan(clf, images, output, tile_size=512, keep_all=True, device="cpu")
 first_run = time.perf_counter() - start
 parts = sorted((output / "parts").iterdir())
 print(f"{len(result)} sources in {first_run:.1f} s; {len(parts)} parts written")
@@ -97,7 +97,7 @@ print(sorted(p.name for p in output.iterdir()))
 for part in parts[::2]:
     part.unlink()
 start = time.perf_counter()
-resumed = scan(images, clf, output, tile_size=512, keep_all=True, device="cpu")
+resumed = scan(clf, images, output, tile_size=512, keep_all=True, device="cpu")
 print(f"resumed in {time.perf_counter() - start:.1f} s (first run {first_run:.1f} s)")
 same = len(resumed) == len(result) and np.allclose(
     np.sort(resumed["prob_cluster"]), np.sort(result["prob_cluster"])

@@ -170,8 +170,8 @@ def run(args):
         client = Client(args.scheduler)
     try:
         catalog = scan(
-            fields,
             str(model_path),
+            fields,
             args.output,
             sources=sources,
             threshold=args.threshold,

@@ -20,6 +20,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord, search_around_sky
+from astropy.utils.exceptions import AstropyDeprecationWarning
 
 from ..images import zero_points_by_band
 from ..utils import ClusterFinderWarning
@@ -157,6 +158,151 @@ def _normalise_fields(fields, bands):
     if not out:
         raise ValueError("fields is empty: there is nothing to scan")
     return out
+
+
+#: The two argument orders `scan` accepts, as named in its messages.
+_ORDERS = (
+    "scan(classifier, fields, output, ...) (the classifier first, as find_candidates "
+    "takes it), or, deprecated, scan(fields, classifier, output, ...)"
+)
+
+
+def _is_model(value):
+    """Whether ``value`` is a classifier object (a `ClusterClassifier` or alike)."""
+    return (
+        not isinstance(value, (str, bytes, os.PathLike, dict))
+        and callable(getattr(value, "predict_proba", None))
+        and hasattr(value, "bands")
+    )
+
+
+def _is_path(value):
+    return isinstance(value, (str, os.PathLike))
+
+
+def _is_container(value):
+    """Whether ``value`` can only be fields: a dict or another iterable that is not a path."""
+    return isinstance(value, dict) or (
+        not isinstance(value, (str, bytes, os.PathLike)) and hasattr(value, "__iter__")
+    )
+
+
+def _is_folder(value):
+    try:
+        return Path(os.fspath(value)).expanduser().is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_weights(value):
+    """Whether the path ``value`` names saved weights, as `ClusterClassifier.load` reads them.
+
+    A ``.safetensors`` or ``.pt`` file that exists, or a base name (or its ``.json``
+    sidecar) with a ``.safetensors`` or ``.pt`` file beside it.
+    """
+    from ..classifier.persistence import weights_paths
+
+    try:
+        path = Path(os.fspath(value)).expanduser()
+        if path.suffix in (".safetensors", ".pt"):
+            return path.is_file()
+        base = weights_paths(path)
+        return any(base.with_suffix(suffix).is_file() for suffix in (".safetensors", ".pt"))
+    except (OSError, ValueError):  # an empty name, a NUL byte...
+        return False
+
+
+def _describe(value):
+    """What ``value`` is, in words, for the refusal of `_scan_order`."""
+    if _is_path(value):
+        kinds = [
+            kind
+            for kind, test in (("a folder", _is_folder), ("saved weights", _is_weights))
+            if test(value)
+        ]
+        if kinds:
+            return f"{os.fspath(value)!r} is {' and '.join(kinds)}"
+        path = Path(os.fspath(value)).expanduser()
+        if path.exists():
+            return f"{os.fspath(value)!r} is neither a folder nor saved weights"
+        return f"{os.fspath(value)!r} does not exist"
+    return f"a {type(value).__name__}"
+
+
+def _scan_order(first, second):
+    """Read the first two arguments of `scan` as ``(classifier, fields)``.
+
+    ``scan(classifier, fields, ...)`` is the order; ``scan(fields, classifier, ...)``
+    the deprecated one. The rule, which never guesses:
+
+    1. ``first`` is a classifier object: the new order.
+    2. ``second`` is a classifier object: the old order.
+    3. ``first`` is a dict, list or other container (fields only): the old order,
+       if ``second`` is a path.
+    4. ``first`` is a path and ``second`` a container: the new order, if ``first``
+       is saved weights.
+    5. Both are paths: the new order if ``first`` is saved weights and ``second`` a
+       folder; the old order if ``first`` is a folder and ``second`` saved weights.
+
+    Anything else (both folders, both weights, a path that is neither, a path that
+    is both and makes the two readings fit...) is refused, naming the two orders.
+
+    Returns
+    -------
+    classifier, fields
+        The arguments in their roles.
+    old_order : bool
+        True for the deprecated order (the caller warns).
+
+    Raises
+    ------
+    TypeError
+        When an argument can be neither a classifier nor fields (e.g. None), or
+        both are containers.
+    ValueError
+        When both are paths, or one a path and one a container, and no single
+        order fits what they are on disk.
+    """
+    if _is_model(first):
+        return first, second, False
+    if _is_model(second):
+        return second, first, True
+    if _is_container(first):
+        if _is_path(second):
+            return second, first, True
+        raise TypeError(
+            f"scan: neither argument is a classifier (got {_describe(first)} and "
+            f"{_describe(second)}); use {_ORDERS}"
+        )
+    if not _is_path(first):
+        raise TypeError(
+            "scan: the first argument must be the classifier (a ClusterClassifier or the "
+            f"path of saved weights); got {type(first).__name__}. Use {_ORDERS}"
+        )
+    if _is_container(second):
+        if _is_weights(first):
+            return first, second, False
+        raise ValueError(
+            f"scan: the fields are {_describe(second)}, but {_describe(first)}: the "
+            f"classifier must be a ClusterClassifier or saved weights (a .safetensors or .pt "
+            f"file, or their base name). Use {_ORDERS}"
+        )
+    if not _is_path(second):
+        raise TypeError(
+            "scan: the second argument must be the fields (a folder, a list of dicts band -> "
+            f"FITS path or a dict name -> dict band -> path); got {type(second).__name__}. "
+            f"Use {_ORDERS}"
+        )
+    new = _is_weights(first) and _is_folder(second)
+    old = _is_folder(first) and _is_weights(second)
+    if new != old:
+        return (first, second, False) if new else (second, first, True)
+    raise ValueError(
+        f"scan cannot tell which argument is the classifier: {_describe(first)} and "
+        f"{_describe(second)}. Give the classifier (saved weights: a .safetensors or .pt "
+        "file, or their base name) and the fields (a folder of NAME_<band>.fits images) "
+        f"as {_ORDERS}"
+    )
 
 
 def load_classifier(classifier):
@@ -316,8 +462,8 @@ def _place(fields, opened, sources, units):
 
 
 def scan(
-    fields,
     classifier,
+    fields,
     output,
     *,
     sources=None,
@@ -337,11 +483,13 @@ def scan(
 
     Parameters
     ----------
+    classifier : `~clusterfinder.ClusterClassifier` or path
+        The model, or the path of saved weights (loaded once per Dask worker): a
+        ``.safetensors`` (or ``.pt``) file, or the base name the files share, as
+        for `~clusterfinder.ClusterClassifier.load`.
     fields : str, path-like, list of dict or dict
         A folder of ``NAME_<band>.fits`` images (see `fields_from_folder`), a list
         of dicts band -> FITS path, or a dict field name -> dict band -> path.
-    classifier : `~clusterfinder.ClusterClassifier` or path
-        The model, or the path of saved weights (loaded once per Dask worker).
     output : str or path-like
         Output folder: ``manifest.json``, ``parts/`` (one file per finished unit)
         and the merged catalogue ``candidates.ecsv``.
@@ -389,12 +537,33 @@ def scan(
 
     Raises
     ------
+    TypeError, ValueError
+        When the first two arguments fit neither order (see Notes).
     ValueError
         Before any work and before ``output`` is touched, for a field the model
         cannot read: an image whose pixel scale is more than 2% from the model's
         (e.g. binned 2 x 2), or a band whose header names another band's filter
         (g and i swapped). The message names the field and the band. (A field
         whose files cannot be read is skipped and listed in ``failed`` instead.)
+
+    Notes
+    -----
+    The classifier comes first, as in `find_candidates`. Earlier versions took
+    ``scan(fields, classifier, output, ...)``; that order still works for one
+    release, with an `~astropy.utils.exceptions.AstropyDeprecationWarning`. Since
+    both the fields and the classifier may be paths, the order is decided from
+    what the two arguments are, never guessed:
+
+    - the first is a classifier object: the classifier first (the new order);
+    - the second is a classifier object: the old order (warns);
+    - the first is a dict or a list (only fields can be): the old order (warns);
+    - both are paths: saved weights then a folder is the new order; a folder
+      then saved weights the old one (warns); any other pair (two folders, two
+      weights files, a path that is neither, or one that is both and fits both
+      orders) is refused with a `ValueError` that names the two orders. A weights
+      path followed by a dict or a list is the new order.
+
+    Arguments given by keyword (``classifier=``, ``fields=``) keep their meaning.
 
     Examples
     --------
@@ -416,12 +585,30 @@ def scan(
     >>> sources = QTable({"coord": wcs.pixel_to_world([10, 40], [20, 50])})
     >>> clf = ClusterClassifier("small_cnn", cutout_size=16, threshold=0.0,
     ...                         architecture_options={"widths": (4, 4, 4, 4)})
-    >>> cands = scan(tmp, clf, tmp / "out", sources=sources, device="cpu")
+    >>> cands = scan(clf, tmp, tmp / "out", sources=sources, device="cpu")
     >>> len(cands), sorted(p.name for p in (tmp / "out").iterdir())
     (2, ['candidates.ecsv', 'manifest.json', 'parts'])
 
+    The classifier may be the path of its saved weights; two folders are refused:
+
+    >>> weights = clf.save(tmp / "model")
+    >>> cands = scan(weights, tmp, tmp / "out2", sources=sources, device="cpu")
+    >>> scan(tmp, tmp / "out", tmp / "out3")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: scan cannot tell which argument is the classifier: ... is a folder and ...
+
     See :ref:`scanning` for more.
     """
+    classifier, fields, old_order = _scan_order(classifier, fields)
+    if old_order:
+        warnings.warn(
+            "scan(fields, classifier, output, ...) is deprecated: give the classifier first, "
+            "scan(classifier, fields, output, ...), as find_candidates(classifier, images, ...) "
+            "takes it; the old order will stop working in a future release",
+            AstropyDeprecationWarning,
+            stacklevel=2,
+        )
     clf, model_path = load_classifier(classifier)
     identity = model_identity(clf)
     threshold = check_threshold(threshold, clf)

@@ -291,11 +291,11 @@ def test_scan_function_refuses_too(field, model, tmp_path):
     out.mkdir()
     (out / "candidates.ecsv").write_text("keep me")
     with pytest.raises(FileExistsError, match=r"overwrite=True \(--overwrite\)"):
-        scan([images], model, out, tile_size=64, device="cpu")
+        scan(model, [images], out, tile_size=64, device="cpu")
     assert (out / "candidates.ecsv").read_text() == "keep me"
     with pytest.raises(ValueError, match="is also the g image of field"):
         not_a_field = {"g": str(out / "candidates.ecsv"), "i": images["i"]}
-        scan([not_a_field], model, out, tile_size=64, device="cpu", overwrite=True)
+        scan(model, [not_a_field], out, tile_size=64, device="cpu", overwrite=True)
     assert (out / "candidates.ecsv").read_text() == "keep me"
 
 

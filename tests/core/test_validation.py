@@ -175,7 +175,7 @@ def _radius_calls(catalog, tmp_path, radius):
         ),
         "to_regions": lambda: to_regions(catalog, radius=radius),
         "write_regions": lambda: write_regions(catalog, tmp_path / "c.reg", radius=radius),
-        "scan": lambda: scan([], _FakeClassifier(), tmp_path / "out", radius=radius),
+        "scan": lambda: scan(_FakeClassifier(), [], tmp_path / "out", radius=radius),
     }
 
 
@@ -212,7 +212,7 @@ def test_threshold_refused_alike_everywhere(catalog, tmp_path, value, error):
         "ClusterClassifier.threshold": set_threshold,
         "ClusterClassifier.evaluate": lambda: clf.evaluate(cutout, threshold=value),
         "find_candidates": lambda: find_candidates(_FakeClassifier(), {}, None, threshold=value),
-        "scan": lambda: scan([], _FakeClassifier(), tmp_path / "out", threshold=value),
+        "scan": lambda: scan(_FakeClassifier(), [], tmp_path / "out", threshold=value),
         "CandidateCatalog.from_table": lambda: CandidateCatalog.from_table(
             QTable(catalog), threshold=value
         ),
@@ -245,7 +245,7 @@ def test_batch_size_refused_alike_everywhere(tmp_path, value, error):
         "evaluate": lambda: clf.evaluate(stamps, batch_size=value),
         "fit": lambda: clf.fit(stamps, stamps, epochs=1, batch_size=value),
         "find_candidates": lambda: find_candidates(_FakeClassifier(), {}, None, batch_size=value),
-        "scan": lambda: scan([], _FakeClassifier(), tmp_path / "out", batch_size=value),
+        "scan": lambda: scan(_FakeClassifier(), [], tmp_path / "out", batch_size=value),
     }
     expected = (error, _message(lambda: check_batch_size(value))[1])
     for name, call in calls.items():

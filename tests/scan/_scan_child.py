@@ -13,4 +13,4 @@ from clusterfinder.scan import scan
 if __name__ == "__main__":
     folder, output, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
     sources = QTable.read(Path(folder) / "sources.ecsv")
-    scan(folder, FakeClassifier(delay=delay), output, sources=sources, tile_size=32)
+    scan(FakeClassifier(delay=delay), folder, output, sources=sources, tile_size=32)

@@ -83,7 +83,7 @@ def test_scan_refuses_binned_field_before_touching_the_output(
     fields = {"m1": field_files, "m2": binned_files}
     expected = r"field 'm2': the pixels of images\['g'\] \(m2_g\.fits\) are at 0\.372 arcsec/pix"
     with pytest.raises(ValueError, match=expected):
-        scan(fields, model, tmp_path / "out", device="cpu")
+        scan(model, fields, tmp_path / "out", device="cpu")
     assert not (tmp_path / "out").exists()
 
 
@@ -93,7 +93,7 @@ def test_swapped_bands_are_refused_before_detection(field_files, model, no_work,
     with pytest.raises(ValueError, match=expected):
         find_candidates(model, swapped)
     with pytest.raises(ValueError, match=rf"field 'm1': {expected}"):
-        scan({"m1": swapped}, model, tmp_path / "out", device="cpu")
+        scan(model, {"m1": swapped}, tmp_path / "out", device="cpu")
     assert not (tmp_path / "out").exists()
 
 
@@ -122,5 +122,5 @@ def test_models_that_read_the_images_scale_are_not_refused(binned_files, field_f
     model = ClusterClassifier("small_cnn", cutout_size=16, threshold=0.0, seed=0)
     found = find_candidates(model, field_files, keep_all=True, device="cpu")
     assert found.meta["n_sources"] > 0 and np.all(np.isfinite(found["prob_cluster"]))
-    catalog = scan({"m1": field_files}, model, tmp_path / "out", keep_all=True, device="cpu")
+    catalog = scan(model, {"m1": field_files}, tmp_path / "out", keep_all=True, device="cpu")
     assert len(catalog) == len(found) and catalog.meta["failed"] == []

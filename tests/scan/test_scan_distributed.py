@@ -44,8 +44,8 @@ def test_threaded_cluster_with_saved_model_equals_serial(two_fields, tmp_path, t
         "small_cnn", cutout_size=16, threshold=0.0, architecture_options={"widths": (4, 4, 4, 4)}
     ).save(tmp_path / "m")
     options = {"sources": sources, "tile_size": 64, "device": "cpu", "batch_size": 32}
-    serial = scan(folder, model, tmp_path / "serial", **options)
-    parallel = scan(folder, model, tmp_path / "dask", client=thread_client, **options)
+    serial = scan(model, folder, tmp_path / "serial", **options)
+    parallel = scan(model, folder, tmp_path / "dask", client=thread_client, **options)
     same_catalogue(serial, parallel)
     assert len(parallel) == len(sources)  # threshold 0: every source, once
     # The model was loaded once per worker process (here: one process), not per task.
@@ -61,7 +61,7 @@ def test_killed_worker_is_survived(two_fields, tmp_path):
 
     cloudpickle.register_pickle_by_value(_scan_helpers)  # workers need not import the tests
     folder, _, sources = two_fields
-    serial = scan(folder, FakeClassifier(), tmp_path / "serial", sources=sources, tile_size=32)
+    serial = scan(FakeClassifier(), folder, tmp_path / "serial", sources=sources, tile_size=32)
     out = tmp_path / "dask"
     with (
         distributed.LocalCluster(
@@ -91,7 +91,7 @@ def test_killed_worker_is_survived(two_fields, tmp_path):
         thread = threading.Thread(target=killer)
         thread.start()
         result = scan(
-            folder, FakeClassifier(delay=0.2), out, sources=sources, tile_size=32, client=client
+            FakeClassifier(delay=0.2), folder, out, sources=sources, tile_size=32, client=client
         )
         thread.join()
         assert killed, "the worker was not killed during the scan"

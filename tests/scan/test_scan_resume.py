@@ -35,7 +35,7 @@ def test_scan_equals_per_field_search_without_duplicates(two_fields, tmp_path):
     folder, paths, sources = two_fields
     clf = FakeClassifier()
     out = tmp_path / "out"
-    cands = scan(folder, clf, out, sources=sources, tile_size=48, keep_all=True)
+    cands = scan(clf, folder, out, sources=sources, tile_size=48, keep_all=True)
     assert isinstance(cands, CandidateCatalog)
     # Every source once, in the order of the source list; overlap sources seen twice.
     assert cands["source_index"].tolist() == list(range(len(sources)))
@@ -66,11 +66,11 @@ def coords_close_one(coord, coords):
 def test_threshold_applies_and_resume_reuses_parts(two_fields, tmp_path):
     folder, _, sources = two_fields
     out = tmp_path / "out"
-    first = scan(folder, FakeClassifier(), out, sources=sources, tile_size=64)
+    first = scan(FakeClassifier(), folder, out, sources=sources, tile_size=64)
     assert np.all(first["prob_cluster"] >= 0.5) and 0 < len(first) < len(sources)
     stamp = {p: p.stat().st_mtime_ns for p in (out / "parts").glob("*.fits")}
     clf = FakeClassifier()
-    again = scan(folder, clf, out, sources=sources, tile_size=64)
+    again = scan(clf, folder, out, sources=sources, tile_size=64)
     assert clf.calls == 0  # nothing recomputed
     assert {p: p.stat().st_mtime_ns for p in (out / "parts").glob("*.fits")} == stamp
     same_catalogue(first, again)
@@ -79,18 +79,18 @@ def test_threshold_applies_and_resume_reuses_parts(two_fields, tmp_path):
 def test_resume_with_other_model_or_threshold_is_refused(two_fields, tmp_path):
     folder, _, sources = two_fields
     out = tmp_path / "out"
-    scan(folder, FakeClassifier(), out, sources=sources, tile_size=64)
+    scan(FakeClassifier(), folder, out, sources=sources, tile_size=64)
     with pytest.raises(ValueError, match=r"cannot resume.*threshold 0.5, not 0.7"):
-        scan(folder, FakeClassifier(), out, sources=sources, tile_size=64, threshold=0.7)
+        scan(FakeClassifier(), folder, out, sources=sources, tile_size=64, threshold=0.7)
     with pytest.raises(ValueError, match=r"cannot resume.*model weights"):
-        scan(folder, FakeClassifier(sha256="0" * 64), out, sources=sources, tile_size=64)
+        scan(FakeClassifier(sha256="0" * 64), folder, out, sources=sources, tile_size=64)
     with pytest.raises(ValueError, match=r"cannot resume.*tile size"):
-        scan(folder, FakeClassifier(), out, sources=sources, tile_size=32)
+        scan(FakeClassifier(), folder, out, sources=sources, tile_size=32)
     with pytest.raises(ValueError, match=r"cannot resume.*source list"):
-        scan(folder, FakeClassifier(), out, sources=sources[:10], tile_size=64)
+        scan(FakeClassifier(), folder, out, sources=sources[:10], tile_size=64)
     # resume=False starts over with the new settings.
     fresh = scan(
-        folder, FakeClassifier(), out, sources=sources, tile_size=64, threshold=0.7, resume=False
+        FakeClassifier(), folder, out, sources=sources, tile_size=64, threshold=0.7, resume=False
     )
     assert np.all(fresh["prob_cluster"] >= 0.7)
     assert json.loads((out / "manifest.json").read_text())["threshold"] == 0.7
@@ -99,7 +99,7 @@ def test_resume_with_other_model_or_threshold_is_refused(two_fields, tmp_path):
 def test_killed_scan_resumes_to_the_same_catalogue(two_fields, tmp_path):
     folder, _, sources = two_fields
     sources.write(folder / "sources.ecsv")
-    reference = scan(folder, FakeClassifier(), tmp_path / "ref", sources=sources, tile_size=32)
+    reference = scan(FakeClassifier(), folder, tmp_path / "ref", sources=sources, tile_size=32)
     out = tmp_path / "out"
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     child = subprocess.Popen(
@@ -128,7 +128,7 @@ def test_killed_scan_resumes_to_the_same_catalogue(two_fields, tmp_path):
     assert 4 <= done_at_kill < n_units
     assert not (out / "candidates.ecsv").exists()
     clf = FakeClassifier()
-    resumed = scan(folder, clf, out, sources=sources, tile_size=32)
+    resumed = scan(clf, folder, out, sources=sources, tile_size=32)
     total = len(list(parts.glob("*.fits")))
     assert 0 < clf.calls <= total - done_at_kill + 1
     same_catalogue(resumed, reference)
@@ -141,7 +141,7 @@ def test_corrupt_file_among_many_is_skipped(two_fields, tmp_path):
     (folder / "b_g.fits").write_bytes(raw[: len(raw) // 3])
     out = tmp_path / "out"
     with pytest.warns(ClusterFinderWarning, match=r"skipped field 'b'.*truncated"):
-        cands = scan(folder, FakeClassifier(), out, sources=sources, tile_size=64, keep_all=True)
+        cands = scan(FakeClassifier(), folder, out, sources=sources, tile_size=64, keep_all=True)
     assert set(cands["field"]) == {"a"} and len(cands) > 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert [f["field"] for f in manifest["failed"]] == ["b"]
@@ -159,7 +159,7 @@ def test_field_without_wcs_is_skipped(two_fields, tmp_path):
         folder / "a_i.fits", overwrite=True
     )
     with pytest.warns(ClusterFinderWarning, match=r"skipped field 'a'.*no celestial WCS"):
-        cands = scan(folder, FakeClassifier(), tmp_path / "out", sources=sources, tile_size=64)
+        cands = scan(FakeClassifier(), folder, tmp_path / "out", sources=sources, tile_size=64)
     assert set(cands["field"]) <= {"b"}
 
 
@@ -167,7 +167,7 @@ def test_empty_scan_gives_an_empty_catalogue(two_fields, tmp_path):
     folder, _, sources = two_fields
     far = QTable({"coord": sources["coord"][:3].spherical_offsets_by(0 * u.deg, 2 * u.deg)})
     with pytest.warns(ClusterFinderWarning) as record:
-        cands = scan(folder, FakeClassifier(), tmp_path / "out", sources=far)
+        cands = scan(FakeClassifier(), folder, tmp_path / "out", sources=far)
     messages = " ".join(str(w.message) for w in record)
     assert "holds none of the sources" in messages and "catalogue is empty" in messages
     assert isinstance(cands, CandidateCatalog) and len(cands) == 0
@@ -177,19 +177,19 @@ def test_empty_scan_gives_an_empty_catalogue(two_fields, tmp_path):
 def test_fields_argument_forms(two_fields, tmp_path):
     _, paths, sources = two_fields
     clf = FakeClassifier()
-    from_list = scan(paths, clf, tmp_path / "l", sources=sources, tile_size=64)
+    from_list = scan(clf, paths, tmp_path / "l", sources=sources, tile_size=64)
     from_dict = scan(
-        {"a": paths[0], "b": paths[1]}, clf, tmp_path / "d", sources=sources, tile_size=64
+        clf, {"a": paths[0], "b": paths[1]}, tmp_path / "d", sources=sources, tile_size=64
     )
     same_catalogue(from_list, from_dict)
     with pytest.raises(TypeError, match="must be a path"):
-        scan([{"g": 1, "i": 2}], clf, tmp_path / "x", sources=sources)
+        scan(clf, [{"g": 1, "i": 2}], tmp_path / "x", sources=sources)
     with pytest.raises(ValueError, match="no image for band"):
-        scan([{"g": paths[0]["g"]}], clf, tmp_path / "x", sources=sources)
+        scan(clf, [{"g": paths[0]["g"]}], tmp_path / "x", sources=sources)
     with pytest.raises(ValueError, match="needs a SkyCoord column"):
-        scan(paths, clf, tmp_path / "x", sources=QTable({"x": [1.0]}))
+        scan(clf, paths, tmp_path / "x", sources=QTable({"x": [1.0]}))
     with pytest.raises(TypeError, match="radius must be a positive angle Quantity"):
-        scan(paths, clf, tmp_path / "x", sources=sources, radius=0.5)
+        scan(clf, paths, tmp_path / "x", sources=sources, radius=0.5)
 
 
 def test_fields_from_folder_warns_on_incomplete_fields(tmp_path):
@@ -209,7 +209,7 @@ def test_detected_sources_in_overlapping_fields_are_merged(two_fields, tmp_path)
     folder, _, _ = two_fields
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ClusterFinderWarning)
-        cands = scan(folder, FakeClassifier(), tmp_path / "out", tile_size=4096, keep_all=True)
+        cands = scan(FakeClassifier(), folder, tmp_path / "out", tile_size=4096, keep_all=True)
     assert "source_index" not in cands.colnames
     # Sources of the overlap are detected on both fields and kept once.
     assert np.any(cands["n_detections"] == 2)
@@ -258,7 +258,7 @@ def test_scan_with_the_seeing_aware_default_equals_find_candidates(tmp_path):
     clf = ClusterClassifier.from_pretrained()
     assert clf.transform.psf_channels
     direct = find_candidates(clf, paths, keep_all=True, tile_size=256)
-    scanned = scan(folder, clf, tmp_path / "out", tile_size=256, keep_all=True)
+    scanned = scan(clf, folder, tmp_path / "out", tile_size=256, keep_all=True)
     assert len(scanned) == len(direct)
     order = np.argsort(direct["coord"].ra.deg)
     again = np.argsort(scanned["coord"].ra.deg)
@@ -272,7 +272,7 @@ def test_parts_of_earlier_versions_in_ecsv_are_resumed(two_fields, tmp_path):
 
     folder, _, sources = two_fields
     out = tmp_path / "out"
-    first = scan(folder, FakeClassifier(), out, sources=sources, tile_size=64)
+    first = scan(FakeClassifier(), folder, out, sources=sources, tile_size=64)
     parts = sorted((out / "parts").glob("*.fits"))
     assert len(parts) >= 2
     old = parts[0]
@@ -282,7 +282,7 @@ def test_parts_of_earlier_versions_in_ecsv_are_resumed(two_fields, tmp_path):
     old.unlink()
     parts[1].unlink()  # one unit to do again
     clf = FakeClassifier()
-    again = scan(folder, clf, out, sources=sources, tile_size=64)
+    again = scan(clf, folder, out, sources=sources, tile_size=64)
     assert clf.calls == 1
     assert old.with_suffix(".ecsv").exists() and parts[1].exists()
     same_catalogue(first, again)

@@ -116,21 +116,21 @@ def test_scan_takes_zero_points_and_records_them(one_field, tmp_path):
     # Without a zero point, the field cannot be read: it is listed as failed.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        failed = scan([bare], clf, tmp_path / "out1", sources=sources)
+        failed = scan(clf, [bare], tmp_path / "out1", sources=sources)
     assert any("skipped field 'nozp': no photometric zero point" in str(w.message) for w in caught)
     assert len(failed) == 0
     assert "zero_points={'g': ...}" in failed.meta["failed"][0]["reason"]
-    cands = scan([bare], clf, tmp_path / "out2", sources=sources, zero_points=30)
+    cands = scan(clf, [bare], tmp_path / "out2", sources=sources, zero_points=30)
     assert len(cands) == len(sources)
     assert cands.meta["field_zero_points"] == {"nozp": {"g": 30.0, "i": 30.0}}
     manifest = json.loads((tmp_path / "out2" / "manifest.json").read_text())
     assert manifest["zero_points"] == {"g": 30.0, "i": 30.0}
     # Resuming with other zero points would mix flux scales: refused.
     with pytest.raises(ValueError, match=r"cannot resume .* zero_points"):
-        scan([bare], clf, tmp_path / "out2", sources=sources, zero_points=29)
+        scan(clf, [bare], tmp_path / "out2", sources=sources, zero_points=29)
     # A scan started without zero_points resumes without them.
-    plain = scan([paths], clf, tmp_path / "out3", sources=sources)
-    again = scan([paths], clf, tmp_path / "out3", sources=sources)
+    plain = scan(clf, [paths], tmp_path / "out3", sources=sources)
+    again = scan(clf, [paths], tmp_path / "out3", sources=sources)
     assert "zero_points" not in json.loads((tmp_path / "out3" / "manifest.json").read_text())
     assert plain.meta["field_zero_points"] == {"a": {"g": 30.0, "i": 30.0}}
     np.testing.assert_array_equal(plain["prob_cluster"], again["prob_cluster"])

@@ -83,7 +83,7 @@ def test_scan_does_not_depend_on_tile_size(field, untiled, tmp_path):
     fields = {"m1": {band: str(path) for band, path in paths.items()}}
     for tile_size in (256, 384):
         result = scan(
-            fields, _classifier(), tmp_path / f"out{tile_size}", tile_size=tile_size, keep_all=True
+            _classifier(), fields, tmp_path / f"out{tile_size}", tile_size=tile_size, keep_all=True
         )
         assert result.meta["tile_size"] == tile_size
         result = _sorted(result)
