@@ -9,7 +9,7 @@ from test_scan_resume import same_catalogue
 
 from clusterfinder import ClusterClassifier
 from clusterfinder.scan import scan
-from clusterfinder.scan.scanner import _scan_order
+from clusterfinder.scan._order import scan_order
 
 NEW = "scan(classifier, fields, output"
 OLD = "scan(fields, classifier, output"
@@ -44,37 +44,37 @@ def disk(tmp_path):
 def test_classifier_object_first_is_the_new_order(disk):
     clf = FakeClassifier()
     for fields in (disk["folder"], [{"g": "a_g.fits"}], {"a": {}}, "anything"):
-        assert _scan_order(clf, fields) == (clf, fields, False)
+        assert scan_order(clf, fields) == (clf, fields, False)
 
 
 def test_classifier_object_second_is_the_old_order(disk):
     clf = FakeClassifier()
     for fields in (disk["folder"], str(disk["folder"]), [{"g": "a_g.fits"}], {"a": {}}):
-        assert _scan_order(fields, clf) == (clf, fields, True)
+        assert scan_order(fields, clf) == (clf, fields, True)
 
 
 @pytest.mark.parametrize("fields", [[{"g": "a_g.fits"}], {"a": {"g": "a_g.fits"}}, ()])
 def test_container_first_is_the_old_order(disk, fields):
     for weights in (disk["safetensors"], str(disk["base"])):
-        assert _scan_order(fields, weights) == (weights, fields, True)
+        assert scan_order(fields, weights) == (weights, fields, True)
 
 
 def test_two_containers_are_refused():
     with pytest.raises(TypeError, match="neither argument is a classifier") as info:
-        _scan_order([{"g": "a_g.fits"}], {"a": {}})
+        scan_order([{"g": "a_g.fits"}], {"a": {}})
     assert NEW in str(info.value) and OLD in str(info.value)
 
 
 @pytest.mark.parametrize("first", [None, 3, b"model.safetensors"])
 def test_first_neither_classifier_nor_fields_is_refused(disk, first):
     with pytest.raises(TypeError, match="the first argument must be the classifier") as info:
-        _scan_order(first, disk["folder"])
+        scan_order(first, disk["folder"])
     assert NEW in str(info.value) and OLD in str(info.value)
 
 
 def test_second_neither_fields_nor_classifier_is_refused(disk):
     with pytest.raises(TypeError, match="the second argument must be the fields") as info:
-        _scan_order(disk["safetensors"], None)
+        scan_order(disk["safetensors"], None)
     assert NEW in str(info.value)
 
 
@@ -82,25 +82,25 @@ def test_second_neither_fields_nor_classifier_is_refused(disk):
 def test_weights_then_folder_is_the_new_order(disk, weights):
     for convert in (str, lambda p: p):
         first, second = convert(disk[weights]), convert(disk["folder"])
-        assert _scan_order(first, second) == (first, second, False)
+        assert scan_order(first, second) == (first, second, False)
 
 
 @pytest.mark.parametrize("weights", ["safetensors", "base", "json", "pt"])
 def test_folder_then_weights_is_the_old_order(disk, weights):
     for convert in (str, lambda p: p):
         first, second = convert(disk["folder"]), convert(disk[weights])
-        assert _scan_order(first, second) == (second, first, True)
+        assert scan_order(first, second) == (second, first, True)
 
 
 def test_weights_then_container_is_the_new_order(disk):
     fields = [{"g": "a_g.fits", "i": "a_i.fits"}]
-    assert _scan_order(disk["safetensors"], fields) == (disk["safetensors"], fields, False)
+    assert scan_order(disk["safetensors"], fields) == (disk["safetensors"], fields, False)
 
 
 @pytest.mark.parametrize("first", ["folder", "missing", "plain"])
 def test_not_weights_then_container_is_refused(disk, first):
     with pytest.raises(ValueError, match="the classifier must be") as info:
-        _scan_order(disk[first], [{"g": "a_g.fits"}])
+        scan_order(disk[first], [{"g": "a_g.fits"}])
     assert NEW in str(info.value) and OLD in str(info.value)
 
 
@@ -118,7 +118,7 @@ def test_not_weights_then_container_is_refused(disk, first):
 )
 def test_paths_that_fit_neither_order_are_refused(disk, first, second, says):
     with pytest.raises(ValueError, match="cannot tell which argument is the classifier") as info:
-        _scan_order(disk[first], disk[second])
+        scan_order(disk[first], disk[second])
     assert NEW in str(info.value) and OLD in str(info.value)
     assert re.search(says, str(info.value))
 
@@ -129,10 +129,10 @@ def test_a_folder_that_is_also_a_weights_base_name(tmp_path):
     run.mkdir()
     images.mkdir()
     (tmp_path / "run.safetensors").write_bytes(b"weights")
-    assert _scan_order(run, images) == (run, images, False)  # only the new order fits
+    assert scan_order(run, images) == (run, images, False)  # only the new order fits
     (tmp_path / "images.safetensors").write_bytes(b"weights")
     with pytest.raises(ValueError, match="is a folder and saved weights"):
-        _scan_order(run, images)  # both orders fit: refused, not guessed
+        scan_order(run, images)  # both orders fit: refused, not guessed
 
 
 # -- scan itself ------------------------------------------------------------------------------
