@@ -11,6 +11,9 @@ measured on the outside renderer's held-out test fields (the ``outside`` domain 
   object with g <= 22, as a survey's source catalogue gives them);
 - **+ MMD**: `ClusterClassifier.adapt(method="mmd")`, training further on the
   labelled randomised simulated stamps while aligning features with the same target;
+- **+ 100 labels**, **+ 300 labels**: the model fine-tuned (every layer, a tenth of the
+  learning rate) on 100 or 300 labelled stamps of the renderer's fields alone (one
+  draw; ``bench_finetune.py`` gives the median of three and 50 and 1,000 labels);
 - **+ injection**: the model fine-tuned (every layer, a tenth of the learning rate) on
   clusters and asterisms injected by `clusterfinder.simulate.inject` into 20 other
   fields of the renderer, beside those fields' own sources brought in without labels
@@ -186,6 +189,7 @@ def main(argv=None):
         from bench_finetune import draw
 
         few_train, few_val = draw(target, min(300, len(target)), 0)
+        hundred_train, hundred_val = draw(target, min(100, len(target)), 0)
     target_unlabelled = target[np.arange(len(target))]  # a copy, with its own table
     target_unlabelled.table.remove_column("label")
     print(f"source {len(source)}, target {len(target)} (unlabelled), test {len(test)} stamps")
@@ -215,6 +219,8 @@ def main(argv=None):
             variants[name] = clf
         if injected is not None:
             t0 = time.perf_counter()
+            variants["+ 100 labels"] = fine_tuned(base, hundred_train, hundred_val)
+            variants["+ 300 labels"] = fine_tuned(base, few_train, few_val)
             variants["+ injection"] = fine_tuned(base, inj_train, inj_val)
             both = joined([inj_train, few_train])
             both_val = joined([inj_val, few_val])
