@@ -198,7 +198,10 @@ def main(argv=None):
         "v1 (seeing-blind, fixed fields)": ClusterClassifier.from_pretrained(
             "pandas_sim_small_cnn_v1"
         ),
-        "v2 default (seeing-aware, randomised)": ClusterClassifier.from_pretrained(),
+        "v2 (seeing-aware, randomised, 160 fields)": ClusterClassifier.from_pretrained(
+            "pandas_sim_small_cnn_v2"
+        ),
+        "v3 default (seeing-aware, randomised, 320 fields)": ClusterClassifier.from_pretrained(),
     }
     ceiling_path = robustness.CACHE / "models" / "outside_trained_small_cnn"
     ceiling = None

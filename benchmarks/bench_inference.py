@@ -72,7 +72,7 @@ def bundled_models(*, repeat, n=4096):
         stamps.table[ell] = 0.02 * (field % 4)
         stamps.table[theta] = 10.0 * field * u.deg
     rows = []
-    for name in ("pandas_sim_small_cnn_v1", "pandas_sim_small_cnn_v2"):
+    for name in ("pandas_sim_small_cnn_v1", "pandas_sim_small_cnn_v2", "pandas_sim_small_cnn_v3"):
         clf = ClusterClassifier.from_pretrained(name)
         rate = predict_rate(clf, stamps, batch_size=256, repeat=repeat)
         rows.append((name, clf.transform.psf_channels, rate))

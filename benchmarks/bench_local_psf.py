@@ -128,6 +128,7 @@ def scores(clf, stamps):
 
 def main(argv=None):
     from clusterfinder import ClusterClassifier, Cutout
+    from clusterfinder.classifier.weights import DEFAULT_WEIGHTS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two small fields, no RESULTS.md")
@@ -171,8 +172,8 @@ def main(argv=None):
             f"{settings['n_fields']} randomised simulated fields of {settings['size']} pixels "
             "whose PSF varies across the image (FWHM by 15 %, ellipticity by 0.03); "
             f"{len(drawn)} stamps of every object with g <= 22 ({n_stars} stars with "
-            "g < 21); the bundled default model at its own threshold. All figures are on "
-            "simulated data, none on real PAndAS images.",
+            f"g < 21); the bundled default model ({DEFAULT_WEIGHTS}) at its own threshold. "
+            "All figures are on simulated data, none on real PAndAS images.",
             "",
             markdown_table(header, rows),
         ]

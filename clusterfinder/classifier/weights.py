@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: Name of the model that ``ClusterClassifier.from_pretrained()`` loads.
-DEFAULT_WEIGHTS = "pandas_sim_small_cnn_v2"
+DEFAULT_WEIGHTS = "pandas_sim_small_cnn_v3"
 
 #: Folder of the weights bundled with the package.
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data" / "weights"
@@ -247,7 +247,7 @@ def resolve_weights(name_or_path=None, *, progress_bar=False):
     Examples
     --------
     >>> resolve_weights().name  # the bundled default model: no download
-    'pandas_sim_small_cnn_v2.safetensors'
+    'pandas_sim_small_cnn_v3.safetensors'
     """
     if name_or_path is None:
         name_or_path = DEFAULT_WEIGHTS
@@ -316,6 +316,25 @@ def _download(entry, *, progress_bar=False):
 
 register_weights(
     WeightsEntry(
+        "pandas_sim_small_cnn_v3",
+        url=None,
+        sha256="f91582e4f9a19651f9cdbd0f12b0b724b8a455e91d88a7d3621d9503406b3351",
+        meta={
+            "architecture": "small_cnn",
+            "bands": ["g", "i"],
+            "pixel_scale": 0.186,
+            "psf_channels": True,
+            "description": (
+                "seeing-aware small CNN trained on 320 domain-randomised simulated PAndAS-like "
+                "M31 fields with the simulator's hard negatives (bright asterisms, OB "
+                "associations, compact galaxies and HII knots), reading each field's "
+                "measured PSF (bundled, default)"
+            ),
+        },
+    )
+)
+register_weights(
+    WeightsEntry(
         "pandas_sim_small_cnn_v2",
         url=None,
         sha256="e1866ad187721ad3a52bd3eb5a83e09b5870cef28759007899430531e8b14504",
@@ -325,8 +344,8 @@ register_weights(
             "pixel_scale": 0.186,
             "psf_channels": True,
             "description": (
-                "seeing-aware small CNN trained on domain-randomised simulated PAndAS-like "
-                "M31 fields, reading each field's measured PSF (bundled, default)"
+                "seeing-aware small CNN trained on 160 domain-randomised simulated PAndAS-like "
+                "M31 fields, reading each field's measured PSF; the default before v3 (bundled)"
             ),
         },
     )
