@@ -1,6 +1,6 @@
 """Train the default model bundled with clusterfinder, and measure it on held-out fields.
 
-This is the one command that makes ``clusterfinder/data/weights/pandas_sim_small_cnn_v2``
+This is the one command that makes ``clusterfinder/data/weights/pandas_sim_small_cnn_v3``
 (written to ``--output``, then saved under that name)::
 
     python benchmarks/train_default_model.py --psf-input
@@ -12,8 +12,9 @@ trains the seeing-aware ``small_cnn`` with validation on whole held-apart fields
 chooses the threshold that maximises F1 on validation, and evaluates the model
 on a separate set of fields drawn with another seed (never seen in training).
 The held-out figures go into the model's metadata and into ``RESULTS.md``.
-``--no-randomize`` and ``--mag-max 22`` without ``--psf-input`` give the recipe
-of the seeing-blind v1 model; ``--architecture resnet50`` trains the paper's
+``--fields 160`` gave v2 (on the simulator of its day, before OB associations and
+the other hard negatives); ``--no-randomize --fields 160`` and ``--mag-max 22``
+without ``--psf-input`` give the recipe of the seeing-blind v1 model; ``--architecture resnet50`` trains the paper's
 network the same way.
 
 Every step is seeded: the same command gives the same weights bit for bit on
@@ -74,7 +75,7 @@ def held_out_scores(clf, stamps):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fields", type=int, default=160, help="training fields (160)")
+    parser.add_argument("--fields", type=int, default=320, help="training fields (320)")
     parser.add_argument("--held-out-fields", type=int, default=40, help="test fields (40)")
     parser.add_argument("--field-size", type=int, default=1024, help="field side, pixels")
     parser.add_argument(
