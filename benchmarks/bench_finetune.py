@@ -125,6 +125,8 @@ def main(argv=None):
         ceiling = f1_scores(ClusterClassifier.load(ceiling_path), test)
         rows.append(["4450", "all labels (ceiling)", f"{ceiling[0]:.3f}", "-", f"{ceiling[1]:.3f}"])
     elapsed = time.perf_counter() - start
+    from clusterfinder.classifier.weights import DEFAULT_WEIGHTS
+
     text = "\n".join(
         [
             "## Fine-tuning with few labels (`bench_finetune.py`)",
@@ -135,7 +137,8 @@ def main(argv=None):
             f"N labelled stamps of outside-renderer fields (80 % train, 20 % validation), "
             f"tested on {len(test)} stamps of other outside-renderer fields; median F1 over "
             f"{len(seeds)} draws, and the spread (max - min) of F1 g < 21. Simulated data "
-            f"only (the outside renderer). Settings: {VARIANTS}.",
+            f"only (the outside renderer). Pretrained model: {DEFAULT_WEIGHTS} (the bundled "
+            f"default). Settings: {VARIANTS}.",
             "",
             markdown_table(["N labels", "variant", "F1 g<21", "spread", "F1 g<22"], rows),
         ]
