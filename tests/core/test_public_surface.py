@@ -45,14 +45,6 @@ KNOWN_GAPS = {
 #: The same for the methods of public classes (keyed by the module that defines the
 #: class).
 KNOWN_METHOD_GAPS = {
-    "clusterfinder.catalog.catalog.CandidateCatalog.above_threshold": ("Examples",),
-    "clusterfinder.catalog.catalog.CandidateCatalog.crossmatch": ("Examples", "Parameters"),
-    "clusterfinder.catalog.catalog.CandidateCatalog.deduplicate": ("Examples", "Parameters"),
-    "clusterfinder.catalog.catalog.CandidateCatalog.from_table": ("Examples",),
-    "clusterfinder.catalog.catalog.CandidateCatalog.inspect": ("Examples", "Parameters"),
-    "clusterfinder.catalog.catalog.CandidateCatalog.to_regions": ("Examples", "Parameters"),
-    "clusterfinder.catalog.catalog.CandidateCatalog.validate": ("Examples",),
-    "clusterfinder.catalog.catalog.CandidateCatalog.write_regions": ("Examples", "Parameters"),
     "clusterfinder.classifier.classifier.ClusterClassifier.evaluate": ("Examples",),
     "clusterfinder.classifier.classifier.ClusterClassifier.fit": ("Examples",),
     "clusterfinder.classifier.classifier.ClusterClassifier.from_pretrained": ("Examples",),
@@ -61,11 +53,8 @@ KNOWN_METHOD_GAPS = {
     "clusterfinder.classifier.classifier.ClusterClassifier.predict": ("Examples", "Parameters"),
     "clusterfinder.classifier.classifier.ClusterClassifier.predict_proba": ("Examples",),
     "clusterfinder.cutout.core.Cutout.band_data": ("Parameters",),
-    "clusterfinder.cutout.core.Cutout.read": ("Examples", "Parameters"),
     "clusterfinder.cutout.core.Cutout.select_bands": ("Parameters",),
     "clusterfinder.cutout.core.Cutout.stamp_wcs": ("Parameters",),
-    "clusterfinder.cutout.core.Cutout.write": ("Parameters",),
-    "clusterfinder.labels.labelset.LabelSet.read": ("Examples",),
     "clusterfinder.psf.local.PSFGrid.at": ("Examples", "Parameters"),
     "clusterfinder.psf.local.PSFGrid.edges": ("Examples",),
     "clusterfinder.psf.local.PSFGrid.zone_of": ("Examples", "Parameters"),
@@ -281,6 +270,22 @@ def test_public_methods_are_documented():
 
 def test_known_method_gaps_name_public_methods():
     assert set(KNOWN_METHOD_GAPS) <= set(method_gaps())
+
+
+def test_known_gaps_are_still_gaps():
+    """The lists of known gaps only shrink: a mended gap must leave them."""
+    found = method_gaps()
+    objects = dict(public_objects())
+    stale = {}
+    for known, actual in (
+        (KNOWN_METHOD_GAPS, {name: found.get(name, []) for name in KNOWN_METHOD_GAPS}),
+        (KNOWN_GAPS, {name: doc_gaps(objects[name]) for name in KNOWN_GAPS}),
+    ):
+        for name, sections in known.items():
+            now = {gap.split(" ")[0] for gap in actual[name]}
+            if set(sections) != now:
+                stale[name] = (sorted(sections), sorted(now))
+    assert not stale, f"known gaps that changed (known, now): {stale}"
 
 
 def test_no_var_keyword_pass_through():
