@@ -1,7 +1,7 @@
 """Labels for real images with injected objects: injected truth joined with real sources.
 
 After `clusterfinder.simulate.inject`, the injected objects are labelled by their kind
-(clusters 1, asterisms 0) and the real sources of the images (a catalogue, or the
+(clusters 1, asterisms and stars 0) and the real sources of the images (a catalogue, or the
 detections on the images) are the background population. `injection_table` joins them
 into one table for `LabelSet.from_injection <clusterfinder.labels.LabelSet.from_injection>`:
 real sources that lie within ``radius`` of an injected object are dropped (a

@@ -345,7 +345,7 @@ class LabelSet:
         """Build a label set from objects injected into real images and their real sources.
 
         The injected objects (the truth of `clusterfinder.simulate.inject`) are labelled by
-        kind: clusters 1, asterisms 0. The real sources (a catalogue of the images, or the
+        kind: clusters 1, asterisms and stars 0. The real sources (a catalogue of the images, or the
         detections on them) are added as the background: each keeps its own label when it
         has one (a `LabelSet`, or a table with a ``label`` column), else gets
         ``real_label`` with ``label_known`` False (most real sources are not clusters, but
