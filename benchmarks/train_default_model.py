@@ -14,8 +14,8 @@ on a separate set of fields drawn with another seed (never seen in training).
 The held-out figures go into the model's metadata and into ``RESULTS.md``.
 ``--fields 160`` gave v2 (on the simulator of its day, before OB associations and
 the other hard negatives); ``--no-randomize --fields 160`` and ``--mag-max 22``
-without ``--psf-input`` give the recipe of the seeing-blind v1 model; ``--architecture resnet50`` trains the paper's
-network the same way.
+without ``--psf-input`` give the recipe of the seeing-blind v1 model;
+``--architecture resnet50`` trains the paper's network the same way.
 
 Every step is seeded: the same command gives the same weights bit for bit on
 the same CPU and library versions. ``--quick`` trains a throw-away model on a
