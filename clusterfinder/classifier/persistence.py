@@ -35,6 +35,7 @@ __all__ = [
     "file_sha256",
     "load_weights",
     "save_weights",
+    "weights_candidates",
     "weights_files",
     "weights_paths",
 ]
@@ -84,6 +85,23 @@ def weights_paths(path):
     if path.suffix in _SUFFIXES:
         path = path.with_suffix("")
     return path
+
+
+def weights_candidates(path):
+    """The weights files `load_weights` looks for, in order, for ``path``.
+
+    A ``.safetensors`` or ``.pt`` file is itself; a base name (or its ``.json``)
+    stands for the ``.safetensors`` and then the ``.pt`` file beside it.
+
+    Returns
+    -------
+    list of `~pathlib.Path`
+    """
+    given = Path(os.fspath(path)).expanduser()
+    if given.suffix in (".safetensors", ".pt"):
+        return [given]
+    base = weights_paths(given)
+    return [base.with_suffix(".safetensors"), base.with_suffix(".pt")]
 
 
 def weights_files(path, *, use_safetensors=None):
@@ -195,10 +213,7 @@ def load_weights(path, *, check_hash=True):
     """
     given = Path(os.fspath(path)).expanduser()
     base = weights_paths(given)
-    if given.suffix in (".safetensors", ".pt"):
-        candidates = [given]
-    else:
-        candidates = [base.with_suffix(".safetensors"), base.with_suffix(".pt")]
+    candidates = weights_candidates(given)
     weights_path = next((c for c in candidates if c.is_file()), None)
     if weights_path is None:
         raise FileNotFoundError(

@@ -52,14 +52,10 @@ def _is_weights(value):
     A ``.safetensors`` or ``.pt`` file that exists, or a base name (or its ``.json``
     sidecar) with a ``.safetensors`` or ``.pt`` file beside it.
     """
-    from ..classifier.persistence import weights_paths
+    from ..classifier.persistence import weights_candidates
 
     try:
-        path = Path(os.fspath(value)).expanduser()
-        if path.suffix in (".safetensors", ".pt"):
-            return path.is_file()
-        base = weights_paths(path)
-        return any(base.with_suffix(suffix).is_file() for suffix in (".safetensors", ".pt"))
+        return any(candidate.is_file() for candidate in weights_candidates(value))
     except (OSError, ValueError):  # an empty name, a NUL byte...
         return False
 
