@@ -79,12 +79,12 @@ def drawn_columns(field, stamps, whole):
 
 
 def field_stamps(seed, size):
-    """One field's stamps (g <= 22) with each of the four PSFs as a dict of PSF columns."""
+    """One field's stamps (g <= 22), one copy per PSF of `PSFS` carrying that PSF."""
     from astropy.table import QTable
 
     from clusterfinder import Cutout
     from clusterfinder.labels import LabelSet
-    from clusterfinder.psf import measure_local_psf, measure_psf, psf_columns
+    from clusterfinder.psf import attach_psf, measure_local_psf, measure_psf
     from clusterfinder.simulate import DomainRandomization, simulate_field
 
     field = simulate_field(size=size, seed=seed, randomize=DomainRandomization(**VARIATION))
@@ -92,20 +92,20 @@ def field_stamps(seed, size):
     table = QTable(LabelSet.from_truth(truth).table, copy=True)
     stamps = Cutout.from_images(field.images, table["coord"], cutout_size=32, table=table)
     stamps = stamps[~stamps.mask.any(axis=(1, 2, 3))]
-    positions = {band: pixel_positions(stamps, band) for band in field.images}
-    psfs = {}
     with warnings.catch_warnings():  # zones with too few stars fall back, with a warning
         warnings.simplefilter("ignore")
         whole = {band: measure_psf(image) for band, image in field.images.items()}
-        psfs["whole image"] = psf_columns(whole, len(stamps))
+        psfs = {"whole image": whole}
         for grid, name in ((2, "2 x 2 zones"), (3, "3 x 3 zones")):
-            local = {
+            psfs[name] = {
                 band: measure_local_psf(image, grid=grid, whole=whole[band])
                 for band, image in field.images.items()
             }
-            psfs[name] = psf_columns(local, len(stamps), positions=positions)
-    psfs["drawn"] = drawn_columns(field, stamps, whole)
-    return stamps, psfs
+    out = {name: attach_psf(stamps[np.arange(len(stamps))], given) for name, given in psfs.items()}
+    out["drawn"] = stamps[np.arange(len(stamps))]
+    for column, values in drawn_columns(field, stamps, whole).items():
+        out["drawn"].table[column] = values
+    return out
 
 
 def scores(clf, stamps):
@@ -138,12 +138,8 @@ def main(argv=None):
     start = time.perf_counter()
     parts = {name: [] for name in PSFS}
     for index in range(settings["n_fields"]):
-        stamps, psfs = field_stamps(7000 + index, settings["size"])
-        for name, columns in psfs.items():
-            copy = stamps[np.arange(len(stamps))]
-            for column, values in columns.items():
-                copy.table[column] = values
-            parts[name].append(copy)
+        for name, stamps in field_stamps(7000 + index, settings["size"]).items():
+            parts[name].append(stamps)
         elapsed = time.perf_counter() - start
         print(f"field {index}: {len(stamps)} stamps, {elapsed:.0f} s", flush=True)
     clf = ClusterClassifier.from_pretrained()
