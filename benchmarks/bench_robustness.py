@@ -269,6 +269,7 @@ def m33_rows(train, validation, settings):
         print(f"no M33 data at {DATA}; section skipped")
         return [], []
     rows, objects = [], {}
+    degraded = {}  # seeing -> the degraded cutouts, made once for every model and case
     for aware in (False, True):
         path = CACHE / "models" / f"m33_i_small_cnn_{'aware' if aware else 'blind'}"
         if Path(f"{path}.json").exists():
@@ -286,7 +287,11 @@ def m33_rows(train, validation, settings):
         name = f"small_cnn i, {'seeing-aware' if aware else 'seeing-blind'}"
         cases = [(0.6, 1.0), (0.9, 1.0)] + ([(0.6, 1.1)] if aware else [])
         for seeing, widen in cases:
-            real = real_stamps(DATA, settings["m33_realisations"], fwhm=seeing * u.arcsec)
+            if seeing not in degraded:
+                degraded[seeing] = real_stamps(
+                    DATA, settings["m33_realisations"], fwhm=seeing * u.arcsec
+                )
+            real = degraded[seeing]  # its four PSF columns are set anew for each case
             fwhm, beta, ell, theta = psf_column_names("i")
             real.table[fwhm] = np.full(len(real), seeing * widen) * u.arcsec
             real.table[beta] = 3.0
