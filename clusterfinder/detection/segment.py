@@ -69,6 +69,56 @@ def check_segments(detected, border, near):
             raise MarginTooSmall
 
 
+def segments_with_several_peaks(smoothed, segmentation, labels):
+    """The labels of the segments that multi-threshold deblending could split.
+
+    Deblending cuts a segment at many levels and splits it where the pixels
+    above a level form two or more connected pieces. Each such piece holds a
+    pixel at least as bright as its neighbours in the segment (its brightest
+    pixel), so a segment with exactly one such local peak is never split, at
+    any level: deblending it is work without effect. Most isolated stars and
+    clusters are such segments, which makes this test worth its cost (one
+    3x3 maximum filter of the block). A segment with no peak (only possible
+    with non-finite pixels) is kept for deblending, to be safe.
+
+    Parameters
+    ----------
+    smoothed : `numpy.ndarray`
+        The image that is deblended (the smoothed detection image).
+    segmentation : `numpy.ndarray` of int
+        Its segmentation map (0 = background), before deblending.
+    labels : `numpy.ndarray` of int
+        The labels present in ``segmentation``.
+
+    Returns
+    -------
+    `numpy.ndarray` of int
+        The labels whose segment has a number of local peaks other than one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clusterfinder.detection.segment import segments_with_several_peaks
+    >>> image = np.zeros((5, 9))
+    >>> image[2, 1:4] = [1.0, 3.0, 1.0]  # one peak
+    >>> image[2, 5:8] = [3.0, 1.0, 2.0]  # two peaks
+    >>> segmentation = np.where(image > 0, 1, 0)
+    >>> segmentation[:, 5:] *= 2
+    >>> segments_with_several_peaks(image, segmentation, np.array([1, 2]))
+    array([2])
+    """
+    from scipy.ndimage import maximum_filter
+
+    inside = segmentation > 0
+    # Segments are separate 8-connected pieces, so a 3x3 neighbourhood never mixes
+    # two of them; pixels outside every segment cannot be anyone's peak.
+    values = np.where(inside, smoothed, -np.inf)
+    peaks = inside & (values == maximum_filter(values, size=3, mode="constant", cval=-np.inf))
+    counts = np.bincount(segmentation[peaks], minlength=int(segmentation.max()) + 1)
+    labels = np.asarray(labels)
+    return labels[counts[labels] != 1]
+
+
 def detect_tile(
     stack, stack_rms, invalid, *, kernel_sigma, nsigma, npixels, deblend, open_edges=None, near=None
 ):
@@ -127,9 +177,17 @@ def detect_tile(
             # segments with more than 200 peaks (a bulge, a bright star's halo) and
             # warns once per tile; the fallback is the right thing, not news.
             warnings.filterwarnings("ignore", "The deblending mode", AstropyUserWarning)
-            segm = segmentation.deblend_sources(
-                smoothed, segm, npixels, n_levels=32, contrast=0.001, progress_bar=False
-            )
+            candidates = segments_with_several_peaks(smoothed, segm.data, segm.labels)
+            if candidates.size:
+                segm = segmentation.deblend_sources(
+                    smoothed,
+                    segm,
+                    npixels,
+                    labels=candidates,
+                    n_levels=32,
+                    contrast=0.001,
+                    progress_bar=False,
+                )
     catalog = segmentation.SourceCatalog(
         np.where(invalid, 0.0, stack), segm, convolved_data=smoothed, mask=invalid
     )
