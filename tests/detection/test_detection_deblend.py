@@ -42,7 +42,9 @@ def test_peak_count_per_segment():
     segmentation[4:6, 1:3] = 3
     segmentation[4, 8] = 4
     labels = np.array([1, 2, 3, 4])
-    np.testing.assert_array_equal(segments_with_several_peaks(image, segmentation, labels), [2, 3, 4])
+    np.testing.assert_array_equal(
+        segments_with_several_peaks(image, segmentation, labels), [2, 3, 4]
+    )
 
 
 def test_a_neighbour_outside_the_segment_does_not_hide_its_peak():
