@@ -64,6 +64,13 @@ def add_parser(subparsers):
         metavar="ADDRESS",
         help="address of a Dask scheduler (e.g. tcp://host:8786) to run the units on",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="detect the sources of the next tiles in N processes while the model classifies",
+    )
     add_zero_points_option(parser, missing="a field whose image has none is skipped")
     parser.add_argument("--tile-size", type=int, default=4096, help="tile side (default 4096)")
     parser.add_argument("--batch-size", type=int, default=256, help="stamps per batch (256)")
@@ -183,6 +190,7 @@ def run(args):
             resume=args.resume,
             overwrite=args.overwrite,
             client=client,
+            workers=args.workers,
             progress_bar=not args.no_progress,
         )
     finally:

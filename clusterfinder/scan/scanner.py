@@ -11,6 +11,7 @@ WCS) is reported, listed in the manifest's ``failed`` list and skipped; the rest
 of the scan goes on.
 """
 
+import contextlib
 import hashlib
 import os
 import re
@@ -25,8 +26,9 @@ from astropy.utils.exceptions import AstropyDeprecationWarning
 from ..images import zero_points_by_band
 from ..utils import ClusterFinderWarning
 from ..utils import progress_bar as _progress_bar
-from ..utils.validation import check_batch_size, check_radius
+from ..utils.validation import check_batch_size, check_positive_integer, check_radius
 from ._order import scan_order
+from .detect_ahead import detected_ahead
 from .find import (
     _empty_rows,
     check_field,
@@ -333,6 +335,7 @@ def scan(
     resume=True,
     overwrite=False,
     client=None,
+    workers=None,
     progress_bar=False,
 ):
     """Search many fields for cluster candidates, resumably, serially or with Dask.
@@ -380,6 +383,15 @@ def scan(
         default they are refused before any work. An input is never replaced.
     client : `dask.distributed.Client`, optional
         Run the units on this Dask cluster (see `clusterfinder.scan.distributed`).
+    workers : int, optional
+        When sources are detected (no ``sources``), detect those of the next tiles
+        in this many worker processes while this process cuts, classifies and
+        writes (see `clusterfinder.scan.detect_ahead`); the catalogue is the same.
+        None (the default) detects in this process. Worth it when detection is
+        what limits the scan: on a GPU, or with spare CPU cores. Not used with
+        given ``sources`` (nothing to detect) and refused with ``client`` (Dask
+        workers already run whole tiles in parallel). A script that uses it must
+        start its work under ``if __name__ == "__main__":`` (workers are spawned).
     progress_bar : bool, optional
         Show a progress bar over the units.
 
@@ -457,6 +469,13 @@ def scan(
     See :ref:`scanning` for more.
     """
     classifier, fields, old_order = scan_order(classifier, fields)
+    if workers is not None:
+        workers = check_positive_integer(workers, "workers")
+        if client is not None:
+            raise ValueError(
+                "workers= detects the next tiles in local processes; with client= the Dask "
+                "workers already run whole tiles in parallel: give one or the other"
+            )
     if old_order:
         warnings.warn(
             "scan(fields, classifier, output, ...) is deprecated: give the classifier first, "
@@ -534,17 +553,40 @@ def scan(
         journal.record_failure(fields[unit[0]][0], reason, tile=int(unit[1]))
 
     if client is None:
-        bar = _progress_bar(todo, enabled=progress_bar, desc="scanning", unit="tile")
-        for k, tile_index, subset in bar:
-            name, images = fields[k]
-            try:
-                rows, n = run_unit(
-                    images, bands, tile_size, tile_index, subset, clf, {**options, "field": name}
-                )
-            except READ_ERRORS as exc:
-                failed((k, tile_index), exc)
-                continue
-            finished((k, tile_index), rows, n)
+        if workers is not None and sources is None:
+            ahead = detected_ahead(
+                todo,
+                fields,
+                bands=bands,
+                tile_size=tile_size,
+                size=int(clf.cutout_size),
+                zero_points=given,
+                workers=workers,
+            )
+        else:
+            ahead = ((unit, None) for unit in todo)
+        bar = _progress_bar(
+            ahead, enabled=progress_bar, desc="scanning", unit="tile", total=len(todo)
+        )
+        # closing: an error or an interrupt stops the detection workers at once.
+        with contextlib.closing(ahead):
+            for (k, tile_index, subset), detected in bar:
+                name, images = fields[k]
+                try:
+                    subset = subset if detected is None else detected()
+                    rows, n = run_unit(
+                        images,
+                        bands,
+                        tile_size,
+                        tile_index,
+                        subset,
+                        clf,
+                        {**options, "field": name},
+                    )
+                except READ_ERRORS as exc:
+                    failed((k, tile_index), exc)
+                    continue
+                finished((k, tile_index), rows, n)
     else:
         from .distributed import run_distributed
 

@@ -134,3 +134,17 @@ def test_scan_command_zero_points(one_field, model, tmp_path, capsys):
     ]:
         with pytest.raises(ValueError, match=match):
             run_cli([*argv, "--output", str(tmp_path / "o4"), "--zero-points", *bad])
+
+
+def test_scan_command_workers(one_field, model, tmp_path):
+    paths, _ = one_field
+    argv = ["scan", model, "--images", paths["g"], paths["i"], "--device", "cpu", "--no-progress"]
+    argv += ["--tile-size", "96", "--keep-all"]
+    assert run_cli([*argv, "--output", str(tmp_path / "serial")]) == 0
+    assert run_cli([*argv, "--output", str(tmp_path / "ahead"), "--workers", "2"]) == 0
+    serial = CandidateCatalog.read(tmp_path / "serial" / "candidates.ecsv")
+    ahead = CandidateCatalog.read(tmp_path / "ahead" / "candidates.ecsv")
+    assert len(serial) > 0
+    assert sorted(ahead["prob_cluster"]) == sorted(serial["prob_cluster"])
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        run_cli([*argv, "--output", str(tmp_path / "bad"), "--workers", "0"])
