@@ -44,11 +44,12 @@ def detect_unit(images, bands, tile_size, tile_index, size, zero_points):
     >>> header["PHOTZP"] = 30.0
     >>> yy, xx = np.mgrid[:96, :96]
     >>> star = 2000.0 * np.exp(-((xx - 40.3) ** 2 + (yy - 50.6) ** 2) / 4.5) / (2 * np.pi * 2.25)
-    >>> noise = np.random.default_rng(0).normal(0.0, 0.5, (96, 96))
+    >>> rng = np.random.default_rng(0)
     >>> paths = {}
     >>> for band in ("g", "i"):
+    ...     image = star + rng.normal(0.0, 0.5, (96, 96))
     ...     paths[band] = tmp / f"f_{band}.fits"
-    ...     fits.PrimaryHDU((star + noise).astype(np.float32), header).writeto(paths[band])
+    ...     fits.PrimaryHDU(image.astype(np.float32), header).writeto(paths[band])
     >>> sources = detect_unit(paths, ("g", "i"), 96, 0, 16, None)
     >>> len(sources), round(float(sources["x"][0]), 1), round(float(sources["y"][0]), 1)
     (1, 40.3, 50.6)
