@@ -25,7 +25,7 @@ from .metadata import (
 )
 from .metrics import Evaluation
 from .persistence import load_weights, save_weights
-from .predict import predict_batches, stamp_arrays
+from .predict import predict_batches, stamp_arrays, stamp_inputs
 from .training import resolve_device
 
 __all__ = ["ClusterClassifier"]
@@ -251,7 +251,14 @@ class ClusterClassifier:
             A broken model: NaN probabilities on finite input (the message lists
             the stamps and, where it can, the weights at fault).
         """
-        data, mask = self._arrays(cutout)
+        # The PSF channels of a seeing-aware model are added batch by batch.
+        data, mask, psf = stamp_inputs(
+            cutout,
+            bands=self.bands,
+            cutout_size=self._cutout_size,
+            pixel_scale=self._pixel_scale,
+            psf_channels=self._transform.psf_channels,
+        )
         batch_size = check_batch_size(batch_size)
         device = resolve_device(device)
         warn_empty(mask)
@@ -261,6 +268,7 @@ class ClusterClassifier:
             self._transform,
             data,
             mask,
+            psf=psf,
             batch_size=batch_size,
             device=device,
             progress_bar=progress_bar,

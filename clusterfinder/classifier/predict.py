@@ -14,14 +14,50 @@ import torch
 from ..utils import progress_bar as _progress_bar
 from ..utils.photometry import REFERENCE_ZEROPOINT
 from .checks import check_stamps, format_indices
-from .psf_input import psf_images
+from .psf_input import distinct_psf_images, gather_psf_images
 from .training import autocast_context, memory_layout
 
-__all__ = ["explain_nonfinite", "predict_batches", "stamp_arrays"]
+__all__ = ["explain_nonfinite", "input_batch", "predict_batches", "stamp_arrays", "stamp_inputs"]
 
 
 def stamp_arrays(cutout, *, bands, cutout_size, pixel_scale, psf_channels, name="cutout"):
     """Data and mask of ``cutout`` in the model's band order and stamp size.
+
+    What `stamp_inputs` gives, with the PSF channels (if any) appended to every
+    stamp: the whole input of the model, e.g. for training.
+
+    Returns
+    -------
+    data, mask : ndarray
+        ``(N, C, cutout_size, cutout_size)``.
+    """
+    data, mask, psf = stamp_inputs(
+        cutout,
+        bands=bands,
+        cutout_size=cutout_size,
+        pixel_scale=pixel_scale,
+        psf_channels=psf_channels,
+        name=name,
+    )
+    return input_batch(data, mask, psf, slice(None))
+
+
+def input_batch(data, mask, psf, index):
+    """The model's input (data, mask) for the stamps ``index`` (a slice or an index array).
+
+    ``data``, ``mask`` and ``psf`` are what `stamp_inputs` returns; the PSF channels
+    are drawn for these stamps only.
+    """
+    if psf is None:
+        return np.ascontiguousarray(data[index]), np.ascontiguousarray(mask[index])
+    channels = gather_psf_images(psf, index)
+    x = np.concatenate([np.asarray(data[index], dtype=np.float32), channels], axis=1)
+    m = np.concatenate([mask[index], np.zeros(channels.shape, dtype=bool)], axis=1)
+    return x, m
+
+
+def stamp_inputs(cutout, *, bands, cutout_size, pixel_scale, psf_channels, name="cutout"):
+    """Data and mask of ``cutout``'s bands, and the distinct PSFs of a seeing-aware model.
 
     Parameters
     ----------
@@ -42,7 +78,11 @@ def stamp_arrays(cutout, *, bands, cutout_size, pixel_scale, psf_channels, name=
     Returns
     -------
     data, mask : ndarray
-        ``(N, C, cutout_size, cutout_size)``.
+        ``(N, len(bands), cutout_size, cutout_size)``.
+    psf : list or None
+        With ``psf_channels``, the distinct PSF images of the stamps and the index
+        of each stamp's (`~clusterfinder.classifier.psf_input.distinct_psf_images`),
+        from which `input_batch` draws the PSF channels of a batch; else None.
     """
     check_stamps(cutout, bands=bands, cutout_size=cutout_size, pixel_scale=pixel_scale, name=name)
     given = tuple(cutout.bands)
@@ -59,19 +99,22 @@ def stamp_arrays(cutout, *, bands, cutout_size, pixel_scale, psf_channels, name=
         start = (size - cutout_size) // 2
         window = slice(start, start + cutout_size)
         data, mask = data[..., window, window], mask[..., window, window]
+    psf = None
     if psf_channels:
-        psf = psf_images(getattr(cutout, "table", None), bands, cutout_size, pixel_scale)
-        data = np.concatenate([np.asarray(data, dtype=np.float32), psf], axis=1)
-        mask = np.concatenate([mask, np.zeros(psf.shape, dtype=bool)], axis=1)
-    return data, mask
+        table = getattr(cutout, "table", None)
+        psf = distinct_psf_images(table, bands, cutout_size, pixel_scale)
+    return data, mask, psf
 
 
-def predict_batches(model, transform, data, mask, *, batch_size, device, progress_bar=False):
+def predict_batches(
+    model, transform, data, mask, *, batch_size, device, psf=None, progress_bar=False
+):
     """P(cluster), float64, for every stamp of ``data`` (in counts) and ``mask``.
 
     ``model`` is moved to ``device`` and put in evaluation mode. It runs in the
     channels-last memory layout (`~clusterfinder.classifier.training.memory_layout`),
-    on CUDA with mixed precision.
+    on CUDA with mixed precision. ``psf`` (from `stamp_inputs`) adds the PSF
+    channels batch by batch, so that they are never copied for all stamps at once.
 
     Raises
     ------
@@ -86,9 +129,9 @@ def predict_batches(model, transform, data, mask, *, batch_size, device, progres
     logits = []
     with torch.inference_mode(), context:
         for start in bar:
-            stop = start + batch_size
-            x = torch.from_numpy(np.ascontiguousarray(data[start:stop])).to(device)
-            m = torch.from_numpy(np.ascontiguousarray(mask[start:stop])).to(device)
+            x, m = input_batch(data, mask, psf, slice(start, start + batch_size))
+            x = torch.from_numpy(x).to(device)
+            m = torch.from_numpy(m).to(device)
             x = transform(x, m).contiguous(memory_format=layout)
             # Kept on the device until the end: no wait for the GPU after each batch.
             logits.append(model(x).float())
@@ -97,11 +140,12 @@ def predict_batches(model, transform, data, mask, *, batch_size, device, progres
     else:
         out = np.empty(0, dtype=np.float64)
     if not np.isfinite(out).all():  # one pass over N numbers: nothing next to the network
-        explain_nonfinite(model, transform, np.flatnonzero(~np.isfinite(out)), data, mask, device)
+        bad = np.flatnonzero(~np.isfinite(out))
+        explain_nonfinite(model, transform, bad, data, mask, device, psf=psf)
     return out
 
 
-def explain_nonfinite(model, transform, bad, data, mask, device):
+def explain_nonfinite(model, transform, bad, data, mask, device, *, psf=None):
     """Raise for stamps whose probability is NaN: are the stamps or the model at fault?
 
     Raises
@@ -126,15 +170,16 @@ def explain_nonfinite(model, transform, bad, data, mask, device):
             "train it again"
         )
     model = model.to(device).eval()
-    x = torch.from_numpy(np.ascontiguousarray(data[bad])).to(device)
-    m = torch.from_numpy(np.ascontiguousarray(mask[bad])).to(device)
+    stamps, stamp_mask = input_batch(data, mask, psf, bad)
+    x = torch.from_numpy(stamps).to(device)
+    m = torch.from_numpy(stamp_mask).to(device)
     with torch.inference_mode():
         x = transform(x, m)
         finite_input = torch.isfinite(x).flatten(1).all(dim=1).cpu().numpy()
         finite_output = torch.isfinite(model(x).float()).cpu().numpy()
     if not finite_input.all():
-        pixels = np.asarray(data[bad], dtype=np.float64)
-        valid = np.isfinite(pixels) & ~np.asarray(mask[bad], dtype=bool)
+        pixels = np.asarray(stamps, dtype=np.float64)
+        valid = np.isfinite(pixels) & ~np.asarray(stamp_mask, dtype=bool)
         largest = float(np.abs(np.where(valid, pixels, 0.0)).max()) if valid.any() else 0.0
         raise ValueError(
             f"the stamps give NaN probabilities for {which}: their scaled pixels are not "

@@ -15,11 +15,32 @@ import numpy as np
 from ..psf.columns import missing_psf_columns, psf_column_names, psf_fwhm_arcsec
 from ..psf.measure import elliptical_moffat
 
-__all__ = ["psf_images"]
+__all__ = ["distinct_psf_images", "gather_psf_images", "psf_images"]
 
 
 def psf_images(table, bands, size, pixel_scale):
     """Unit-flux PSF images ``(N, len(bands), size, size)`` for the stamps of ``table``.
+
+    Parameters and errors as for `distinct_psf_images`, which draws each distinct
+    PSF once; this function gives every stamp its own copy.
+    """
+    return gather_psf_images(distinct_psf_images(table, bands, size, pixel_scale), slice(None))
+
+
+def gather_psf_images(distinct, index):
+    """The PSF images ``(n, bands, size, size)`` of the stamps ``index`` (slice or array).
+
+    ``distinct`` is what `distinct_psf_images` returns.
+    """
+    return np.stack([images[inverse[index]] for images, inverse in distinct], axis=1)
+
+
+def distinct_psf_images(table, bands, size, pixel_scale):
+    """Each distinct PSF of the stamps of ``table`` drawn once, per band.
+
+    A scan gives the thousands of stamps of a field one PSF per band, so keeping
+    the distinct images and an index is much smaller than a copy per stamp
+    (`gather_psf_images` makes the copies for a batch of stamps).
 
     Parameters
     ----------
@@ -32,10 +53,28 @@ def psf_images(table, bands, size, pixel_scale):
     pixel_scale : `~astropy.units.Quantity`
         Pixel scale of the stamps (angle per pixel).
 
+    Returns
+    -------
+    list of tuple
+        Per band, in ``bands`` order: ``(images, inverse)``, the distinct unit-flux
+        images ``(n_distinct, size, size)`` (float32) and, per stamp, the row of
+        its image.
+
     Raises
     ------
     ValueError
         When a PSF column is missing or a value is not finite (or out of range).
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from astropy.table import Table
+    >>> from clusterfinder.classifier.psf_input import distinct_psf_images
+    >>> table = Table({"psf_fwhm_g": [0.7, 0.7, 0.9] * u.arcsec, "psf_beta_g": [3.0] * 3,
+    ...                "psf_ellipticity_g": [0.0] * 3, "psf_theta_g": [0.0] * 3 * u.deg})
+    >>> [(images, inverse)] = distinct_psf_images(table, ["g"], 15, 0.186 * u.arcsec / u.pix)
+    >>> images.shape, inverse.tolist()
+    ((2, 15, 15), [0, 0, 1])
     """
     missing = missing_psf_columns(table, bands)
     if missing:
@@ -50,9 +89,8 @@ def psf_images(table, bands, size, pixel_scale):
             "with pixel_scale= or give it one when it is made"
         )
     scale = pixel_scale.to_value(u.arcsec / u.pix)
-    n = len(table)
-    out = np.empty((n, len(bands), size, size), dtype=np.float32)
-    for k, band in enumerate(bands):
+    out = []
+    for band in bands:
         _, beta_name, ell_name, theta_name = psf_column_names(band)
         theta = table[theta_name]
         theta = theta.to_value(u.deg) if isinstance(theta, u.Quantity) else theta
@@ -79,5 +117,5 @@ def psf_images(table, bands, size, pixel_scale):
         unique, inverse = np.unique(params, axis=0, return_inverse=True)
         rendered = np.stack([elliptical_moffat(size, *p) for p in unique])
         rendered = (rendered / rendered.sum(axis=(1, 2), keepdims=True)).astype(np.float32)
-        out[:, k] = rendered[inverse.ravel()]
+        out.append((rendered, inverse.ravel()))
     return out

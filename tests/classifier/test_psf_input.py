@@ -87,6 +87,23 @@ def test_psf_images_render_each_distinct_psf():
     assert np.allclose(images.sum(axis=(2, 3)), 1.0, atol=1e-5)
 
 
+def test_predict_proba_draws_the_psf_channels_batch_by_batch():
+    """Per-batch PSF channels give exactly what the whole input array gives."""
+    from clusterfinder.classifier.predict import predict_batches, stamp_arrays
+
+    clf = small_cnn()
+    cut = seeing_confounded(23, seed=3)
+    data, mask = stamp_arrays(
+        cut, bands=clf.bands, cutout_size=16, pixel_scale=SCALE, psf_channels=True
+    )
+    assert data.shape == (23, 4, 16, 16)
+    whole = predict_batches(
+        clf.model, clf.transform, data, mask, batch_size=5, device=torch.device("cpu")
+    )
+    batched = clf.predict_proba(cut, batch_size=5, device="cpu")
+    np.testing.assert_array_equal(batched, whole)
+
+
 def test_psf_images_refuse_missing_or_bad_columns():
     table = QTable({"label": [0, 1]})
     with pytest.raises(ValueError, match=r"needs the PSF of each stamp.s field.*psf_fwhm_g"):
