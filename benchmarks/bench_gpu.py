@@ -15,7 +15,11 @@ measuring on the device it finds:
    training stamps per second (median epoch) and the validation F1 it reaches;
 4. **scan**: `clusterfinder.scan.scan` of a 20,000 x 20,000 two-band memory-mapped
    FITS field (``--scan-size``) at ``--scan-sources`` given positions on CUDA, against
-   model-only inference on the same stamps (target: scan / model-only >= 0.8).
+   model-only inference on the same stamps (target: scan / model-only >= 0.8);
+5. **scan_detect**: a scan without a source list of a simulated field
+   (``--detect-size``, 8192 px), with detection in the scan's process and in worker
+   processes (``scan(workers=)``): wall time, Mpix/s and the catalogues compared
+   (detection needs photutils and scikit-image on the machine).
 
 Each section runs on its own: a section that fails is reported with its error and the
 others still run. Figures are medians of repeats, timed with the GPU synchronised.
@@ -32,6 +36,7 @@ Usage::
 import argparse
 import datetime
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -310,6 +315,65 @@ def scan_field(device, *, size, n_sources, batch_size, tile_size):
     return rows
 
 
+def scan_detecting(device, *, size, tile_size, batch_size, workers):
+    """A scan that detects its sources, with detection in 0 to N worker processes.
+
+    A simulated PAndAS g/i field (its sources are what detection costs) scanned with the
+    small CNN on ``device``: wall time and Mpix per second for each ``workers`` value
+    (None: detection in the scan's process), and whether the catalogues agree.
+    """
+    from clusterfinder.scan import scan
+    from clusterfinder.simulate import simulate_field
+
+    rows = []
+    folder = Path(tempfile.mkdtemp(prefix="bench_gpu_detect_"))
+    try:
+        start = time.perf_counter()
+        paths = simulate_field(size=size, seed=5).write(folder / "field", name="sim")
+        paths = {band: str(path) for band, path in paths.items()}
+        print(f"simulated field of {size} px in {time.perf_counter() - start:.0f} s", flush=True)
+        clf = build("small_cnn")
+        reference = None
+        for n in workers:
+            out = folder / f"out_{n}"
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                catalog = scan(
+                    clf,
+                    [paths],
+                    out,
+                    batch_size=batch_size,
+                    tile_size=tile_size,
+                    device=str(device),
+                    keep_all=True,
+                    resume=False,
+                    workers=n,
+                )
+            wall = time.perf_counter() - start
+            shutil.rmtree(out, ignore_errors=True)
+            table = catalog.copy()
+            table.sort(["y", "x"])
+            x = np.asarray(table["x"])
+            same = reference is None or (len(x) == len(reference) and np.array_equal(x, reference))
+            reference = x if reference is None else reference
+            rows.append(
+                dict(
+                    workers=n,
+                    field=size,
+                    tile_size=tile_size,
+                    sources=len(table),
+                    scan_s=wall,
+                    mpix_per_s=size * size / 1e6 / wall,
+                    same=bool(same),
+                )
+            )
+            print(f"scan with detection, workers={n}: {rows[-1]}", flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
 def report(device, results, errors, *, elapsed):
     """The markdown block of RESULTS.md."""
     lines = [
@@ -434,6 +498,42 @@ def report(device, results, errors, *, elapsed):
             ),
             "",
         ]
+    if "scan_detect" in results:
+        rows = results["scan_detect"]
+        serial = rows[0]["scan_s"]
+        lines += [
+            "`clusterfinder.scan.scan` of a simulated two-band PAndAS field without a source "
+            "list (the sources detected tile by tile), small CNN on the device, with "
+            "detection in the scan's process (workers None) or in worker processes "
+            "(`workers=`):",
+            "",
+            markdown_table(
+                [
+                    "workers",
+                    "field (px)",
+                    "tile",
+                    "sources",
+                    "scan (s)",
+                    "Mpix/s",
+                    "speed-up",
+                    "same catalogue",
+                ],
+                [
+                    [
+                        str(r["workers"]),
+                        f"{r['field']:,}",
+                        str(r["tile_size"]),
+                        f"{r['sources']:,}",
+                        f"{r['scan_s']:.1f}",
+                        f"{r['mpix_per_s']:.1f}",
+                        f"{serial / r['scan_s']:.2f}",
+                        "yes" if r["same"] else "no",
+                    ]
+                    for r in rows
+                ],
+            ),
+            "",
+        ]
     for section, error in errors.items():
         lines += [f"Section `{section}` failed: `{error}`", ""]
     return "\n".join(lines).rstrip()
@@ -448,9 +548,12 @@ def main(argv=None):
     parser.add_argument("--scan-size", type=int, default=20_000, help="scanned field side (px)")
     parser.add_argument("--scan-sources", type=int, default=100_000, help="sources scanned")
     parser.add_argument(
+        "--detect-size", type=int, default=8192, help="side of the field scanned with detection"
+    )
+    parser.add_argument(
         "--sections",
         nargs="+",
-        default=["model_only", "predict", "training", "scan"],
+        default=["model_only", "predict", "training", "scan", "scan_detect"],
         help="which sections to run (default: all)",
     )
     parser.add_argument("--output-dir", type=Path, help="also write bench_gpu.md/.json here")
@@ -479,6 +582,13 @@ def main(argv=None):
         ),
         "training": lambda: training(
             device, training_stamps(args.stamps, quick=quick), epochs=2 if quick else args.epochs
+        ),
+        "scan_detect": lambda: scan_detecting(
+            device,
+            size=1024 if quick else args.detect_size,
+            tile_size=512 if quick else 2048,
+            batch_size=256 if quick else 4096,
+            workers=(None, 2) if quick else (None, 4, max(2, (os.cpu_count() or 4) - 2)),
         ),
         "scan": lambda: scan_field(
             device,
