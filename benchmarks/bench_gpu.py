@@ -322,7 +322,8 @@ def scan_detecting(device, *, size, tile_size, batch_size, workers):
     small CNN on ``device``: wall time and Mpix per second for each ``workers`` value
     (None: detection in the scan's process), and whether the catalogues agree.
     """
-    from clusterfinder.scan import scan
+    from bench_scan import timed_scan
+
     from clusterfinder.simulate import simulate_field
 
     rows = []
@@ -335,23 +336,10 @@ def scan_detecting(device, *, size, tile_size, batch_size, workers):
         clf = build("small_cnn")
         reference = None
         for n in workers:
-            out = folder / f"out_{n}"
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                catalog = scan(
-                    clf,
-                    [paths],
-                    out,
-                    batch_size=batch_size,
-                    tile_size=tile_size,
-                    device=str(device),
-                    keep_all=True,
-                    resume=False,
-                    workers=n,
-                )
-            wall = time.perf_counter() - start
-            shutil.rmtree(out, ignore_errors=True)
+            options = {"batch_size": batch_size, "tile_size": tile_size, "workers": n}
+            wall, catalog = timed_scan(
+                clf, paths, folder / f"out_{n}", device=str(device), **options
+            )
             table = catalog.copy()
             table.sort(["y", "x"])
             x = np.asarray(table["x"])

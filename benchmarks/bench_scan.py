@@ -105,6 +105,21 @@ def load_model(architecture="small_cnn"):
     return ClusterClassifier(architecture, cutout_size=32), f"{architecture} (untrained)"
 
 
+def timed_scan(classifier, paths, out, *, device="cpu", **options):
+    """Wall seconds and catalogue of a fresh scan of one field into ``out`` (then removed)."""
+    from clusterfinder.scan import scan
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        catalog = scan(
+            classifier, [paths], out, device=device, keep_all=True, resume=False, **options
+        )
+    seconds = time.perf_counter() - start
+    shutil.rmtree(out)
+    return seconds, catalog
+
+
 class HostWorkOnly:
     """A classifier whose network costs nothing: what a scan does besides the network.
 
@@ -142,7 +157,7 @@ def bench_rate(folder, *, size, n_sources, repeat, batch_size):
 
     from clusterfinder import Cutout
     from clusterfinder.psf import attach_psf
-    from clusterfinder.scan import TiledImages, scan
+    from clusterfinder.scan import TiledImages
     from clusterfinder.scan.find import field_psfs, needs_psf
 
     clf, model_name = load_model()
@@ -159,42 +174,14 @@ def bench_rate(folder, *, size, n_sources, repeat, batch_size):
         start = time.perf_counter()
         clf.predict_proba(cut, batch_size=batch_size, device="cpu")
         model_times.append(time.perf_counter() - start)
-        out = Path(folder) / f"rate_out{k}"
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            scan(
-                clf,
-                [paths],
-                out,
-                sources=sources,
-                batch_size=batch_size,
-                device="cpu",
-                keep_all=True,
-                resume=False,
-            )
-        scan_times.append(time.perf_counter() - start)
-        shutil.rmtree(out)
+        options = {"sources": sources, "batch_size": batch_size}
+        scan_times.append(timed_scan(clf, paths, Path(folder) / f"rate_out{k}", **options)[0])
     scan_rate = n_sources / statistics.median(scan_times)
     model_rate = n_sources / statistics.median(model_times)
-    host_times = []
-    for k in range(repeat):
-        out = Path(folder) / f"host_out{k}"
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            scan(
-                HostWorkOnly(clf),
-                [paths],
-                out,
-                sources=sources,
-                batch_size=batch_size,
-                device="cpu",
-                keep_all=True,
-                resume=False,
-            )
-        host_times.append(time.perf_counter() - start)
-        shutil.rmtree(out)
+    host_times = [
+        timed_scan(HostWorkOnly(clf), paths, Path(folder) / f"host_out{k}", **options)[0]
+        for k in range(repeat)
+    ]
     host_rate = n_sources / statistics.median(host_times)
 
     # ResNet-50 (the paper's architecture) with torchvision's stem, as the project trains
@@ -279,7 +266,6 @@ def bench_detect_ahead(folder, *, size, tile_size, workers=(None, 1, 2)):
     model the bundled default; the catalogue must not depend on ``workers``.
     """
     from clusterfinder.detection import detect_sources
-    from clusterfinder.scan import scan
     from clusterfinder.simulate import simulate_field
 
     clf, model_name = load_model()
@@ -295,21 +281,7 @@ def bench_detect_ahead(folder, *, size, tile_size, workers=(None, 1, 2)):
     reference = None
     for n in workers:
         out = Path(folder) / f"detect_out_{n}"
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cat = scan(
-                clf,
-                [paths],
-                out,
-                tile_size=tile_size,
-                device="cpu",
-                keep_all=True,
-                resume=False,
-                workers=n,
-            )
-        results[n] = time.perf_counter() - start
-        shutil.rmtree(out)
+        results[n], cat = timed_scan(clf, paths, out, tile_size=tile_size, workers=n)
         if reference is None:
             reference = cat
             results["sources"] = len(cat)

@@ -64,10 +64,12 @@ def _result(future):
         return future.result()
     except BrokenProcessPool as exc:
         raise RuntimeError(
-            "a detection worker process of the scan died (killed, or out of memory: each "
-            "worker holds the pixels of one tile of every band with its margins while it "
-            "detects); the finished tiles are kept: run the same scan again, with fewer "
-            "workers= or a smaller tile_size, to resume"
+            "a detection worker process of the scan stopped: it was killed, ran out of "
+            "memory (each worker detects on one tile of every band at a time), or could "
+            "not start (workers are spawned: the script that scans must be a file, not "
+            'standard input, and run its work under if __name__ == "__main__":). The '
+            "finished tiles are kept: run the same scan again, with fewer workers= or "
+            "none, to resume"
         ) from exc
 
 

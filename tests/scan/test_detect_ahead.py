@@ -112,3 +112,25 @@ def test_stopping_early_cancels_the_queue(simulated):
     assert not multiprocessing.active_children()
     with pytest.raises(StopIteration):
         next(ahead)
+
+
+def test_workers_that_cannot_start_stop_the_scan_clearly(simulated, tmp_path):
+    """Spawned workers cannot import a script read from standard input: a clear error."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    script = (
+        "from clusterfinder import ClusterClassifier\n"
+        "from clusterfinder.scan import scan\n"
+        "clf = ClusterClassifier('small_cnn', cutout_size=16, threshold=0.0,\n"
+        "                        architecture_options={'widths': (4, 4, 4, 4)}, seed=0)\n"
+        f"scan(clf, {json.dumps(simulated)}, {str(out)!r}, tile_size=256, workers=1)\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300
+    )
+    assert child.returncode != 0
+    assert "could not start" in child.stderr and "standard input" in child.stderr
+    assert (out / "manifest.json").exists()
