@@ -32,6 +32,11 @@ Usage::
 
     python benchmarks/bench_precision.py            # full run, writes RESULTS.md
     python benchmarks/bench_precision.py --quick    # smoke run
+    python benchmarks/bench_precision.py --threads 1  # steadier rates on a busy machine
+
+On a machine that other jobs share, several torch threads wait for each other (and
+burn CPU time doing so) whenever one of them is descheduled; with one thread the
+CPU-time ratios do not depend on the other jobs.
 """
 
 import argparse
@@ -133,18 +138,25 @@ def classify(network, clf, data, mask, device):
 
 
 def rates(networks, clf, data, mask, *, device, repeat):
-    """Stamps/s of each network on the same arrays, median of ``repeat`` rounds.
+    """Stamps per second of wall time and of CPU time of each network, same arrays.
 
-    The rounds interleave the networks (one call of each per round), so that a load
-    that other jobs put on the machine falls on every mode alike.
+    Medians of ``repeat`` rounds that interleave the networks (one call of each per
+    round), so that a load that other jobs put on the machine falls on every mode
+    alike. CPU time (user + system, all threads of this process) hardly moves with
+    such a load: its ratios are the steadier comparison on a shared machine.
     """
-    times = {mode: [] for mode in networks}
+    wall = {mode: [] for mode in networks}
+    cpu = {mode: [] for mode in networks}
     for _ in range(repeat):
         for mode, network in networks.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             classify(network, clf, data, mask, device)
-            times[mode].append(time.perf_counter() - start)
-    return {mode: len(data) / float(np.median(values)) for mode, values in times.items()}
+            wall[mode].append(time.perf_counter() - start)
+            cpu[mode].append(time.process_time() - start_cpu)
+    return {
+        mode: (len(data) / float(np.median(wall[mode])), len(data) / float(np.median(cpu[mode])))
+        for mode in networks
+    }
 
 
 def scores(proba, labels, mags, threshold):
@@ -196,10 +208,11 @@ def model_rows(name, clf, stamps, *, device, repeat, timed):
     rows = []
     for mode in MODES:
         if mode in failed:
-            rows.append([name, mode, *["-"] * 10, failed[mode], "-"])
+            rows.append([name, mode, *["-"] * 10, failed[mode], "-", "-"])
             continue
         delta = np.abs(probas[mode] - reference)
-        flips = int(np.sum((probas[mode] >= clf.threshold) != (reference >= clf.threshold)))
+        called, was_called = probas[mode] >= clf.threshold, reference >= clf.threshold
+        gained, lost = int(np.sum(called & ~was_called)), int(np.sum(~called & was_called))
         note = f" (first call {first_s[mode]:.0f} s)" if mode == "torch.compile" else ""
         rows.append(
             [
@@ -208,10 +221,11 @@ def model_rows(name, clf, stamps, *, device, repeat, timed):
                 f"{np.median(delta):.1e}",
                 f"{np.quantile(delta, 0.99):.1e}",
                 f"{delta.max():.1e}",
-                str(flips),
+                f"{gained + lost} (+{gained}/-{lost})",
                 *(f"{v:.3f}" for v in scores(probas[mode], labels, mags, clf.threshold)),
-                f"{speed[mode]:,.0f}",
-                f"{speed[mode] / speed['fp32']:.2f}",
+                f"{speed[mode][0]:,.0f}",
+                f"{speed[mode][0] / speed['fp32'][0]:.2f}",
+                f"{speed[mode][1] / speed['fp32'][1]:.2f}",
             ]
         )
         print(rows[-1], flush=True)
@@ -231,7 +245,14 @@ def main(argv=None):
         help="the seeing-aware ResNet-50 of bench_robustness.py (skipped when missing)",
     )
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads (default: torch's choice; 1 keeps CPU time steady on a busy machine)",
+    )
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     settings = QUICK if args.quick else FULL
     device = resolve_device(args.device)
     start = time.perf_counter()
@@ -257,7 +278,7 @@ def main(argv=None):
     )
     header = ["model", "mode", "median abs dP", "99% abs dP", "max abs dP", "flips"]
     header += ["F1 g<21", "P g<21", "R g<21", "F1 g<22", "P g<22", "R g<22"]
-    header += ["stamps/s", "ratio to fp32"]
+    header += ["stamps/s", "ratio to fp32", "CPU-time ratio to fp32"]
     where = (
         "CPU autocast: CUDA kernels round differently in detail"
         if device.type == "cpu"
@@ -275,11 +296,13 @@ def main(argv=None):
             f"(seed {SEED}: no model was trained or validated on them), the PSF measured on "
             f"each field; {len(stamps)} stamps of every object with g <= {MAG_MAX:g}, "
             f"{counts}. P(cluster) of each mode against fp32 on the same stamps (abs dP), "
-            "the stamps whose decision at the model's own threshold flips, the scores at that "
-            f"threshold, and stamps/s of transform + network (batch {BATCH_SIZE}, the first "
-            f"{min(settings['timed'], len(stamps))} stamps, median of {settings['repeat']} "
-            "rounds that interleave the modes, after the call that gives the probabilities; "
-            f"{where}). All figures are on simulated data, none on real PAndAS images.",
+            "the stamps whose decision at the model's own threshold flips (+: now called a "
+            "cluster, -: no longer), the scores at that threshold, and stamps/s of transform "
+            f"+ network (batch {BATCH_SIZE}, the first {min(settings['timed'], len(stamps))} "
+            f"stamps, median of {settings['repeat']} rounds that interleave the modes, after "
+            "the call that gives the probabilities), with its ratio to fp32 in wall time and "
+            f"in CPU time (steadier when other jobs share the machine); {where}. All figures "
+            "are on simulated data, none on real PAndAS images.",
             "",
             markdown_table(header, rows),
         ]
