@@ -87,6 +87,23 @@ class Precision(torch.nn.Module):
             return self.network(x)
 
 
+def bf16_instructions():
+    """The CPU's bfloat16 instruction sets named in /proc/cpuinfo ("none found" else).
+
+    Autocast's speed on a CPU depends on them: without them bfloat16 is emulated.
+    """
+    wanted = ("amx_bf16", "avx512_bf16", "avx_ne_convert")
+    try:
+        with open("/proc/cpuinfo") as stream:
+            flags = next(
+                (line.split(":", 1)[1].split() for line in stream if line.startswith("flags")), []
+            )
+    except OSError:
+        flags = []
+    found = [flag for flag in wanted if flag in flags]
+    return ", ".join(found) if found else "none found"
+
+
 def test_stamps(settings):
     """Labelled stamps (g <= 22, PSF columns attached) of fields no model has seen."""
     from clusterfinder.datasets import simulated_stamps
@@ -280,7 +297,8 @@ def main(argv=None):
     header += ["F1 g<21", "P g<21", "R g<21", "F1 g<22", "P g<22", "R g<22"]
     header += ["stamps/s", "ratio to fp32", "CPU-time ratio to fp32"]
     where = (
-        "CPU autocast: CUDA kernels round differently in detail"
+        "measured with CPU autocast (CPU bfloat16 instructions: "
+        f"{bf16_instructions()}); CUDA kernels round differently in detail"
         if device.type == "cpu"
         else f"on {device}: fp32 is torch's default there (TF32 convolutions)"
     )
