@@ -104,7 +104,7 @@ def bf16_instructions():
     return ", ".join(found) if found else "none found"
 
 
-def test_stamps(settings):
+def unseen_stamps(settings):
     """Labelled stamps (g <= 22, PSF columns attached) of fields no model has seen."""
     from clusterfinder.datasets import simulated_stamps
 
@@ -273,7 +273,7 @@ def main(argv=None):
     settings = QUICK if args.quick else FULL
     device = resolve_device(args.device)
     start = time.perf_counter()
-    stamps = test_stamps(settings)
+    stamps = unseen_stamps(settings)
     labels = np.asarray(stamps.table["label"]).astype(int)
     mags = np.asarray(stamps.table["mag_g"], dtype=float)
     print(f"{len(stamps)} stamps ({labels.sum()} clusters), {time.perf_counter() - start:.0f} s")
