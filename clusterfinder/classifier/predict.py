@@ -13,11 +13,19 @@ import torch
 
 from ..utils import progress_bar as _progress_bar
 from ..utils.photometry import REFERENCE_ZEROPOINT
+from ..utils.validation import check_precision
 from .checks import check_stamps, format_indices
 from .psf_input import distinct_psf_images, gather_psf_images
 from .training import autocast_context, memory_layout
 
-__all__ = ["explain_nonfinite", "input_batch", "predict_batches", "stamp_arrays", "stamp_inputs"]
+__all__ = [
+    "explain_nonfinite",
+    "input_batch",
+    "precision_context",
+    "predict_batches",
+    "stamp_arrays",
+    "stamp_inputs",
+]
 
 
 def stamp_arrays(cutout, *, bands, cutout_size, pixel_scale, psf_channels, name="cutout"):
@@ -106,15 +114,47 @@ def stamp_inputs(cutout, *, bands, cutout_size, pixel_scale, psf_channels, name=
     return data, mask, psf
 
 
+def precision_context(device, precision):
+    """The autocast context in which the network predicts on ``device``.
+
+    ``"auto"``: bfloat16 autocast on CUDA (float16 on a GPU without bfloat16) and
+    float32 on the CPU; ``"float32"``: no autocast anywhere (reproducible bit for bit
+    on the CPU); ``"bfloat16"``: bfloat16 autocast on any device (on CPUs with
+    bfloat16 instructions about twice as fast; ``benchmarks/bench_precision.py``
+    measures what it changes).
+    """
+    check_precision(precision)
+    if precision == "auto":
+        return autocast_context(device)[0]
+    if precision == "float32":
+        return torch.autocast(device.type, enabled=False)
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"precision='bfloat16' was asked for, but {device} has no bfloat16 arithmetic; "
+            "use precision='auto' (float16 there) or 'float32'"
+        )
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
 def predict_batches(
-    model, transform, data, mask, *, batch_size, device, psf=None, progress_bar=False
+    model,
+    transform,
+    data,
+    mask,
+    *,
+    batch_size,
+    device,
+    psf=None,
+    precision="auto",
+    progress_bar=False,
 ):
     """P(cluster), float64, for every stamp of ``data`` (in counts) and ``mask``.
 
     ``model`` is moved to ``device`` and put in evaluation mode. It runs in the
     channels-last memory layout (`~clusterfinder.classifier.training.memory_layout`),
-    on CUDA with mixed precision. ``psf`` (from `stamp_inputs`) adds the PSF
-    channels batch by batch, so that they are never copied for all stamps at once.
+    with the arithmetic of ``precision`` (`precision_context`: by default mixed
+    precision on CUDA, float32 on the CPU). ``psf`` (from `stamp_inputs`) adds the
+    PSF channels batch by batch, so that they are never copied for all stamps at once.
 
     Raises
     ------
@@ -122,8 +162,8 @@ def predict_batches(
         When a probability is not finite (see `explain_nonfinite`).
     """
     layout = memory_layout(device)
+    context = precision_context(device, precision)
     model = model.to(device, memory_format=layout).eval()
-    context, _ = autocast_context(device)
     starts = range(0, len(data), batch_size)
     bar = _progress_bar(starts, enabled=progress_bar, desc="classifying", unit="batch")
     logits = []

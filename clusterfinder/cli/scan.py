@@ -76,6 +76,12 @@ def add_parser(subparsers):
     parser.add_argument("--batch-size", type=int, default=256, help="stamps per batch (256)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda... (default auto)")
     parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "float32", "bfloat16"),
+        help="the network's arithmetic (default auto: bfloat16 on CUDA, float32 on the CPU)",
+    )
+    parser.add_argument(
         "--threshold", type=float, default=None, help="probability threshold (default: model's)"
     )
     parser.add_argument(
@@ -184,6 +190,7 @@ def run(args):
             threshold=args.threshold,
             batch_size=args.batch_size,
             device=args.device,
+            precision=args.precision,
             tile_size=args.tile_size,
             zero_points=zero_points,
             keep_all=args.keep_all,

@@ -375,6 +375,7 @@ def classify_tile(
     threshold,
     batch_size=256,
     device="auto",
+    precision="auto",
     keep_all=False,
     chunk_size=None,
 ):
@@ -392,8 +393,9 @@ def classify_tile(
         The model.
     threshold : float
         Rows with ``prob_cluster >= threshold`` are kept (all with ``keep_all``).
-    batch_size, device
-        Passed to ``classifier.predict_proba``.
+    batch_size, device, precision
+        Passed to ``classifier.predict_proba`` (``precision`` only when it is not
+        ``"auto"``, so that a classifier without that option still works).
     keep_all : bool, optional
         Keep every source.
     chunk_size : int, optional
@@ -446,11 +448,11 @@ def classify_tile(
 
     chunks = [order[start : start + chunk_size] for start in range(0, len(order), chunk_size)]
     threads = PREFETCH_THREADS if field.shared_grid else 1
+    options = {"batch_size": batch_size, "device": device, "progress_bar": False}
+    if precision != "auto":
+        options["precision"] = precision
     for index, chunk_coords, cut in _prefetched(cut_chunk, chunks, threads=threads):
-        proba = np.asarray(
-            classifier.predict_proba(cut, batch_size=batch_size, device=device, progress_bar=False),
-            dtype=float,
-        )
+        proba = np.asarray(classifier.predict_proba(cut, **options), dtype=float)
         if proba.shape != (len(index),):
             raise ValueError(
                 f"classifier.predict_proba returned shape {proba.shape} for {len(index)} stamps"
@@ -492,6 +494,7 @@ def find_candidates(
     threshold=None,
     batch_size=256,
     device="auto",
+    precision="auto",
     tile_size=4096,
     zero_points=None,
     progress_bar=False,
@@ -521,6 +524,9 @@ def find_candidates(
         Stamps per forward pass of the model.
     device : str, optional
         ``"auto"``, ``"cpu"``, ``"cuda"``...
+    precision : {"auto", "float32", "bfloat16"}, optional
+        The network's arithmetic (see `~clusterfinder.ClusterClassifier.predict_proba`);
+        recorded in the catalogue's ``meta``.
     tile_size : int, optional
         Side of the tiles, in pixels of the reference band, in which images are read.
     zero_points : float or dict, optional
@@ -582,6 +588,7 @@ def find_candidates(
     identity = model_identity(classifier)
     threshold = check_threshold(threshold, classifier)
     batch_size = validation.check_batch_size(batch_size)
+    precision = validation.check_precision(precision)
     if sources is not None:
         sources = check_sources(sources)
     with TiledImages(
@@ -589,8 +596,9 @@ def find_candidates(
     ) as field:
         # Before the long work: the images must be what the model reads.
         check_field(field, classifier, images)
+        predict = {"batch_size": batch_size, "device": device, "precision": precision}
         rows, n_sources = _search_field(
-            field, sources, classifier, threshold, batch_size, device, keep_all, progress_bar
+            field, sources, classifier, threshold, predict, keep_all, progress_bar
         )
         names = field.names
         used = {"zero_points": field.zero_points, "zero_point_origins": field.zero_point_origins}
@@ -616,16 +624,18 @@ def find_candidates(
         meta={
             "keep_all": bool(keep_all),
             "tile_size": int(tile_size),
+            "precision": precision,
             "n_sources": n_sources,
             **used,
         },
     )
 
 
-def _search_field(
-    field, sources, classifier, threshold, batch_size, device, keep_all, progress_bar
-):
-    """Classify the sources of every tile of ``field``; return (list of rows, n_sources)."""
+def _search_field(field, sources, classifier, threshold, predict, keep_all, progress_bar):
+    """Classify the sources of every tile of ``field``; return (list of rows, n_sources).
+
+    ``predict`` holds the ``batch_size``, ``device`` and ``precision`` of the model.
+    """
     psfs = field_psfs(field) if needs_psf(classifier) else None
     if sources is not None:
         sources = check_sources(sources)
@@ -648,9 +658,8 @@ def _search_field(
             with_psf(subset, psfs),
             classifier,
             threshold=threshold,
-            batch_size=batch_size,
-            device=device,
             keep_all=keep_all,
+            **predict,
         )
         if len(part):
             rows.append(part)

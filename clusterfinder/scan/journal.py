@@ -57,7 +57,11 @@ _MUST_MATCH = {
     "sources_sha256": "source list",
     "fields": "field list",
     "zero_points": "zero_points",
+    "precision": "precision",
 }
+
+#: What a setting was in a scan whose manifest predates it.
+_BEFORE_RECORDED = {"precision": "auto"}
 
 
 def _short(value):
@@ -191,10 +195,11 @@ class ScanJournal:
         created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         if old is not None and resume:
             for key, words in _MUST_MATCH.items():
-                if old.get(key) != settings.get(key):
+                before = old.get(key, _BEFORE_RECORDED.get(key))
+                if before != settings.get(key):
                     raise ValueError(
                         f"cannot resume the scan in {path}: it was made with {words} "
-                        f"{_short(old.get(key))}, not {_short(settings.get(key))}; use another "
+                        f"{_short(before)}, not {_short(settings.get(key))}; use another "
                         "output folder, or resume=False (--no-resume) to start it over"
                     )
             created = old.get("created_utc", created)

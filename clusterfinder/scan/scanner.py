@@ -26,7 +26,12 @@ from astropy.utils.exceptions import AstropyDeprecationWarning
 from ..images import zero_points_by_band
 from ..utils import ClusterFinderWarning
 from ..utils import progress_bar as _progress_bar
-from ..utils.validation import check_batch_size, check_positive_integer, check_radius
+from ..utils.validation import (
+    check_batch_size,
+    check_positive_integer,
+    check_precision,
+    check_radius,
+)
 from ._order import scan_order
 from .detect_ahead import detected_ahead
 from .find import (
@@ -211,8 +216,9 @@ def run_unit(images, bands, tile_size, tile_index, sources, classifier, options)
     classifier : `~clusterfinder.ClusterClassifier`
         The model.
     options : dict
-        ``threshold``, ``batch_size``, ``device``, ``keep_all``, ``field`` (its name)
-        and ``zero_points`` (band -> AB zero point or None, as given to `scan`).
+        ``threshold``, ``batch_size``, ``device``, ``precision``, ``keep_all``,
+        ``field`` (its name) and ``zero_points`` (band -> AB zero point or None, as
+        given to `scan`).
 
     Returns
     -------
@@ -238,6 +244,7 @@ def run_unit(images, bands, tile_size, tile_index, sources, classifier, options)
             threshold=options["threshold"],
             batch_size=options["batch_size"],
             device=options["device"],
+            precision=options["precision"],
             keep_all=options["keep_all"],
         )
     rows["field"] = np.full(len(rows), options["field"], dtype=f"U{max(1, len(options['field']))}")
@@ -328,6 +335,7 @@ def scan(
     threshold=None,
     batch_size=256,
     device="auto",
+    precision="auto",
     tile_size=4096,
     zero_points=None,
     keep_all=False,
@@ -358,8 +366,9 @@ def scan(
         If None, sources are detected on each tile.
     threshold : float, optional
         Keep rows with ``prob_cluster >= threshold`` (the classifier's by default).
-    batch_size, device : optional
-        As for `~clusterfinder.ClusterClassifier.predict_proba`.
+    batch_size, device, precision : optional
+        As for `~clusterfinder.ClusterClassifier.predict_proba`. A scan resumes
+        only with the same ``precision``.
     tile_size : int, optional
         Side of a tile (a unit of work), in pixels.
     zero_points : float or dict, optional
@@ -488,6 +497,7 @@ def scan(
     identity = model_identity(clf)
     threshold = check_threshold(threshold, clf)
     batch_size = check_batch_size(batch_size)
+    precision = check_precision(precision)
     bands = tuple(clf.bands)
     tile_size = check_tile_size(tile_size)
     radius = check_radius(radius)
@@ -513,6 +523,7 @@ def scan(
     }
     if given is not None:
         settings["zero_points"] = given
+    settings["precision"] = precision
     inputs = {"the classifier": model_path}
     for name, images in fields:
         inputs.update({f"the {band} image of field {name!r}": images[band] for band in images})
@@ -542,6 +553,7 @@ def scan(
         "threshold": threshold,
         "batch_size": int(batch_size),
         "device": device,
+        "precision": precision,
         "keep_all": bool(keep_all),
         "zero_points": given,
     }
@@ -638,6 +650,7 @@ def _finish(journal, units, identity, threshold, fields, radius, field_zero_poin
             "date_utc": manifest["created_utc"],
             "keep_all": manifest["keep_all"],
             "tile_size": manifest["tile_size"],
+            "precision": manifest["precision"],
             "n_sources": n_sources,
             "failed": manifest["failed"],
             "dedup_radius_arcsec": float(radius.to_value(u.arcsec)),

@@ -16,8 +16,10 @@ import astropy.units as u
 import numpy as np
 
 __all__ = [
+    "PRECISIONS",
     "check_batch_size",
     "check_positive_integer",
+    "check_precision",
     "check_radius",
     "check_seed",
     "check_threshold",
@@ -180,3 +182,26 @@ def check_seed(value, name="seed"):
     if value < 0:
         raise ValueError(message)
     return int(value)
+
+
+#: The arithmetic a classifier's network can predict in (``precision=``).
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def check_precision(value, name="precision"):
+    """``value``, one of `PRECISIONS`; a ValueError naming them otherwise.
+
+    Examples
+    --------
+    >>> check_precision("bfloat16")
+    'bfloat16'
+    >>> check_precision("fp16")
+    Traceback (most recent call last):
+    ...
+    ValueError: precision must be one of 'auto', 'float32', 'bfloat16'; got 'fp16'
+    """
+    if not isinstance(value, str) or value not in PRECISIONS:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, PRECISIONS))}; got {_given(value)}"
+        )
+    return value

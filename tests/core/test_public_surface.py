@@ -335,6 +335,7 @@ def test_classifier_find_candidates_forwards_every_option(monkeypatch):
         "threshold": 0.25,
         "batch_size": 7,
         "device": "cpu",
+        "precision": "bfloat16",
         "tile_size": 64,
         "zero_points": 27.0,
         "progress_bar": True,

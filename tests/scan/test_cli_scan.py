@@ -148,3 +148,23 @@ def test_scan_command_workers(one_field, model, tmp_path):
     assert sorted(ahead["prob_cluster"]) == sorted(serial["prob_cluster"])
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         run_cli([*argv, "--output", str(tmp_path / "bad"), "--workers", "0"])
+
+
+def test_scan_command_precision(one_field, model, tmp_path):
+    paths, sources = one_field
+    sources.write(tmp_path / "s.ecsv")
+    argv = [
+        "scan",
+        model,
+        "--images",
+        paths["g"],
+        paths["i"],
+        "--sources",
+        str(tmp_path / "s.ecsv"),
+    ]
+    argv += ["--device", "cpu", "--no-progress", "--output", str(tmp_path / "out")]
+    assert run_cli([*argv, "--precision", "bfloat16"]) == 0
+    catalog = CandidateCatalog.read(tmp_path / "out" / "candidates.ecsv")
+    assert catalog.meta["precision"] == "bfloat16"
+    with pytest.raises(SystemExit):
+        run_cli([*argv, "--precision", "half"])
