@@ -12,11 +12,11 @@ the probabilities, the decisions and the scores, against float32, on the same st
 - **models**: the bundled default (seeing-aware small CNN), the bundled
   ``pandas_sim_small_cnn_v2``, and the seeing-aware ResNet-50 of
   ``bench_robustness.py`` when its file is there (``--resnet50``; it is not in git);
-- **modes**: ``fp32`` (the CPU path of ``predict_proba``), ``bf16 autocast`` (the
-  network's convolutions and matrix products in bfloat16 with float32 accumulation,
-  the CPU's version of what CUDA does) and ``torch.compile`` (float32). Each mode runs
-  the library's own batching and input transform
-  (`clusterfinder.classifier.predict.predict_batches`); only the network differs.
+- **modes**: ``fp32`` (``predict_proba(precision="float32")``, the CPU default),
+  ``bf16 autocast`` (``precision="bfloat16"``: the network's convolutions and matrix
+  products in bfloat16 with float32 accumulation, the CPU's version of what CUDA
+  does) and ``torch.compile`` (float32). Each mode runs the library's own batching,
+  input transform and precision (`clusterfinder.classifier.predict.predict_batches`).
 
 Per model and mode: the median, 99th percentile and largest ``|P - P_fp32|``, the
 stamps whose decision at the model's own threshold flips, purity, recall and F1 at
@@ -62,29 +62,6 @@ MAG_MAX = 22.0
 BATCH_SIZE = 256
 MODES = ("fp32", "bf16 autocast", "torch.compile")
 RESNET50 = Path(__file__).parent / ".robustness_cache" / "models" / "psf_aware_resnet50.safetensors"
-
-
-class Precision(torch.nn.Module):
-    """A network run under autocast of ``dtype`` on ``device_type`` (None: float32).
-
-    The autocast context inside ``forward`` overrides the one that ``predict_batches``
-    opens around the whole loop (none on the CPU, bfloat16 on CUDA), so the library's
-    batching and transform run unchanged around a network of the chosen precision.
-    """
-
-    def __init__(self, network, device_type, dtype=None):
-        super().__init__()
-        self.network = network
-        self.device_type = device_type
-        self.dtype = dtype
-
-    def forward(self, x):
-        if self.dtype is None:
-            context = torch.autocast(self.device_type, enabled=False)
-        else:
-            context = torch.autocast(self.device_type, dtype=self.dtype)
-        with context:
-            return self.network(x)
 
 
 def bf16_instructions():
@@ -135,20 +112,32 @@ def load_models(resnet50):
     return out
 
 
-def network_for(mode, clf, device):
-    """The network that ``mode`` runs: ``clf.model`` in its precision, or compiled."""
+def network_for(mode, clf):
+    """The network that ``mode`` runs and the library's ``precision=`` it runs in."""
     if mode == "fp32":
-        return Precision(clf.model, device.type)
+        return clf.model, "float32"
     if mode == "bf16 autocast":
-        return Precision(clf.model, device.type, torch.bfloat16)
-    return Precision(torch.compile(clf.model), device.type)
+        return clf.model, "bfloat16"
+    return torch.compile(clf.model), "float32"
 
 
 def classify(network, clf, data, mask, device):
-    """P(cluster) of every stamp through the library's batched loop with ``network``."""
+    """P(cluster) of every stamp through the library's batched loop.
+
+    ``network`` is a pair (network, precision) from `network_for`.
+    """
     from clusterfinder.classifier.predict import predict_batches
 
-    out = predict_batches(network, clf.transform, data, mask, batch_size=BATCH_SIZE, device=device)
+    module, precision = network
+    out = predict_batches(
+        module,
+        clf.transform,
+        data,
+        mask,
+        batch_size=BATCH_SIZE,
+        device=device,
+        precision=precision,
+    )
     if device.type == "cuda":
         torch.cuda.synchronize()
     return out
@@ -205,7 +194,7 @@ def model_rows(name, clf, stamps, *, device, repeat, timed):
     for mode in MODES:
         start = time.perf_counter()
         try:
-            network = network_for(mode, clf, device)
+            network = network_for(mode, clf)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the inductor's own warnings
                 probas[mode] = classify(network, clf, data, mask, device)
