@@ -115,7 +115,9 @@ def distinct_psf_images(table, bands, size, pixel_scale):
                 "0 <= ellipticity < 1"
             )
         unique, inverse = np.unique(params, axis=0, return_inverse=True)
-        rendered = np.stack([elliptical_moffat(size, *p) for p in unique])
+        rendered = np.zeros((len(unique), size, size))  # no stamp: no image
+        for k, p in enumerate(unique):
+            rendered[k] = elliptical_moffat(size, *p)
         rendered = (rendered / rendered.sum(axis=(1, 2), keepdims=True)).astype(np.float32)
         out.append((rendered, inverse.ravel()))
     return out

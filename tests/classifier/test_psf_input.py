@@ -104,6 +104,13 @@ def test_predict_proba_draws_the_psf_channels_batch_by_batch():
     np.testing.assert_array_equal(batched, whole)
 
 
+def test_seeing_aware_model_on_no_stamps():
+    clf = small_cnn()
+    empty = seeing_confounded(3, seed=0)[:0]
+    assert clf.predict_proba(empty, device="cpu").shape == (0,)
+    assert psf_images(empty.table, ("g", "i"), 16, SCALE).shape == (0, 2, 16, 16)
+
+
 def test_psf_images_refuse_missing_or_bad_columns():
     table = QTable({"label": [0, 1]})
     with pytest.raises(ValueError, match=r"needs the PSF of each stamp.s field.*psf_fwhm_g"):
