@@ -60,7 +60,7 @@ _MUST_MATCH = {
     "precision": "precision",
 }
 
-#: What a setting was in a scan whose manifest predates it.
+#: What a setting is when a manifest predates it (or the settings leave it out).
 _BEFORE_RECORDED = {"precision": "auto"}
 
 
@@ -196,10 +196,11 @@ class ScanJournal:
         if old is not None and resume:
             for key, words in _MUST_MATCH.items():
                 before = old.get(key, _BEFORE_RECORDED.get(key))
-                if before != settings.get(key):
+                now = settings.get(key, _BEFORE_RECORDED.get(key))
+                if before != now:
                     raise ValueError(
                         f"cannot resume the scan in {path}: it was made with {words} "
-                        f"{_short(before)}, not {_short(settings.get(key))}; use another "
+                        f"{_short(before)}, not {_short(now)}; use another "
                         "output folder, or resume=False (--no-resume) to start it over"
                     )
             created = old.get("created_utc", created)
