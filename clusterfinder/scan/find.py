@@ -39,7 +39,7 @@ DETECTION_MARGIN = 32
 
 #: Largest block (pixels) that detection processes at once inside a tile. The catalogue
 #: does not depend on it; on a 4096-pixel tile of a simulated g/i field, blocks of 2048
-#: took 0.45 CPU-s per Mpix and 1.1 GB at most, one block of 4096 0.66 and 2.3 GB.
+#: took 0.45 CPU-s per Mpix and 1.2 GB at most, one block of 4096 0.66 and 2.3 GB.
 DETECTION_BLOCK = 2048
 
 #: Largest side (pixels) of the central window of an image whose stars measure its PSF.

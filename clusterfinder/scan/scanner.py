@@ -519,11 +519,11 @@ def scan(
         "keep_all": bool(keep_all),
         "sources_sha256": _sources_sha256(sources),
         "n_input_sources": None if sources is None else len(sources),
+        "precision": precision,
         "fields": [{"name": name, "images": images} for name, images in fields],
     }
     if given is not None:
         settings["zero_points"] = given
-    settings["precision"] = precision
     inputs = {"the classifier": model_path}
     for name, images in fields:
         inputs.update({f"the {band} image of field {name!r}": images[band] for band in images})
