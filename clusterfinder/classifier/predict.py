@@ -15,7 +15,7 @@ from ..utils import progress_bar as _progress_bar
 from ..utils.photometry import REFERENCE_ZEROPOINT
 from ..utils.validation import check_precision
 from .checks import check_stamps, format_indices
-from .psf_input import distinct_psf_images, gather_psf_images
+from .psf_input import distinct_psf_images
 from .training import autocast_context, memory_layout
 
 __all__ = [
@@ -50,17 +50,27 @@ def stamp_arrays(cutout, *, bands, cutout_size, pixel_scale, psf_channels, name=
     return input_batch(data, mask, psf, slice(None))
 
 
-def input_batch(data, mask, psf, index):
+def input_batch(data, mask, psf, index, *, out=None):
     """The model's input (data, mask) for the stamps ``index`` (a slice or an index array).
 
     ``data``, ``mask`` and ``psf`` are what `stamp_inputs` returns; the PSF channels
-    are drawn for these stamps only.
+    are drawn for these stamps only. ``out``, a pair of arrays from an earlier call
+    with at least as many stamps, is filled instead of new arrays when there are
+    PSF channels (the batches of a long prediction then reuse one block of memory);
+    the arrays returned are then views of it, valid until the next call.
     """
     if psf is None:
         return np.ascontiguousarray(data[index]), np.ascontiguousarray(mask[index])
-    channels = gather_psf_images(psf, index)
-    x = np.concatenate([np.asarray(data[index], dtype=np.float32), channels], axis=1)
-    m = np.concatenate([mask[index], np.zeros(channels.shape, dtype=bool)], axis=1)
+    stamps, stamp_mask = data[index], mask[index]
+    n, bands = stamps.shape[:2]
+    shape = (n, bands + len(psf), *stamps.shape[2:])
+    if out is None or len(out[0]) < n or out[0].shape[1:] != shape[1:]:
+        out = (np.empty(shape, dtype=np.float32), np.zeros(shape, dtype=bool))
+    x, m = out[0][:n], out[1][:n]
+    x[:, :bands] = stamps
+    m[:, :bands] = stamp_mask
+    for k, (images, inverse) in enumerate(psf):
+        x[:, bands + k] = images[inverse[index]]
     return x, m
 
 
@@ -167,9 +177,12 @@ def predict_batches(
     starts = range(0, len(data), batch_size)
     bar = _progress_bar(starts, enabled=progress_bar, desc="classifying", unit="batch")
     logits = []
+    buffers = None
     with torch.inference_mode(), context:
         for start in bar:
-            x, m = input_batch(data, mask, psf, slice(start, start + batch_size))
+            # The arrays of one batch are reused for the next (copied or consumed first).
+            buffers = input_batch(data, mask, psf, slice(start, start + batch_size), out=buffers)
+            x, m = buffers
             x = torch.from_numpy(x).to(device)
             m = torch.from_numpy(m).to(device)
             x = transform(x, m).contiguous(memory_format=layout)
