@@ -136,18 +136,13 @@ class HostWorkOnly:
         return getattr(self._classifier, name)
 
     def predict_proba(self, cutout, *, batch_size=256, device="auto", progress_bar=False):
-        from clusterfinder.classifier.predict import input_batch, stamp_inputs
+        from clusterfinder.classifier.predict import input_batch
 
-        clf = self._classifier
-        data, mask, psf = stamp_inputs(
-            cutout,
-            bands=clf.bands,
-            cutout_size=clf.cutout_size,
-            pixel_scale=clf.pixel_scale,
-            psf_channels=clf.transform.psf_channels,
-        )
+        data, mask, psf = self._classifier._inputs(cutout)
+        buffers = None
         for start in range(0, len(data), batch_size):
-            input_batch(data, mask, psf, slice(start, start + batch_size))
+            batch = slice(start, start + batch_size)
+            buffers = input_batch(data, mask, psf, batch, out=buffers)
         return np.full(len(data), 0.5)
 
 

@@ -207,14 +207,19 @@ class ClusterClassifier:
 
     def _arrays(self, cutout, name="cutout"):
         """Data and mask of ``cutout`` in the model's band order and stamp size."""
-        return stamp_arrays(
-            cutout,
-            bands=self.bands,
-            cutout_size=self._cutout_size,
-            pixel_scale=self._pixel_scale,
-            psf_channels=self._transform.psf_channels,
-            name=name,
-        )
+        return stamp_arrays(cutout, name=name, **self._input_options())
+
+    def _inputs(self, cutout, name="cutout"):
+        """Data, mask and distinct PSFs of ``cutout`` (see `~.predict.stamp_inputs`)."""
+        return stamp_inputs(cutout, name=name, **self._input_options())
+
+    def _input_options(self):
+        return {
+            "bands": self.bands,
+            "cutout_size": self._cutout_size,
+            "pixel_scale": self._pixel_scale,
+            "psf_channels": self._transform.psf_channels,
+        }
 
     # -- prediction -------------------------------------------------------------------------
 
@@ -262,13 +267,7 @@ class ClusterClassifier:
             the stamps and, where it can, the weights at fault).
         """
         # The PSF channels of a seeing-aware model are added batch by batch.
-        data, mask, psf = stamp_inputs(
-            cutout,
-            bands=self.bands,
-            cutout_size=self._cutout_size,
-            pixel_scale=self._pixel_scale,
-            psf_channels=self._transform.psf_channels,
-        )
+        data, mask, psf = self._inputs(cutout)
         batch_size = check_batch_size(batch_size)
         precision = check_precision(precision)
         device = resolve_device(device)
