@@ -266,10 +266,10 @@ class ClusterClassifier:
             A broken model: NaN probabilities on finite input (the message lists
             the stamps and, where it can, the weights at fault).
         """
-        # The PSF channels of a seeing-aware model are added batch by batch.
-        data, mask, psf = self._inputs(cutout)
         batch_size = check_batch_size(batch_size)
         precision = check_precision(precision)
+        # The PSF channels of a seeing-aware model are added batch by batch.
+        data, mask, psf = self._inputs(cutout)
         device = resolve_device(device)
         warn_empty(mask)
         warn_psf_outside_training(self.training, cutout, self.bands)

@@ -47,6 +47,8 @@ def stamp_arrays(cutout, *, bands, cutout_size, pixel_scale, psf_channels, name=
         psf_channels=psf_channels,
         name=name,
     )
+    if psf is None:
+        return data, mask
     return input_batch(data, mask, psf, slice(None))
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..psf.columns import missing_psf_columns, psf_column_names, psf_fwhm_arcsec
 from ..psf.measure import elliptical_moffat
 
-__all__ = ["distinct_psf_images", "gather_psf_images", "psf_images"]
+__all__ = ["distinct_psf_images", "psf_images"]
 
 
 def psf_images(table, bands, size, pixel_scale):
@@ -24,15 +24,8 @@ def psf_images(table, bands, size, pixel_scale):
     Parameters and errors as for `distinct_psf_images`, which draws each distinct
     PSF once; this function gives every stamp its own copy.
     """
-    return gather_psf_images(distinct_psf_images(table, bands, size, pixel_scale), slice(None))
-
-
-def gather_psf_images(distinct, index):
-    """The PSF images ``(n, bands, size, size)`` of the stamps ``index`` (slice or array).
-
-    ``distinct`` is what `distinct_psf_images` returns.
-    """
-    return np.stack([images[inverse[index]] for images, inverse in distinct], axis=1)
+    distinct = distinct_psf_images(table, bands, size, pixel_scale)
+    return np.stack([images[inverse] for images, inverse in distinct], axis=1)
 
 
 def distinct_psf_images(table, bands, size, pixel_scale):
@@ -40,7 +33,7 @@ def distinct_psf_images(table, bands, size, pixel_scale):
 
     A scan gives the thousands of stamps of a field one PSF per band, so keeping
     the distinct images and an index is much smaller than a copy per stamp
-    (`gather_psf_images` makes the copies for a batch of stamps).
+    (`~clusterfinder.classifier.predict.input_batch` makes the copies for a batch).
 
     Parameters
     ----------
