@@ -7,8 +7,10 @@ the probabilities, the decisions and the scores, against float32, on the same st
 - **stamps**: randomised simulated fields (`clusterfinder.datasets.simulated_stamps`,
   the PSF measured on each field's stars and attached as the ``psf_*`` columns the
   seeing-aware models read) drawn from seed `SEED`, which no model was trained or
-  validated on (training uses seed 0, the held-out figures seed 2026); one stamp per
-  object with g <= 22, labelled from the truth table;
+  validated on (training uses seed 0, the held-out figures seed 2026), of the
+  randomised simulator that the v3 default was trained on: held-out fields of its
+  training domain, not another domain; one stamp per object with g <= 22, labelled
+  from the truth table;
 - **models**: the bundled default (seeing-aware small CNN), the bundled
   ``pandas_sim_small_cnn_v2``, and the seeing-aware ResNet-50 of
   ``bench_robustness.py`` when its file is there (``--resnet50``; it is not in git);
@@ -300,7 +302,8 @@ def main(argv=None):
             f"{elapsed:.0f} s" + ("; QUICK run" if args.quick else ""),
             "",
             f"{settings['n_fields']} randomised simulated fields of {settings['size']} pixels "
-            f"(seed {SEED}: no model was trained or validated on them), the PSF measured on "
+            f"(seed {SEED}: no model was trained or validated on them, but they come from the "
+            "randomised simulator v3 was trained on), the PSF measured on "
             f"each field; {len(stamps)} stamps of every object with g <= {MAG_MAX:g}, "
             f"{counts}. P(cluster) of each mode against fp32 on the same stamps (abs dP), "
             "the stamps whose decision at the model's own threshold flips (+: now called a "

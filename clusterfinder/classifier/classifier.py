@@ -246,7 +246,8 @@ class ClusterClassifier:
             The network's arithmetic: ``"auto"`` is bfloat16 mixed precision on
             CUDA and float32 on the CPU; ``"bfloat16"`` on the CPU is about twice
             as fast on processors with bfloat16 instructions and changed no
-            decision of the bundled models on unseen simulated fields
+            decision of the bundled models on held-out fields of the
+            simulator they were trained on
             (``benchmarks/bench_precision.py``); ``"float32"`` everywhere gives
             results reproducible bit for bit on the CPU.
         progress_bar : bool, optional
