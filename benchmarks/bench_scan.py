@@ -124,8 +124,9 @@ class HostWorkOnly:
     """A classifier whose network costs nothing: what a scan does besides the network.
 
     ``predict_proba`` does the host-side work of the real model's (checks, the arrays in
-    the model's band order, the PSF channels batch by batch) and returns 0.5 without
-    running the input transform or the network, which a GPU runs. A scan with it
+    the model's band order, the distinct PSF images, the contiguous batches) and returns
+    0.5 without what runs on the device: the PSF channels, the input transform and the
+    network. A scan with it
     measures the rate a GPU scan cannot exceed, whatever the GPU, on this host.
     """
 
@@ -136,13 +137,11 @@ class HostWorkOnly:
         return getattr(self._classifier, name)
 
     def predict_proba(self, cutout, *, batch_size=256, device="auto", progress_bar=False):
-        from clusterfinder.classifier.predict import input_batch
+        from clusterfinder.classifier.predict import host_batches
 
-        data, mask, psf = self._classifier._inputs(cutout)
-        buffers = None
-        for start in range(0, len(data), batch_size):
-            batch = slice(start, start + batch_size)
-            buffers = input_batch(data, mask, psf, batch, out=buffers)
+        data, mask, _ = self._classifier._inputs(cutout)
+        for _ in host_batches(data, mask, batch_size):
+            pass
         return np.full(len(data), 0.5)
 
 

@@ -19,7 +19,9 @@ from .psf_input import distinct_psf_images
 from .training import autocast_context, memory_layout
 
 __all__ = [
+    "device_batches",
     "explain_nonfinite",
+    "host_batches",
     "input_batch",
     "precision_context",
     "predict_batches",
@@ -52,28 +54,67 @@ def stamp_arrays(cutout, *, bands, cutout_size, pixel_scale, psf_channels, name=
     return input_batch(data, mask, psf, slice(None))
 
 
-def input_batch(data, mask, psf, index, *, out=None):
+def input_batch(data, mask, psf, index):
     """The model's input (data, mask) for the stamps ``index`` (a slice or an index array).
 
     ``data``, ``mask`` and ``psf`` are what `stamp_inputs` returns; the PSF channels
-    are drawn for these stamps only. ``out``, a pair of arrays from an earlier call
-    with at least as many stamps, is filled instead of new arrays when there are
-    PSF channels (the batches of a long prediction then reuse one block of memory);
-    the arrays returned are then views of it, valid until the next call.
+    are drawn for these stamps only, on the host. `device_batches` draws them on the
+    device instead, for prediction.
     """
     if psf is None:
         return np.ascontiguousarray(data[index]), np.ascontiguousarray(mask[index])
     stamps, stamp_mask = data[index], mask[index]
     n, bands = stamps.shape[:2]
     shape = (n, bands + len(psf), *stamps.shape[2:])
-    if out is None or len(out[0]) < n or out[0].shape[1:] != shape[1:]:
-        out = (np.empty(shape, dtype=np.float32), np.zeros(shape, dtype=bool))
-    x, m = out[0][:n], out[1][:n]
+    x, m = np.empty(shape, dtype=np.float32), np.zeros(shape, dtype=bool)
     x[:, :bands] = stamps
     m[:, :bands] = stamp_mask
     for k, (images, inverse) in enumerate(psf):
         x[:, bands + k] = images[inverse[index]]
     return x, m
+
+
+def host_batches(data, mask, batch_size):
+    """``(batch, data, mask)``: each slice of ``batch_size`` stamps and their bands, contiguous.
+
+    All the host does per batch of a prediction: for stamps cut at the model's size and
+    band order (a scan's) the arrays are views, not copies.
+    """
+    for start in range(0, len(data), batch_size):
+        batch = slice(start, start + batch_size)
+        yield batch, np.ascontiguousarray(data[batch]), np.ascontiguousarray(mask[batch])
+
+
+def device_batches(data, mask, psf, *, batch_size, device):
+    """The model's input (data, mask) for each batch of stamps, as tensors on ``device``.
+
+    Only the stamps' bands cross from the host (`host_batches`). The PSF channels of a
+    seeing-aware model (``psf`` from `stamp_inputs`) are drawn on ``device`` from the
+    distinct PSF images, copied there once: the same input as `input_batch`, without
+    the host copying a PSF image per stamp. The batches then share one block of
+    device memory, each valid until the next is drawn. The mask covers the bands only
+    (the input transform never masks PSF channels).
+    """
+    if psf is not None:
+        psf = [
+            (torch.from_numpy(images).to(device), torch.from_numpy(inverse).to(device))
+            for images, inverse in psf
+        ]
+    block = None
+    for batch, stamps, stamp_mask in host_batches(data, mask, batch_size):
+        m = torch.from_numpy(stamp_mask).to(device)
+        if psf is None:
+            yield torch.from_numpy(stamps).to(device), m
+            continue
+        n, bands = stamps.shape[:2]
+        if block is None:
+            shape = (n, bands + len(psf), *stamps.shape[2:])
+            block = torch.empty(shape, dtype=torch.float32, device=device)
+        x = block[:n]
+        x[:, :bands] = torch.from_numpy(stamps)
+        for k, (images, inverse) in enumerate(psf):
+            x[:, bands + k] = images[inverse[batch]]
+        yield x, m
 
 
 def stamp_inputs(cutout, *, bands, cutout_size, pixel_scale, psf_channels, name="cutout"):
@@ -176,17 +217,17 @@ def predict_batches(
     layout = memory_layout(device)
     context = precision_context(device, precision)
     model = model.to(device, memory_format=layout).eval()
-    starts = range(0, len(data), batch_size)
-    bar = _progress_bar(starts, enabled=progress_bar, desc="classifying", unit="batch")
+    batches = device_batches(data, mask, psf, batch_size=batch_size, device=device)
+    bar = _progress_bar(
+        batches,
+        enabled=progress_bar,
+        total=-(-len(data) // batch_size),
+        desc="classifying",
+        unit="batch",
+    )
     logits = []
-    buffers = None
     with torch.inference_mode(), context:
-        for start in bar:
-            # The arrays of one batch are reused for the next (copied or consumed first).
-            buffers = input_batch(data, mask, psf, slice(start, start + batch_size), out=buffers)
-            x, m = buffers
-            x = torch.from_numpy(x).to(device)
-            m = torch.from_numpy(m).to(device)
+        for x, m in bar:
             x = transform(x, m).contiguous(memory_format=layout)
             # Kept on the device until the end: no wait for the GPU after each batch.
             logits.append(model(x).float())

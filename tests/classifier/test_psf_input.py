@@ -104,25 +104,25 @@ def test_predict_proba_draws_the_psf_channels_batch_by_batch():
     np.testing.assert_array_equal(batched, whole)
 
 
-def test_input_batches_reuse_one_block_of_memory():
-    from clusterfinder.classifier.predict import input_batch, stamp_inputs
+def test_device_batches_draw_the_psf_channels_input_batch_draws():
+    """The batches sent to the device hold the input the host would have built."""
+    from clusterfinder.classifier.predict import device_batches, input_batch, stamp_inputs
 
     cut = seeing_confounded(23, seed=2)
     cut.mask[3, 1, 2, 2] = True
     data, mask, psf = stamp_inputs(
         cut, bands=("g", "i"), cutout_size=16, pixel_scale=SCALE, psf_channels=True
     )
-    buffers = None
-    for batch in (slice(0, 10), slice(10, 20), slice(20, 23)):
-        fresh = input_batch(data, mask, psf, batch)
-        reused = input_batch(data, mask, psf, batch, out=buffers)
-        if buffers is not None:
-            assert np.shares_memory(reused[0], buffers[0])
-        for got, expected in zip(reused, fresh, strict=True):
-            np.testing.assert_array_equal(got, expected)
-        assert not reused[1][:, 2:].any()  # the PSF channels are never masked
-        buffers = reused
-    assert fresh[0].shape == (3, 4, 16, 16)
+    sizes = []
+    batches = device_batches(data, mask, psf, batch_size=10, device=torch.device("cpu"))
+    for k, (x, m) in enumerate(batches):
+        expected_x, expected_m = input_batch(data, mask, psf, slice(10 * k, 10 * k + 10))
+        assert x.dtype == torch.float32 and x.shape[1] == 4
+        np.testing.assert_array_equal(x.numpy(), expected_x)
+        np.testing.assert_array_equal(m.numpy(), expected_m[:, :2])  # the bands only
+        assert k > 0 or m[3, 1, 2, 2]
+        sizes.append(len(x))
+    assert sizes == [10, 10, 3]
 
 
 def test_seeing_aware_model_on_no_stamps():
