@@ -33,7 +33,7 @@ def distinct_psf_images(table, bands, size, pixel_scale):
 
     A scan gives the thousands of stamps of a field one PSF per band, so keeping
     the distinct images and an index is much smaller than a copy per stamp
-    (`~clusterfinder.classifier.predict.input_batch` makes the copies for a batch).
+    (`~clusterfinder.classifier.predict.device_batches` draws the copies of a batch).
 
     Parameters
     ----------
