@@ -6,6 +6,8 @@ Measures, on this machine:
    `clusterfinder.scan.scan`) and its ratio to model-only inference
    (`ClusterClassifier.predict_proba` on the same stamps, already in memory), in the
    same run (target >= 0.8);
+   the host's share of a larger scan (`HostWorkOnly`, with and without ``keep_all``)
+   and the ECSV write of its catalogue by astropy and by ``write_ecsv``;
 2. the peak memory of a scan of a 20k x 20k two-band field (target < 2 GB), in a fresh
    process;
 3. the speed-up of a scan on a Dask LocalCluster with 2 workers over 1 worker;
@@ -105,7 +107,7 @@ def load_model(architecture="small_cnn"):
     return ClusterClassifier(architecture, cutout_size=32), f"{architecture} (untrained)"
 
 
-def timed_scan(classifier, paths, out, *, device="cpu", **options):
+def timed_scan(classifier, paths, out, *, device="cpu", keep_all=True, **options):
     """Wall seconds and catalogue of a fresh scan of one field into ``out`` (then removed)."""
     from clusterfinder.scan import scan
 
@@ -113,7 +115,7 @@ def timed_scan(classifier, paths, out, *, device="cpu", **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         catalog = scan(
-            classifier, [paths], out, device=device, keep_all=True, resume=False, **options
+            classifier, [paths], out, device=device, keep_all=keep_all, resume=False, **options
         )
     seconds = time.perf_counter() - start
     shutil.rmtree(out)
@@ -202,6 +204,61 @@ def bench_rate(folder, *, size, n_sources, repeat, batch_size):
         "model_times": model_times,
         "resnet_rate": resnet_rate,
         "torch_threads": torch.get_num_threads(),
+    }
+
+
+def bench_host_work(folder, *, size, n_sources, batch_size, repeat):
+    """The host's work of a large scan (`HostWorkOnly`), and the ECSV write of its catalogue.
+
+    With and without ``keep_all`` (which writes every source to ``candidates.ecsv``);
+    then that catalogue written by astropy's ECSV writer and by
+    `clusterfinder.catalog.ecsv.write_ecsv` (which the scan uses), in memory.
+    """
+    import io
+
+    from astropy.table import QTable
+
+    from clusterfinder.catalog.ecsv import write_ecsv
+
+    clf, _ = load_model()
+    paths, sources = write_memmap_field(folder, "host", size=size, n_sources=n_sources, seed=1)
+    host = HostWorkOnly(clf)
+    options = {"sources": sources, "batch_size": batch_size}
+    timed_scan(host, paths, Path(folder) / "host_warm", keep_all=False, **options)
+    rates = {}
+    for keep_all in (False, True):
+        times = [
+            timed_scan(host, paths, Path(folder) / f"host_{k}", keep_all=keep_all, **options)[0]
+            for k in range(repeat)
+        ]
+        rates[keep_all] = n_sources / statistics.median(times)
+    _, catalog = timed_scan(host, paths, Path(folder) / "host_all", **options)
+    table = QTable(catalog, copy=False)
+    texts = {}
+
+    def write(name, writer):
+        out = io.StringIO()
+        writer(out)
+        texts[name] = out.getvalue()
+
+    astropy_s, _ = median_time(
+        lambda: write("astropy", lambda out: table.write(out, format="ascii.ecsv")),
+        repeat=repeat,
+    )
+    ours_s, _ = median_time(
+        lambda: write("ours", lambda out: write_ecsv(table, out)), repeat=repeat
+    )
+    return {
+        "field": size,
+        "n_sources": n_sources,
+        "batch_size": batch_size,
+        "rate": rates[False],
+        "rate_keep_all": rates[True],
+        "rows": len(table),
+        "columns": len(table.colnames),
+        "astropy_s": astropy_s,
+        "ours_s": ours_s,
+        "identical": texts["astropy"] == texts["ours"],
     }
 
 
@@ -390,6 +447,15 @@ def main(argv=None):
             batch_size=256,
         )
         print(rate, flush=True)
+        print("host work of a large scan, ECSV write ...", flush=True)
+        host = bench_host_work(
+            folder,
+            size=2048 if quick else 4096,
+            n_sources=6000 if quick else 60000,
+            batch_size=4096,
+            repeat=1 if quick else 5,
+        )
+        print(host, flush=True)
         print("dask 1 vs 2 workers ...", flush=True)
         dask = bench_dask(
             folder,
@@ -447,6 +513,19 @@ def main(argv=None):
                     "scan rate with a network that costs nothing (HostWorkOnly: the host's "
                     "work, the most a GPU scan can reach on this host)",
                     f"{rate['host_rate']:.0f} sources/s",
+                    "",
+                ],
+                [
+                    f"the same with {host['n_sources']} sources on a {host['field']}^2 field, "
+                    f"batches of {host['batch_size']}: candidates only / keep_all",
+                    f"{host['rate']:.0f} / {host['rate_keep_all']:.0f} sources/s",
+                    "",
+                ],
+                [
+                    f"ECSV write of that keep_all catalogue ({host['rows']} rows, "
+                    f"{host['columns']} columns): astropy's writer / write_ecsv",
+                    f"{host['astropy_s']:.2f} s / {host['ours_s']:.2f} s: "
+                    f"{host['astropy_s'] / host['ours_s']:.1f}x; same bytes: {host['identical']}",
                     "",
                 ],
                 [

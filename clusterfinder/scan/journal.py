@@ -36,6 +36,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, vstack
 
+from ..catalog.ecsv import write_ecsv
 from ..utils import ClusterFinderWarning
 from ..utils.files import atomic_write, atomic_write_text
 from ..utils.outputs import check_output_dir, check_output_file
@@ -277,7 +278,7 @@ class ScanJournal:
             # Text FITS cannot hold (non-ASCII names): ECSV holds anything.
             return atomic_write(
                 self.part_path(unit, ".ecsv"),
-                lambda tmp: table.write(tmp, format="ascii.ecsv", overwrite=True),
+                lambda tmp: write_ecsv(table, tmp, overwrite=True),
             )
 
     def record_failure(self, field, reason, *, tile=None):
