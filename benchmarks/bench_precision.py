@@ -22,8 +22,13 @@ the probabilities, the decisions and the scores, against float32, on the same st
 - **modes**: ``fp32`` (``predict_proba(precision="float32")``, the CPU default),
   ``bf16 autocast`` (``precision="bfloat16"``: the network's convolutions and matrix
   products in bfloat16 with float32 accumulation, the CPU's version of what CUDA
-  does) and ``torch.compile`` (float32). Each mode runs the library's own batching,
-  input transform and precision (`clusterfinder.classifier.predict.predict_batches`).
+  does), ``torch.compile`` (float32) and ``int8 (static, x86)``: the network
+  quantized after training with ``torch.ao.quantization`` (FX mode, x86 engine:
+  per-channel int8 weights, int8 activations whose ranges come from the stamps of
+  other fields, seed `CALIBRATION_SEED`), on the CPU only; the library does not
+  offer it (yet), this measures whether it would serve. Each mode runs the library's
+  own batching, input transform and precision
+  (`clusterfinder.classifier.predict.predict_batches`).
 
 Per model and mode: the median, 99th percentile and largest ``|P - P_fp32|``, the
 stamps whose decision at the model's own threshold flips, purity, recall and F1 at
@@ -47,6 +52,7 @@ CPU-time ratios do not depend on the other jobs.
 """
 
 import argparse
+import copy
 import datetime
 import sys
 import time
@@ -60,14 +66,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine_summary, markdown_table, write_results_block
 
 #: ``timed``: the stamps (the first of the set) on which each mode's rate is measured.
-FULL = dict(n_fields=60, size=1024, repeat=3, timed=1024)
-QUICK = dict(n_fields=2, size=512, repeat=1, timed=256)
+#: ``calibration_fields``: fields whose stamps calibrate the int8 mode.
+FULL = dict(n_fields=60, size=1024, repeat=3, timed=1024, calibration_fields=10)
+QUICK = dict(n_fields=2, size=512, repeat=1, timed=256, calibration_fields=1)
 #: Seed of the test fields: far from the training (0) and held-out (2026) seeds, and
 #: from those of the other benchmarks' domains (4046, 5000-5005, 7000+, 9000+).
 SEED = 8100
 MAG_MAX = 22.0
 BATCH_SIZE = 256
-MODES = ("fp32", "bf16 autocast", "torch.compile")
+INT8 = "int8 (static, x86)"
+MODES = ("fp32", "bf16 autocast", "torch.compile", INT8)
+#: Seed of the fields whose stamps calibrate the int8 activation ranges (not the test
+#: fields: a user would calibrate on other stamps than the ones classified).
+CALIBRATION_SEED = 8150
 RESNET50 = Path(__file__).parent / ".robustness_cache" / "models" / "psf_aware_resnet50.safetensors"
 
 
@@ -119,12 +130,56 @@ def load_models(resnet50):
     return out
 
 
-def network_for(mode, clf):
+def calibration_stamps(settings):
+    """Labelled stamps of other fields, for the int8 activation ranges."""
+    from clusterfinder.datasets import simulated_stamps
+
+    return simulated_stamps(
+        n_fields=settings["calibration_fields"],
+        size=settings["size"],
+        cutout_size=32,
+        mag_max=MAG_MAX,
+        measure_psf=True,
+        seed=CALIBRATION_SEED,
+    )
+
+
+def int8_network(clf, calibration):
+    """``clf``'s network with int8 weights and activations, for the CPU.
+
+    Static post-training quantization (``torch.ao.quantization`` FX mode, x86 engine:
+    per-channel int8 weights, activation ranges from histograms of the transformed
+    ``calibration`` stamps); the input transform stays in float32.
+    """
+    from torch.ao.quantization import get_default_qconfig_mapping, quantize_fx
+
+    from clusterfinder.classifier.predict import stamp_arrays
+
+    data, mask = stamp_arrays(
+        calibration,
+        bands=clf.bands,
+        cutout_size=clf.cutout_size,
+        pixel_scale=clf.pixel_scale,
+        psf_channels=clf.transform.psf_channels,
+    )
+    with torch.no_grad():
+        inputs = clf.transform(torch.from_numpy(data), torch.from_numpy(mask))
+        model = copy.deepcopy(clf.model).to("cpu").eval()
+        qconfig = get_default_qconfig_mapping("x86")
+        prepared = quantize_fx.prepare_fx(model, qconfig, example_inputs=(inputs[:2],))
+        for start in range(0, len(inputs), BATCH_SIZE):
+            prepared(inputs[start : start + BATCH_SIZE])
+        return quantize_fx.convert_fx(prepared)
+
+
+def network_for(mode, clf, calibration):
     """The network that ``mode`` runs and the library's ``precision=`` it runs in."""
     if mode == "fp32":
         return clf.model, "float32"
     if mode == "bf16 autocast":
         return clf.model, "bfloat16"
+    if mode == INT8:
+        return int8_network(clf, calibration), "float32"
     return torch.compile(clf.model), "float32"
 
 
@@ -184,7 +239,7 @@ def scores(proba, labels, mags, threshold):
     return out
 
 
-def model_rows(name, clf, stamps, *, device, repeat, timed):
+def model_rows(name, clf, stamps, *, calibration, device, repeat, timed):
     """The table rows of one model, one per mode (``timed`` stamps for the rates)."""
     from clusterfinder.classifier.predict import stamp_arrays
 
@@ -199,11 +254,14 @@ def model_rows(name, clf, stamps, *, device, repeat, timed):
     mags = np.asarray(stamps.table["mag_g"], dtype=float)
     networks, probas, failed, first_s = {}, {}, {}, {}
     for mode in MODES:
+        if mode == INT8 and device.type != "cpu":
+            failed[mode] = "CPU only"
+            continue
         start = time.perf_counter()
         try:
-            network = network_for(mode, clf)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the inductor's own warnings
+                warnings.simplefilter("ignore")  # the inductor's and torch.ao's own warnings
+                network = network_for(mode, clf, calibration)
                 probas[mode] = classify(network, clf, data, mask, device)
         except Exception as exc:  # torch.compile needs a working C++ compiler
             failed[mode] = f"failed ({type(exc).__name__})"
@@ -226,7 +284,11 @@ def model_rows(name, clf, stamps, *, device, repeat, timed):
         delta = np.abs(probas[mode] - reference)
         called, was_called = probas[mode] >= clf.threshold, reference >= clf.threshold
         gained, lost = int(np.sum(called & ~was_called)), int(np.sum(~called & was_called))
-        note = f" (first call {first_s[mode]:.0f} s)" if mode == "torch.compile" else ""
+        note = ""
+        if mode == "torch.compile":
+            note = f" (first call {first_s[mode]:.0f} s)"
+        elif mode == INT8:
+            note = f" (calibration {first_s[mode]:.0f} s)"
         rows.append(
             [
                 name,
@@ -273,12 +335,14 @@ def main(argv=None):
     labels = np.asarray(stamps.table["label"]).astype(int)
     mags = np.asarray(stamps.table["mag_g"], dtype=float)
     print(f"{len(stamps)} stamps ({labels.sum()} clusters), {time.perf_counter() - start:.0f} s")
+    calibration = calibration_stamps(settings)
     rows = []
     for name, clf in load_models(args.resnet50).items():
         rows += model_rows(
             name,
             clf,
             stamps,
+            calibration=calibration,
             device=device,
             repeat=settings["repeat"],
             timed=settings["timed"],
@@ -316,7 +380,10 @@ def main(argv=None):
             f"+ network (batch {BATCH_SIZE}, the first {min(settings['timed'], len(stamps))} "
             f"stamps, median of {settings['repeat']} rounds that interleave the modes, after "
             "the call that gives the probabilities), with its ratio to fp32 in wall time and "
-            f"in CPU time (steadier when other jobs share the machine); {where}. All figures "
+            f"in CPU time (steadier when other jobs share the machine); {where}. int8: "
+            "static post-training quantization (torch.ao FX mode, x86 engine), activation "
+            f"ranges from {len(calibration)} stamps of {settings['calibration_fields']} other "
+            f"fields (seed {CALIBRATION_SEED}), CPU only; its speed-up is in this run. All figures "
             "are on simulated data, none on real PAndAS images. The cached seeing-aware "
             "ResNet-50 (2026-12-04) was trained before the simulator drew OB associations, "
             "HII knots and astrometric errors: for it these fields hold contaminants it "
