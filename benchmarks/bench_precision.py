@@ -383,7 +383,7 @@ def main(argv=None):
             f"in CPU time (steadier when other jobs share the machine); {where}. int8: "
             "static post-training quantization (torch.ao FX mode, x86 engine), activation "
             f"ranges from {len(calibration)} stamps of {settings['calibration_fields']} other "
-            f"fields (seed {CALIBRATION_SEED}), CPU only; its speed-up is in this run. All figures "
+            f"fields (seed {CALIBRATION_SEED}), CPU only. All figures "
             "are on simulated data, none on real PAndAS images. The cached seeing-aware "
             "ResNet-50 (2026-12-04) was trained before the simulator drew OB associations, "
             "HII knots and astrometric errors: for it these fields hold contaminants it "
