@@ -3,11 +3,11 @@
 astropy's ECSV writer turns every value into text with one Python call per value and
 one csv call per row. For a scan that keeps all its sources that is most of the host's
 work (a row of 18 columns costs about 25 microseconds). `write_ecsv` writes the same
-file, byte for byte: the header comes from astropy's writer (given the table without
-its rows), the data lines from each column's values converted in one pass, with the
-conversions and quoting astropy applies. Tables with a column it does not convert
-this way (multidimensional, object, bytes, complex or time-like values) go to
-astropy's writer unchanged.
+file, byte for byte: the header comes from astropy's writer (given the first row,
+whose line must then match ours), the data lines from each column's values converted
+in one pass, with the conversions and quoting astropy applies. Tables with a column
+it does not convert this way (multidimensional, object, bytes or complex values) go
+to astropy's writer unchanged.
 """
 
 import csv
@@ -15,9 +15,9 @@ import io
 import os
 
 import numpy as np
-from astropy.table import Table
 from astropy.table.serialize import represent_mixins_as_columns
 from astropy.utils.data_info import serialize_context_as
+from astropy.utils.misc import NOT_OVERWRITING_MSG
 
 __all__ = ["write_ecsv"]
 
@@ -59,24 +59,39 @@ def write_ecsv(table, output, *, overwrite=False):
     >>> ours.getvalue().splitlines()[-2:]
     ['"a b" 0.1', '"" nan']
     """
-    columns = None
-    if len(table):
-        with serialize_context_as("ecsv"):
-            plain = represent_mixins_as_columns(Table(table, copy=False))
-        if all(_convertible(column) for column in plain.itercols()):
-            columns = [_column_text(column) for column in plain.itercols()]
-    if columns is None:
+    text = _fast_text(table)
+    if text is None:
         table.write(output, format="ascii.ecsv", overwrite=overwrite)
         return
-    rows = os.linesep.join(map(" ".join, zip(*columns, strict=True))) + os.linesep
-    # The header, column names included, exactly as astropy writes it (and its
-    # refusal to replace an existing file without overwrite=True).
-    table[:0].write(output, format="ascii.ecsv", overwrite=overwrite)
     if hasattr(output, "write"):
-        output.write(rows)
-    else:
-        with open(os.path.expanduser(output), "a", newline="") as stream:
-            stream.write(rows)
+        output.write(text)
+        return
+    output = os.path.expanduser(output)
+    if not overwrite and os.path.lexists(output):
+        raise OSError(NOT_OVERWRITING_MSG.format(output))
+    with open(output, "w", newline="") as stream:
+        stream.write(text)
+
+
+def _fast_text(table):
+    """The whole ECSV text of ``table``, or None where astropy's writer must write it."""
+    if not len(table):
+        return None
+    with serialize_context_as("ecsv"):
+        plain = represent_mixins_as_columns(table)
+    if not all(_convertible(column) for column in plain.itercols()):
+        return None
+    columns = [_column_text(column) for column in plain.itercols()]
+    rows = [" ".join(values) + os.linesep for values in zip(*columns, strict=True)]
+    # The header, column names included, as astropy writes it for the first row (its
+    # data types can depend on the values: a Time column is text only with rows). The
+    # first row's line must end that text as we wrote it, or astropy writes it all.
+    first = io.StringIO()
+    table[:1].write(first, format="ascii.ecsv")
+    first = first.getvalue()
+    if not first.endswith(rows[0]):
+        return None
+    return first[: -len(rows[0])] + "".join(rows)
 
 
 def _convertible(column):

@@ -82,6 +82,29 @@ def test_masked_values_are_written_byte_for_byte():
     assert our_text(table) == astropy_text(table)
 
 
+def test_mixins_whose_text_depends_on_the_rows():
+    """A Time column is text with rows and float64 without: the header must follow."""
+    from astropy.time import Time
+    from astropy.utils.masked import Masked
+
+    table = QTable()
+    table["when"] = Time(["2020-01-01", "2021-06-01T12:00:00", "2022-01-01"])
+    table["mag"] = Masked([21.5, 22.5, 23.5] * u.mag, mask=[False, True, False])
+    assert our_text(table) == astropy_text(table)
+
+
+def test_a_first_line_unlike_astropys_sends_the_table_to_astropy(monkeypatch):
+    from clusterfinder.catalog import ecsv
+
+    def rounded(column):
+        return [f"{value:.3g}" for value in np.asarray(column).tolist()]
+
+    table = Table({"x": [0.123456, 2.5]})
+    monkeypatch.setattr(ecsv, "_column_text", rounded)
+    assert ecsv._fast_text(table) is None
+    assert our_text(table) == astropy_text(table)
+
+
 def test_other_tables_go_to_astropy_unchanged():
     table = Table({"vector": np.arange(6.0).reshape(3, 2), "z": [1j, 2j, 3j]})
     assert our_text(table) == astropy_text(table)
