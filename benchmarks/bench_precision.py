@@ -99,17 +99,17 @@ def bf16_instructions():
     return ", ".join(found) if found else "none found"
 
 
-def unseen_stamps(settings):
-    """Labelled stamps (g <= 22, PSF columns attached) of fields no model has seen."""
+def field_stamps(settings, *, n_fields, seed):
+    """Labelled stamps (g <= 22, PSF columns attached) of ``n_fields`` fields of ``seed``."""
     from clusterfinder.datasets import simulated_stamps
 
     return simulated_stamps(
-        n_fields=settings["n_fields"],
+        n_fields=n_fields,
         size=settings["size"],
         cutout_size=32,
         mag_max=MAG_MAX,
         measure_psf=True,
-        seed=SEED,
+        seed=seed,
         progress_bar=True,
     )
 
@@ -128,20 +128,6 @@ def load_models(resnet50):
     else:
         print(f"no ResNet-50 at {resnet50} (run bench_robustness.py to make it); skipped")
     return out
-
-
-def calibration_stamps(settings):
-    """Labelled stamps of other fields, for the int8 activation ranges."""
-    from clusterfinder.datasets import simulated_stamps
-
-    return simulated_stamps(
-        n_fields=settings["calibration_fields"],
-        size=settings["size"],
-        cutout_size=32,
-        mag_max=MAG_MAX,
-        measure_psf=True,
-        seed=CALIBRATION_SEED,
-    )
 
 
 def int8_network(clf, calibration):
@@ -331,11 +317,14 @@ def main(argv=None):
     settings = QUICK if args.quick else FULL
     device = resolve_device(args.device)
     start = time.perf_counter()
-    stamps = unseen_stamps(settings)
+    # Fields no model has seen, and other ones for the int8 activation ranges.
+    stamps = field_stamps(settings, n_fields=settings["n_fields"], seed=SEED)
     labels = np.asarray(stamps.table["label"]).astype(int)
     mags = np.asarray(stamps.table["mag_g"], dtype=float)
     print(f"{len(stamps)} stamps ({labels.sum()} clusters), {time.perf_counter() - start:.0f} s")
-    calibration = calibration_stamps(settings)
+    calibration = field_stamps(
+        settings, n_fields=settings["calibration_fields"], seed=CALIBRATION_SEED
+    )
     rows = []
     for name, clf in load_models(args.resnet50).items():
         rows += model_rows(
