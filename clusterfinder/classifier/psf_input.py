@@ -107,7 +107,11 @@ def distinct_psf_images(table, bands, size, pixel_scale):
                 f"ellipticity {params[row, 2]!r}); expected a positive FWHM, beta > 1 and "
                 "0 <= ellipticity < 1"
             )
-        unique, inverse = np.unique(params, axis=0, return_inverse=True)
+        if len(params) and (params == params[0]).all():
+            # One PSF for every stamp (a scan's field): no sort needed.
+            unique, inverse = params[:1], np.zeros(len(params), dtype=np.intp)
+        else:
+            unique, inverse = np.unique(params, axis=0, return_inverse=True)
         rendered = np.zeros((len(unique), size, size))  # no stamp: no image
         for k, p in enumerate(unique):
             rendered[k] = elliptical_moffat(size, *p)

@@ -87,6 +87,22 @@ def test_psf_images_render_each_distinct_psf():
     assert np.allclose(images.sum(axis=(2, 3)), 1.0, atol=1e-5)
 
 
+def test_one_psf_for_all_stamps_is_drawn_once():
+    """The shortcut for a field's single PSF gives what the general path gives."""
+    from clusterfinder.classifier.psf_input import distinct_psf_images
+
+    one = with_psf(QTable({"label": [0, 1, 0]}), np.array([0.7, 0.7, 0.7]))
+    two = with_psf(QTable({"label": [0, 1, 0]}), np.array([0.7, 0.9, 0.7]))
+    for (images, inverse), (general, general_inverse) in zip(
+        distinct_psf_images(one, ("g", "i"), 15, SCALE),
+        distinct_psf_images(two, ("g", "i"), 15, SCALE),
+        strict=True,
+    ):
+        assert images.shape == (1, 15, 15) and inverse.tolist() == [0, 0, 0]
+        assert len(general) == 2
+        np.testing.assert_array_equal(images[0], general[general_inverse[0]])
+
+
 def test_predict_proba_draws_the_psf_channels_batch_by_batch():
     """Per-batch PSF channels give exactly what the whole input array gives."""
     from clusterfinder.classifier.predict import predict_batches, stamp_arrays
