@@ -237,8 +237,13 @@ def training(device, stamps, *, epochs):
 
 
 def scan_field(device, *, size, n_sources, batch_size, tile_size):
-    """Scan of a size x size two-band memory-mapped field against model-only inference."""
-    from bench_scan import write_memmap_field
+    """Scan of a size x size two-band memory-mapped field against model-only inference.
+
+    Each network's row also gives the scan rate with a network that costs nothing
+    (``bench_scan.HostWorkOnly``): what this machine's host allows a scan, whatever
+    the GPU.
+    """
+    from bench_scan import HostWorkOnly, write_memmap_field
 
     from clusterfinder import Cutout
     from clusterfinder.scan import scan
@@ -265,6 +270,23 @@ def scan_field(device, *, size, n_sources, batch_size, tile_size):
                 repeat=1,
             )
             del stamps
+            host_out = folder / f"host_{architecture}"
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                scan(
+                    HostWorkOnly(clf),
+                    [paths],
+                    host_out,
+                    sources=sources,
+                    batch_size=batch_size,
+                    tile_size=tile_size,
+                    device=str(device),
+                    keep_all=True,
+                    resume=False,
+                )
+            host_rate = n_sources / (time.perf_counter() - start)
+            shutil.rmtree(host_out, ignore_errors=True)
             for threads in sorted({1, default_threads}):
                 find.PREFETCH_THREADS = threads
                 if device.type == "cuda":
@@ -304,6 +326,7 @@ def scan_field(device, *, size, n_sources, batch_size, tile_size):
                         scan_rate=n_sources / scan_s,
                         model_rate=model_rate,
                         ratio=n_sources / scan_s / model_rate,
+                        host_rate=host_rate,
                         gpu_peak_mib=gpu_peak,
                         host_peak_mib=current_peak_mib(),
                     )
@@ -453,7 +476,8 @@ def report(device, results, errors, *, elapsed):
         lines += [
             "`clusterfinder.scan.scan` of one two-band memory-mapped FITS field at given "
             "positions (FITS to merged catalogue) against `predict_proba` on the same stamps "
-            "in memory (target: ratio >= 0.8):",
+            "in memory (target: ratio >= 0.8); host-only: the same scan with a network "
+            "that costs nothing (`bench_scan.HostWorkOnly`), the most this host allows:",
             "",
             markdown_table(
                 [
@@ -465,6 +489,7 @@ def report(device, results, errors, *, elapsed):
                     "scan sources/s",
                     "model-only stamps/s",
                     "ratio",
+                    "host-only sources/s",
                     "GPU peak (MiB)",
                     "host peak (MiB)",
                 ],
@@ -478,6 +503,7 @@ def report(device, results, errors, *, elapsed):
                         f"{r['scan_rate']:,.0f}",
                         f"{r['model_rate']:,.0f}",
                         f"{r['ratio']:.2f}",
+                        f"{r['host_rate']:,.0f}" if "host_rate" in r else "-",
                         f"{r['gpu_peak_mib']:,.0f}",
                         f"{r['host_peak_mib']:,.0f}",
                     ]
