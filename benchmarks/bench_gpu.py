@@ -243,7 +243,7 @@ def scan_field(device, *, size, n_sources, batch_size, tile_size):
     (``bench_scan.HostWorkOnly``): what this machine's host allows a scan, whatever
     the GPU.
     """
-    from bench_scan import HostWorkOnly, write_memmap_field
+    from bench_scan import HostWorkOnly, timed_scan, write_memmap_field
 
     from clusterfinder import Cutout
     from clusterfinder.scan import scan
@@ -270,23 +270,16 @@ def scan_field(device, *, size, n_sources, batch_size, tile_size):
                 repeat=1,
             )
             del stamps
-            host_out = folder / f"host_{architecture}"
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                scan(
-                    HostWorkOnly(clf),
-                    [paths],
-                    host_out,
-                    sources=sources,
-                    batch_size=batch_size,
-                    tile_size=tile_size,
-                    device=str(device),
-                    keep_all=True,
-                    resume=False,
-                )
-            host_rate = n_sources / (time.perf_counter() - start)
-            shutil.rmtree(host_out, ignore_errors=True)
+            host_s, _ = timed_scan(
+                HostWorkOnly(clf),
+                paths,
+                folder / f"host_{architecture}",
+                device=str(device),
+                sources=sources,
+                batch_size=batch_size,
+                tile_size=tile_size,
+            )
+            host_rate = n_sources / host_s
             for threads in sorted({1, default_threads}):
                 find.PREFETCH_THREADS = threads
                 if device.type == "cuda":

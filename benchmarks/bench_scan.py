@@ -128,8 +128,8 @@ class HostWorkOnly:
     ``predict_proba`` does the host-side work of the real model's (checks, the arrays in
     the model's band order, the distinct PSF images, the contiguous batches) and returns
     0.5 without what runs on the device: the PSF channels, the input transform and the
-    network. A scan with it
-    measures the rate a GPU scan cannot exceed, whatever the GPU, on this host.
+    network. A scan with it measures the rate a GPU scan cannot exceed, whatever the
+    GPU, on this host.
     """
 
     def __init__(self, classifier):
