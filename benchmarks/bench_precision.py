@@ -139,15 +139,7 @@ def int8_network(clf, calibration):
     """
     from torch.ao.quantization import get_default_qconfig_mapping, quantize_fx
 
-    from clusterfinder.classifier.predict import stamp_arrays
-
-    data, mask = stamp_arrays(
-        calibration,
-        bands=clf.bands,
-        cutout_size=clf.cutout_size,
-        pixel_scale=clf.pixel_scale,
-        psf_channels=clf.transform.psf_channels,
-    )
+    data, mask = clf._arrays(calibration)  # the model's whole input, as predict_proba's
     with torch.no_grad():
         inputs = clf.transform(torch.from_numpy(data), torch.from_numpy(mask))
         model = copy.deepcopy(clf.model).to("cpu").eval()
@@ -227,15 +219,7 @@ def scores(proba, labels, mags, threshold):
 
 def model_rows(name, clf, stamps, *, calibration, device, repeat, timed):
     """The table rows of one model, one per mode (``timed`` stamps for the rates)."""
-    from clusterfinder.classifier.predict import stamp_arrays
-
-    data, mask = stamp_arrays(
-        stamps,
-        bands=clf.bands,
-        cutout_size=clf.cutout_size,
-        pixel_scale=clf.pixel_scale,
-        psf_channels=clf.transform.psf_channels,
-    )
+    data, mask = clf._arrays(stamps)  # the model's whole input, as predict_proba's
     labels = np.asarray(stamps.table["label"]).astype(int)
     mags = np.asarray(stamps.table["mag_g"], dtype=float)
     networks, probas, failed, first_s = {}, {}, {}, {}

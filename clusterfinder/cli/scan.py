@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..utils.outputs import check_output_dir, check_output_file
+from ..utils.validation import PRECISIONS
 from .options import add_zero_points_option, parse_zero_points
 
 __all__ = ["add_parser", "interrupted", "run"]
@@ -78,7 +79,7 @@ def add_parser(subparsers):
     parser.add_argument(
         "--precision",
         default="auto",
-        choices=("auto", "float32", "bfloat16"),
+        choices=PRECISIONS,
         help="the network's arithmetic (default auto: bfloat16 on CUDA, float32 on the CPU)",
     )
     parser.add_argument(
