@@ -441,6 +441,8 @@ def classify_tile(
             zero_points=zero_points,
             table=table,
         )
+        if field.shared_grid:
+            field.release_pages()  # the blocks were views of the files
         return index, chunk_coords, cut
 
     chunks = [order[start : start + chunk_size] for start in range(0, len(order), chunk_size)]

@@ -8,6 +8,7 @@ from _scan_helpers import field_wcs
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from clusterfinder import Cutout
 from clusterfinder.scan import TiledImages
 from clusterfinder.scan.tiling import assign_to_tiles, check_tile_size, make_tiles
 
@@ -60,15 +61,27 @@ def test_blocks_read_only_what_stamps_need(one_field):
             assert np.array_equal(block, full[y0 : y0 + block.shape[0], x0 : x0 + block.shape[1]])
 
 
-def test_zero_point_is_applied(tmp_path):
+@pytest.mark.parametrize("dtype", [np.float32, np.int16])
+def test_zero_point_is_applied(tmp_path, dtype):
     wcs = field_wcs((10.0, 41.0), 50)
     header = wcs.to_header()
     header["PHOTZP"] = 27.5  # 10x fainter counts than on zero point 30
     path = tmp_path / "f_g.fits"
-    fits.PrimaryHDU(np.ones((50, 50), np.float32), header=header).writeto(path)
+    fits.PrimaryHDU(np.ones((50, 50), dtype), header=header).writeto(path)
     with TiledImages({"g": path}, tile_size=16) as field:
-        blocks, _, _ = field.stamp_block_pixels(np.array([25.0]), np.array([25.0]), 5)
-        assert np.allclose(blocks["g"][0], 10.0)
+        blocks, zps, origin = field.stamp_block_pixels(np.array([25.0]), np.array([25.0]), 5)
+        block = blocks["g"][0]
+        if dtype is np.float32:
+            # A view of the memory-mapped file, on the image's own zero point.
+            assert not block.flags.owndata and block.dtype == ">f4" and zps == {"g": 27.5}
+        else:
+            # Integers are read and converted, onto zero point 30.
+            assert block.dtype == np.float32 and zps == {"g": 30.0}
+        cut = Cutout.from_images(
+            blocks, [(25.0 - origin[0], 25.0 - origin[1])], cutout_size=5, zero_points=zps
+        )
+        field.release_pages()
+    np.testing.assert_allclose(cut.data, 10.0, rtol=1e-6)
 
 
 def test_bands_on_different_grids(one_field, tmp_path):
