@@ -104,6 +104,9 @@ class ScanJournal:
     def __init__(self, path, manifest):
         self.path = Path(path)
         self.manifest = manifest
+        # The parts this journal wrote, as written: unit -> table. The merge takes them
+        # from here instead of reading back the files it has just written.
+        self._written = {}
 
     @property
     def parts_dir(self):
@@ -222,6 +225,7 @@ class ScanJournal:
 
     def clear(self):
         """Delete the parts, catalogue and manifest of an earlier scan (nothing else)."""
+        self._written.clear()
         if self.parts_dir.is_dir():
             for part in self._part_files():
                 part.unlink()
@@ -273,13 +277,15 @@ class ScanJournal:
             table.add_column(np.asarray(coord.dec.deg, dtype=np.float64), name="_dec_icrs", index=1)
         table.meta = {"NSOURCES": int(n_sources), "UNITFLD": int(unit[0]), "UNITTILE": int(unit[1])}
         try:
-            return atomic_write(target, lambda tmp: table.write(tmp, format="fits", overwrite=True))
+            path = atomic_write(target, lambda tmp: table.write(tmp, format="fits", overwrite=True))
         except (UnicodeEncodeError, ValueError, TypeError):
             # Text FITS cannot hold (non-ASCII names): ECSV holds anything.
-            return atomic_write(
+            path = atomic_write(
                 self.part_path(unit, ".ecsv"),
                 lambda tmp: write_ecsv(table, tmp, overwrite=True),
             )
+        self._written[(int(unit[0]), int(unit[1]))] = table
+        return path
 
     def record_failure(self, field, reason, *, tile=None):
         """Add a failed field (or tile) to the manifest and warn."""
@@ -290,11 +296,17 @@ class ScanJournal:
         warnings.warn(f"skipped {where}: {reason}", ClusterFinderWarning, stacklevel=3)
 
     def read_parts(self, units):
-        """Read the parts of ``units`` in the given order; return (tables, n_sources)."""
+        """Read the parts of ``units`` in the given order; return (tables, n_sources).
+
+        The parts this journal wrote are taken as they were written, without reading
+        the files back (a resumed scan reads those of the earlier run).
+        """
         tables, n_sources = [], 0
         for unit in units:
-            path = self._existing_part(unit)
-            if path.suffix == ".fits":
+            written = self._written.get((int(unit[0]), int(unit[1])))
+            if written is not None:
+                table = written.copy(copy_data=False)
+            elif (path := self._existing_part(unit)).suffix == ".fits":
                 table = QTable.read(path, format="fits", character_as_bytes=False)
             else:
                 table = QTable.read(path, format="ascii.ecsv")

@@ -69,11 +69,14 @@ def test_threshold_applies_and_resume_reuses_parts(two_fields, tmp_path):
     first = scan(FakeClassifier(), folder, out, sources=sources, tile_size=64)
     assert np.all(first["prob_cluster"] >= 0.5) and 0 < len(first) < len(sources)
     stamp = {p: p.stat().st_mtime_ns for p in (out / "parts").glob("*.fits")}
+    written = (out / "candidates.ecsv").read_bytes()
     clf = FakeClassifier()
     again = scan(clf, folder, out, sources=sources, tile_size=64)
     assert clf.calls == 0  # nothing recomputed
     assert {p: p.stat().st_mtime_ns for p in (out / "parts").glob("*.fits")} == stamp
     same_catalogue(first, again)
+    # The first run merged the parts it held; the second read them all from the files.
+    assert (out / "candidates.ecsv").read_bytes() == written
 
 
 def test_resume_with_other_model_or_threshold_is_refused(two_fields, tmp_path):
