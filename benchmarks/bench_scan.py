@@ -7,7 +7,9 @@ Measures, on this machine:
    (`ClusterClassifier.predict_proba` on the same stamps, already in memory), in the
    same run (target >= 0.8);
    the host's share of a larger scan (`HostWorkOnly`, with and without ``keep_all``)
-   and the ECSV write of its catalogue by astropy and by ``write_ecsv``;
+   and the ECSV write of its catalogue by astropy and by ``write_ecsv``; the host's
+   share of ``bench_gpu.py``'s scan (100,000 sources on a 20k x 20k field) against the
+   time to bring every page of that field's files into memory once;
 2. the peak memory of a scan of a 20k x 20k two-band field (target < 2 GB), in a fresh
    process;
 3. the speed-up of a scan on a Dask LocalCluster with 2 workers over 1 worker;
@@ -262,6 +264,58 @@ def bench_host_work(folder, *, size, n_sources, batch_size, repeat):
     }
 
 
+def bench_sparse_host_work(folder, name, *, n_sources, batch_size, tile_size, repeat):
+    """The host's work of a scan of a large field against reading its pixels once.
+
+    On the field ``name`` already written in ``folder`` (that of `bench_memory`),
+    ``n_sources`` positions drawn uniformly are scanned by `HostWorkOnly`
+    (candidates only), as ``bench_gpu.py`` scans on a GPU. The floor is the time to
+    bring every page of both files into memory once through their memory maps, tile
+    by tile, in one thread (one pixel read per 4 KiB page, then the pages released, as
+    a scan releases them): at this density the stamps touch every page, so no scan in
+    one thread classifies these sources faster than that.
+    """
+    from astropy.table import QTable
+
+    from clusterfinder.scan import TiledImages
+
+    clf, _ = load_model()
+    paths = {band: str(Path(folder) / f"{name}_{band}.fits") for band in ("g", "i")}
+    with TiledImages(paths, tile_size=tile_size) as field:
+        rng = np.random.default_rng(7)
+        ny, nx = field.shape
+        coords = field.reference.wcs.pixel_to_world(
+            rng.uniform(0, nx - 1, n_sources), rng.uniform(0, ny - 1, n_sources)
+        )
+
+        def touch_every_page():
+            for tile in field.tiles:
+                for image in field.images.values():
+                    step = 4096 // image.data.itemsize
+                    float(image.data[tile.y0 : tile.y1, tile.x0 : tile.x1 : step].sum())
+                field.release_pages()
+
+        read_s, _ = median_time(touch_every_page, repeat=repeat)
+    sources = QTable({"coord": coords})
+    options = {"sources": sources, "batch_size": batch_size, "tile_size": tile_size}
+    host = HostWorkOnly(clf)
+    timed_scan(host, paths, Path(folder) / "sparse_warm", keep_all=False, **options)
+    times = [
+        timed_scan(host, paths, Path(folder) / f"sparse_{k}", keep_all=False, **options)[0]
+        for k in range(repeat)
+    ]
+    return {
+        "field": field.shape[0],
+        "n_sources": n_sources,
+        "batch_size": batch_size,
+        "tile_size": tile_size,
+        "rate": n_sources / statistics.median(times),
+        "read_s": read_s,
+        "read_rate": n_sources / read_s,
+        "gib": 2 * nx * ny * 4 / 2**30,
+    }
+
+
 def bench_memory(folder, *, size, n_sources, tile_size):
     """Peak resident memory of a scan of one size x size two-band field (fresh process)."""
     write_memmap_field(folder, "big", size=size, n_sources=n_sources, seed=2)
@@ -436,6 +490,16 @@ def main(argv=None):
             tile_size=2048 if quick else 4096,
         )
         print(memory, flush=True)
+        print("host work of a sparse scan of that field, pixel-read floor ...", flush=True)
+        sparse = bench_sparse_host_work(
+            folder,
+            "big",
+            n_sources=10000 if quick else 100000,
+            batch_size=4096,
+            tile_size=2048 if quick else 4096,
+            repeat=1 if quick else 3,
+        )
+        print(sparse, flush=True)
         for item in folder.glob("big_*"):
             shutil.rmtree(item) if item.is_dir() else item.unlink()
         print("scan rate vs model-only inference ...", flush=True)
@@ -526,6 +590,15 @@ def main(argv=None):
                     f"{host['columns']} columns): astropy's writer / write_ecsv",
                     f"{host['astropy_s']:.2f} s / {host['ours_s']:.2f} s: "
                     f"{host['astropy_s'] / host['ours_s']:.1f}x; same bytes: {host['identical']}",
+                    "",
+                ],
+                [
+                    f"HostWorkOnly with {sparse['n_sources']} sources on a {sparse['field']}^2 "
+                    f"field, tiles {sparse['tile_size']}, candidates only; "
+                    f"every page of the field's files brought into memory once "
+                    f"({sparse['gib']:.1f} GiB, one thread): the floor at this density",
+                    f"{sparse['rate']:.0f} sources/s; floor {sparse['read_s']:.2f} s = "
+                    f"{sparse['read_rate']:.0f} sources/s",
                     "",
                 ],
                 [
