@@ -408,30 +408,89 @@ def classify_tile(
         magnitudes it was trained on and the sources have theirs, ``flag_faint`` (fainter
         than every training source: an extrapolation), in the order of ``sources``.
     """
-    from ..cutout import Cutout
+    work = TileWork(
+        field,
+        tile,
+        sources,
+        int(classifier.cutout_size),
+        chunk_size=chunk_size or default_chunk_size(batch_size),
+    )
+    work.run(classifier, predict_options(batch_size=batch_size, device=device, precision=precision))
+    return work.rows(threshold=threshold, keep_all=keep_all)
 
-    size = int(classifier.cutout_size)
-    if sources is None:
-        sources = detect_in_tile(field, tile, size)
-    if len(sources) == 0:
-        return _empty_rows(field.bands)
-    coords = sources["coord"]
-    x, y = field.pixel_positions(coords)
-    chunk_size = chunk_size or max(2048, 8 * int(batch_size))
-    order = np.argsort(y, kind="stable")  # chunks are horizontal strips: small blocks
-    parts = []
 
-    def cut_chunk(index):
-        """The stamps of one chunk of sources (runs in a worker thread)."""
-        chunk_coords = coords[index]
+def default_chunk_size(batch_size):
+    """Stamps cut and classified at once by default: ``max(2048, 8 * batch_size)``."""
+    return max(2048, 8 * int(batch_size))
+
+
+def predict_options(*, batch_size, device, precision):
+    """The options of ``classifier.predict_proba`` in a search.
+
+    ``precision`` is passed only when it is not ``"auto"``, so that a classifier
+    without that option still works.
+    """
+    options = {"batch_size": batch_size, "device": device, "progress_bar": False}
+    if precision != "auto":
+        options["precision"] = precision
+    return options
+
+
+class TileWork:
+    """The sources of one tile: their stamps, cut chunk by chunk, and their rows.
+
+    Chunks are horizontal strips of sources (sorted by ``y``), so that each needs a
+    small block of the images. `cut` may run in a worker thread where the bands
+    share one pixel grid (`threaded`): stamps are then placed by pixel and no WCS
+    object, which is not safe across threads, is used. `add` classifies a cut chunk;
+    `rows` gives the tile's rows in the order of its sources.
+
+    Parameters
+    ----------
+    field : `~clusterfinder.scan.TiledImages`
+        The opened images (left open; close them after the last `cut`).
+    tile : `~clusterfinder.scan.tiling.Tile`
+        Which tile.
+    sources : `~astropy.table.QTable` or None
+        The sources of this tile (column ``coord``); None detects them.
+    size : int
+        The stamp size.
+    chunk_size : int
+        Stamps cut and classified at once.
+    """
+
+    def __init__(self, field, tile, sources, size, *, chunk_size):
+        if sources is None:
+            sources = detect_in_tile(field, tile, size)
+        self.field, self.sources, self.size = field, sources, int(size)
+        self.x, self.y = field.pixel_positions(sources["coord"])
+        self.order = np.argsort(self.y, kind="stable")
+        self.chunks = [
+            self.order[start : start + chunk_size]
+            for start in range(0, len(self.order), chunk_size)
+        ]
+        self._parts = []
+
+    @property
+    def threaded(self):
+        """Whether `cut` may run in worker threads (all bands on one pixel grid)."""
+        return self.field.shared_grid
+
+    def cut(self, index):
+        """Stamps of the sources ``index`` (one chunk): ``(index, coords, Cutout)``."""
+        from ..cutout import Cutout
+
+        field, size = self.field, self.size
+        chunk_coords = self.sources["coord"][index]
         if field.shared_grid:
             # All bands on one grid: place stamps by pixel, no WCS transform needed.
-            blocks, zero_points, (x0, y0) = field.stamp_block_pixels(x[index], y[index], size)
-            positions = (x[index] - x0, y[index] - y0)
+            x, y = self.x[index], self.y[index]
+            blocks, zero_points, (x0, y0) = field.stamp_block_pixels(x, y, size)
+            positions = (x - x0, y - y0)
         else:
             blocks, zero_points = field.stamp_block(chunk_coords, size)
             positions = chunk_coords
-        table = sources[index]
+        table = self.sources[index]
         table.remove_columns([c for c in table.colnames if c in COMPUTED_COLUMNS])
         cut = Cutout.from_images(
             blocks,
@@ -445,12 +504,8 @@ def classify_tile(
             field.release_pages()  # the blocks were views of the files
         return index, chunk_coords, cut
 
-    chunks = [order[start : start + chunk_size] for start in range(0, len(order), chunk_size)]
-    threads = PREFETCH_THREADS if field.shared_grid else 1
-    options = {"batch_size": batch_size, "device": device, "progress_bar": False}
-    if precision != "auto":
-        options["precision"] = precision
-    for index, chunk_coords, cut in _prefetched(cut_chunk, chunks, threads=threads):
+    def add(self, index, chunk_coords, cut, classifier, options):
+        """Classify one cut chunk (what `cut` returned) and keep its rows."""
         proba = np.asarray(classifier.predict_proba(cut, **options), dtype=float)
         if proba.shape != (len(index),):
             raise ValueError(
@@ -465,8 +520,8 @@ def classify_tile(
         if "coord" in rows.colnames:
             rows.remove_column("coord")
         rows.add_column(chunk_coords, name="coord", index=0)
-        rows["x"] = x[index]
-        rows["y"] = y[index]
+        rows["x"] = self.x[index]
+        rows["y"] = self.y[index]
         rows["prob_cluster"] = proba
         masked = cut.mask.reshape(len(index), -1).any(axis=1)
         flags = [("flag_edge", edge), ("flag_masked", masked)]
@@ -476,13 +531,28 @@ def classify_tile(
         for name, value in flags:
             old = np.asarray(rows[name], dtype=bool) if name in rows.colnames else False
             rows[name] = value | old
-        parts.append(rows)
-    rows = parts[0] if len(parts) == 1 else vstack(parts, metadata_conflicts="silent")
-    rows = rows[np.argsort(order, kind="stable")]
-    rows.meta = {}
-    if not keep_all:
-        rows = rows[rows["prob_cluster"] >= threshold]
-    return rows
+        self._parts.append(rows)
+
+    def run(self, classifier, options):
+        """Cut and classify every chunk, the next ones cut in worker threads (`add`)."""
+        threads = PREFETCH_THREADS if self.threaded else 1
+        for cut in _prefetched(self.cut, self.chunks, threads=threads):
+            self.add(*cut, classifier, options)
+
+    def rows(self, *, threshold, keep_all):
+        """The rows of every chunk added, in the order of the sources.
+
+        Those with ``prob_cluster >= threshold``, or all with ``keep_all``.
+        """
+        if not self._parts:
+            return _empty_rows(self.field.bands)
+        parts = self._parts
+        rows = parts[0] if len(parts) == 1 else vstack(parts, metadata_conflicts="silent")
+        rows = rows[np.argsort(self.order, kind="stable")]
+        rows.meta = {}
+        if not keep_all:
+            rows = rows[rows["prob_cluster"] >= threshold]
+        return rows
 
 
 def find_candidates(

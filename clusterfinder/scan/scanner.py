@@ -32,22 +32,26 @@ from ..utils.validation import (
     check_precision,
     check_radius,
 )
+from . import find as _find
 from ._order import scan_order
 from .detect_ahead import detected_ahead
 from .find import (
+    TileWork,
     _empty_rows,
     check_field,
     check_sources,
     check_threshold,
-    classify_tile,
+    default_chunk_size,
     detect_in_tile,
     field_psfs,
     model_identity,
     needs_psf,
+    predict_options,
     to_catalog,
     with_psf,
 )
 from .journal import ScanJournal, merge_rows
+from .pipeline import run_units
 from .tiling import TiledImages, assign_to_tiles, check_tile_size
 
 __all__ = ["fields_from_folder", "scan"]
@@ -227,28 +231,55 @@ def run_unit(images, bands, tile_size, tile_index, sources, classifier, options)
     n_sources : int
         How many sources were classified.
     """
-    with TiledImages(
+    field, work = start_unit(images, bands, tile_size, tile_index, sources, classifier, options)
+    with field:
+        work.run(classifier, _predict_options(options))
+    return unit_rows(work, options)
+
+
+def start_unit(images, bands, tile_size, tile_index, sources, classifier, options):
+    """Open the images of a unit and plan its work: ``(field, work)``.
+
+    ``field`` is the opened `~clusterfinder.scan.TiledImages` (the caller closes it
+    once the stamps are cut) and ``work`` the unit's `~clusterfinder.scan.find.TileWork`,
+    its sources detected first if ``sources`` is None. The parameters are those of
+    `run_unit`.
+    """
+    field = TiledImages(
         images, bands=bands, tile_size=tile_size, zero_points=options.get("zero_points")
-    ) as field:
+    )
+    try:
         tile = field.tiles[tile_index]
+        size = int(classifier.cutout_size)
         if sources is None:
-            sources = detect_in_tile(field, tile, int(classifier.cutout_size))
+            sources = detect_in_tile(field, tile, size)
         # A seeing-aware model reads the field's PSF: measured as find_candidates does
         # (central window of each image), once per field in this process.
         psfs = _field_psfs(field, images) if needs_psf(classifier) else None
-        rows = classify_tile(
+        work = TileWork(
             field,
             tile,
             with_psf(sources, psfs),
-            classifier,
-            threshold=options["threshold"],
-            batch_size=options["batch_size"],
-            device=options["device"],
-            precision=options["precision"],
-            keep_all=options["keep_all"],
+            size,
+            chunk_size=default_chunk_size(options["batch_size"]),
         )
+    except BaseException:
+        field.close()
+        raise
+    return field, work
+
+
+def unit_rows(work, options):
+    """The rows a unit keeps, with its ``field`` column, and its number of sources."""
+    rows = work.rows(threshold=options["threshold"], keep_all=options["keep_all"])
     rows["field"] = np.full(len(rows), options["field"], dtype=f"U{max(1, len(options['field']))}")
-    return rows, len(sources)
+    return rows, len(work.sources)
+
+
+def _predict_options(options):
+    return predict_options(
+        batch_size=options["batch_size"], device=options["device"], precision=options["precision"]
+    )
 
 
 def _open_fields(fields, bands, tile_size, failures, zero_points=None):
@@ -565,40 +596,18 @@ def scan(
         journal.record_failure(fields[unit[0]][0], reason, tile=int(unit[1]))
 
     if client is None:
-        if workers is not None and sources is None:
-            ahead = detected_ahead(
-                todo,
-                fields,
-                bands=bands,
-                tile_size=tile_size,
-                size=int(clf.cutout_size),
-                zero_points=given,
-                workers=workers,
-            )
-        else:
-            ahead = ((unit, None) for unit in todo)
-        bar = _progress_bar(
-            ahead, enabled=progress_bar, desc="scanning", unit="tile", total=len(todo)
+        _scan_here(
+            todo,
+            fields,
+            clf,
+            options,
+            bands=bands,
+            tile_size=tile_size,
+            detect_workers=workers if sources is None else None,
+            finished=finished,
+            failed=failed,
+            progress_bar=progress_bar,
         )
-        # closing: an error or an interrupt stops the detection workers at once.
-        with contextlib.closing(ahead):
-            for (k, tile_index, subset), detected in bar:
-                name, images = fields[k]
-                try:
-                    subset = subset if detected is None else detected()
-                    rows, n = run_unit(
-                        images,
-                        bands,
-                        tile_size,
-                        tile_index,
-                        subset,
-                        clf,
-                        {**options, "field": name},
-                    )
-                except READ_ERRORS as exc:
-                    failed((k, tile_index), exc)
-                    continue
-                finished((k, tile_index), rows, n)
     else:
         from .distributed import run_distributed
 
@@ -617,6 +626,65 @@ def scan(
             progress_bar=progress_bar,
         )
     return _finish(journal, units, identity, threshold, fields, radius, field_zero_points)
+
+
+def _scan_here(
+    todo, fields, classifier, options, *, bands, tile_size, detect_workers, finished, failed,
+    progress_bar,
+):  # fmt: skip
+    """Do the units in this process, stamps cut ahead in threads (`run_units`).
+
+    With ``detect_workers``, the sources of the next tiles are detected in that many
+    worker processes (`detected_ahead`).
+    """
+    if detect_workers is not None:
+        ahead = detected_ahead(
+            todo,
+            fields,
+            bands=bands,
+            tile_size=tile_size,
+            size=int(classifier.cutout_size),
+            zero_points=options["zero_points"],
+            workers=detect_workers,
+        )
+    else:
+        ahead = ((unit, None) for unit in todo)
+    predict = _predict_options(options)
+
+    def start(item):
+        (k, tile_index, subset), detected = item
+        name, images = fields[k]
+        subset = subset if detected is None else detected()
+        field, work = start_unit(
+            images, bands, tile_size, tile_index, subset, classifier, {**options, "field": name}
+        )
+        return work, field.close
+
+    def classify(work, cut):
+        work.add(*cut, classifier, predict)
+
+    def done(item, work):
+        (k, tile_index, _), _ = item
+        rows, n = unit_rows(work, {**options, "field": fields[k][0]})
+        finished((k, tile_index), rows, n)
+
+    def fail(item, error):
+        (k, tile_index, _), _ = item
+        failed((k, tile_index), error)
+
+    bar = _progress_bar(enabled=progress_bar, desc="scanning", unit="tile", total=len(todo))
+    # closing: an error or an interrupt stops the detection workers at once.
+    with contextlib.closing(ahead), contextlib.closing(bar):
+        run_units(
+            ahead,
+            start,
+            classify,
+            finished=done,
+            failed=fail,
+            threads=_find.PREFETCH_THREADS,
+            errors=READ_ERRORS,
+            progress=bar,
+        )
 
 
 def _finish(journal, units, identity, threshold, fields, radius, field_zero_points):

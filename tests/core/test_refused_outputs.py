@@ -418,26 +418,26 @@ def test_ctrl_c_ends_each_command_with_one_line(field, model, tmp_path, capsys, 
 
 
 def test_ctrl_c_in_a_scan_keeps_the_finished_tiles(field, model, tmp_path, capsys, monkeypatch):
-    from clusterfinder.scan import scanner
+    from clusterfinder.scan.journal import ScanJournal
 
     _, images = field
     out = tmp_path / "out"
-    real = scanner.run_unit
+    real = ScanJournal.write_part
     calls = []
 
     def second_is_interrupted(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 2:  # Ctrl-C as the second finished tile is being written
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(scanner, "run_unit", second_is_interrupted)
+    monkeypatch.setattr(ScanJournal, "write_part", second_is_interrupted)
     status, err = run(scan_argv(model, images, out), capsys)
     assert status == 130 and err.count("\n") == 1
     assert f"1 finished tile(s) kept in {out / 'parts'}; run the same command again" in err
     manifest = json.loads((out / "manifest.json").read_text())
     assert not manifest["complete"] and not (out / "candidates.ecsv").exists()
-    monkeypatch.setattr(scanner, "run_unit", real)
+    monkeypatch.setattr(ScanJournal, "write_part", real)
     assert run(scan_argv(model, images, out), capsys)[0] == 0
     assert json.loads((out / "manifest.json").read_text())["complete"]
 

@@ -57,7 +57,8 @@ def no_work(monkeypatch):
 
     for name in ("detect_in_tile", "field_psfs", "classify_tile"):
         monkeypatch.setattr(find_module, name, refuse)
-    monkeypatch.setattr("clusterfinder.scan.scanner.run_unit", refuse)
+    for name in ("run_unit", "start_unit"):
+        monkeypatch.setattr(f"clusterfinder.scan.scanner.{name}", refuse)
 
 
 def test_binned_field_is_measured_at_twice_the_scale(binned_files):
