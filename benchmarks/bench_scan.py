@@ -277,6 +277,7 @@ def bench_sparse_host_work(folder, name, *, n_sources, batch_size, tile_size, re
     """
     from astropy.table import QTable
 
+    from clusterfinder.images import release_pages
     from clusterfinder.scan import TiledImages
 
     clf, _ = load_model()
@@ -293,7 +294,7 @@ def bench_sparse_host_work(folder, name, *, n_sources, batch_size, tile_size, re
                 for image in field.images.values():
                     step = 4096 // image.data.itemsize
                     float(image.data[tile.y0 : tile.y1, tile.x0 : tile.x1 : step].sum())
-                field.release_pages()
+                    release_pages(image.data)
 
         read_s, _ = median_time(touch_every_page, repeat=repeat)
     sources = QTable({"coord": coords})

@@ -30,6 +30,7 @@ import mmap
 import os
 import re
 import warnings
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -76,6 +77,25 @@ ZERO_POINT_RANGE = _photometry.ZERO_POINT_RANGE
 _SCALE_BLOCK_PIXELS = 1 << 22
 
 
+#: The memory maps of the files clusterfinder opened itself (held weakly): their pages
+#: may be given back whatever array of clusterfinder's views them (see `load_planes`).
+_OWN_MAPS = weakref.WeakSet()
+
+
+def _memory_map(data):
+    """The `mmap.mmap` under ``data`` (following ``base``), or None."""
+    base = data
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    return base
+
+
+def _own_map(data):
+    """True when ``data`` views a memory map of a file clusterfinder opened."""
+    base = _memory_map(data)
+    return base is not None and base in _OWN_MAPS
+
+
 def release_pages(data):
     """Drop the pages of a memory-mapped array from this process's resident set.
 
@@ -93,9 +113,7 @@ def release_pages(data):
     >>> import numpy as np
     >>> release_pages(np.zeros(3))  # not a memory map: nothing happens
     """
-    base = data
-    while base is not None and not isinstance(base, mmap.mmap):
-        base = getattr(base, "base", None)
+    base = _memory_map(data)
     if base is not None and hasattr(base, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
         try:
             base.madvise(mmap.MADV_DONTNEED)
@@ -876,6 +894,8 @@ def _planes_from_hdulist(hdul, label, name, release):
     for k, hdu in image_hdus:
         where = f"{name}[{k}]"
         data = _pixels(hdu, f"{label} ({where})")
+        if release and (own := _memory_map(data)) is not None:
+            _OWN_MAPS.add(own)
         zp, problem = _zero_point_from(f"{label} ({where})", hdu.header)
         if zp is None and problem is None and k != 0:
             zp, problem = _zero_point_from(f"{label} ({name}[0])", primary_header)
@@ -1024,8 +1044,19 @@ def load_planes(image, label, stack):
             wcs = _celestial_wcs(wcs, label)
         data = _as_2d(data, label)
         kind = "array"
+        # A view of a file clusterfinder mapped itself (a scan's block) may release pages.
         return [
-            Plane(data, wcs, None, zp, label, header=header, kind=kind, zero_point_problem=problem)
+            Plane(
+                data,
+                wcs,
+                None,
+                zp,
+                label,
+                release=_own_map(data),
+                header=header,
+                kind=kind,
+                zero_point_problem=problem,
+            )
         ]
     if isinstance(image, np.ndarray):
         return [Plane(_as_2d(image, label), None, None, None, label, kind="array")]

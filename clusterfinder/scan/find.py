@@ -500,8 +500,6 @@ class TileWork:
             zero_points=zero_points,
             table=table,
         )
-        if field.shared_grid:
-            field.release_pages()  # the blocks were views of the files
         return index, chunk_coords, cut
 
     def add(self, index, chunk_coords, cut, classifier, options):

@@ -308,7 +308,8 @@ class TiledImages:
         pixels gives a view of its image (of the memory-mapped file: nothing is read
         until stamps are cut from it) on the image's own zero point; other bands
         (integers, scaled integers) are read and converted to float32 on zero point 30.
-        Call `TiledImages.release_pages` once the stamps are cut.
+        `~clusterfinder.Cutout.from_images` gives back the pages it read from such a
+        view band by band, as it does for the files it opens itself.
         """
         ny, nx = self.shape
         extra = size // 2 + 2
@@ -327,28 +328,6 @@ class TiledImages:
                 blocks[band] = (self._block(image, x0, x1, y0, y1), None)
                 zero_points[band] = REFERENCE_ZEROPOINT
         return blocks, zero_points, (x0, y0)
-
-    def release_pages(self):
-        """Drop the pages read so far of the memory-mapped images.
-
-        See `~clusterfinder.images.release_pages`; images held in memory are left alone.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from astropy.wcs import WCS
-        >>> from clusterfinder.scan import TiledImages
-        >>> wcs = WCS(naxis=2)
-        >>> wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-        >>> with TiledImages({"g": (np.ones((64, 64)), wcs)}, zero_points=30) as field:
-        ...     x, y = np.array([20.0]), np.array([30.0])
-        ...     blocks, zero_points, origin = field.stamp_block_pixels(x, y, 9)
-        ...     field.release_pages()
-        >>> blocks["g"][0].shape, zero_points, origin
-        ((13, 13), {'g': 30.0}, (14, 24))
-        """
-        for image in self.images.values():
-            release_pages(image.data)
 
     @staticmethod
     def _block(image, x0, x1, y0, y1):

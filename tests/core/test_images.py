@@ -12,7 +12,14 @@ from cutout_helpers import make_wcs
 from clusterfinder import Cutout
 from clusterfinder.detection import BandImage as DetectionBandImage
 from clusterfinder.detection import load_images
-from clusterfinder.images import BandImage, ScaledPixels, load_band, load_plane, load_planes
+from clusterfinder.images import (
+    BandImage,
+    ScaledPixels,
+    _memory_map,
+    load_band,
+    load_plane,
+    load_planes,
+)
 from clusterfinder.scan import TiledImages
 from clusterfinder.scan.tiling import BandImage as ScanBandImage
 
@@ -267,3 +274,22 @@ def test_scaled_pixels_convert_in_blocks(monkeypatch):
     assert out.dtype == np.float32 and np.isnan(out[6, 4])
     np.testing.assert_array_equal(out.ravel()[:-1], 2.0 * np.arange(34) - 1.0)
     assert pixels.shape == (7, 5) and len(pixels) == 7 and "bscale=2" in repr(pixels)
+
+
+def test_only_views_of_files_clusterfinder_mapped_may_release_pages(tmp_path):
+    path = tmp_path / "g.fits"
+    header = make_wcs().to_header()
+    header["PHOTZP"] = 30.0
+    fits.PrimaryHDU(np.ones((64, 64), np.float32), header=header).writeto(path)
+    with contextlib.ExitStack() as stack:
+        own = load_plane(str(path), "g", stack)
+        assert own.release
+        # A block of a file clusterfinder opened (as a scan cuts stamps from) is its own.
+        view = load_plane((own.data[8:40, 8:40], None), "g", stack)
+        assert view.release
+        # The caller's arrays, memory-mapped or not, are never released: a copy-on-write
+        # map may hold changes that only exist in memory.
+        with fits.open(path, memmap=True) as hdul:
+            theirs = load_plane((hdul[0].data[8:40, 8:40], None), "g", stack)
+            assert _memory_map(theirs.data) is not None and not theirs.release
+        assert not load_plane((np.ones((8, 8)), None), "g", stack).release
