@@ -265,7 +265,7 @@ def bench_host_work(folder, *, size, n_sources, batch_size, repeat):
 
 
 def bench_sparse_host_work(folder, name, *, n_sources, batch_size, tile_size, repeat):
-    """The host's work of a scan of a large field against reading its pixels once.
+    """The host's work of a scan of a large field against bringing its pages into memory.
 
     On the field ``name`` already written in ``folder`` (that of `bench_memory`),
     ``n_sources`` positions drawn uniformly are scanned by `HostWorkOnly`
@@ -491,7 +491,7 @@ def main(argv=None):
             tile_size=2048 if quick else 4096,
         )
         print(memory, flush=True)
-        print("host work of a sparse scan of that field, pixel-read floor ...", flush=True)
+        print("host work of a sparse scan of that field, page-reading floor ...", flush=True)
         sparse = bench_sparse_host_work(
             folder,
             "big",
