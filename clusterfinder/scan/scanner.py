@@ -243,7 +243,7 @@ def start_unit(images, bands, tile_size, tile_index, sources, classifier, option
     ``field`` is the opened `~clusterfinder.scan.TiledImages` (the caller closes it
     once the stamps are cut) and ``work`` the unit's `~clusterfinder.scan.find.TileWork`,
     its sources detected first if ``sources`` is None. The parameters are those of
-    `run_unit`.
+    `run_unit` (``options["field"]`` is not read here).
     """
     field = TiledImages(
         images, bands=bands, tile_size=tile_size, zero_points=options.get("zero_points")
@@ -653,11 +653,9 @@ def _scan_here(
 
     def start(item):
         (k, tile_index, subset), detected = item
-        name, images = fields[k]
+        images = fields[k][1]
         subset = subset if detected is None else detected()
-        field, work = start_unit(
-            images, bands, tile_size, tile_index, subset, classifier, {**options, "field": name}
-        )
+        field, work = start_unit(images, bands, tile_size, tile_index, subset, classifier, options)
         return work, field.close
 
     def classify(work, cut):
